@@ -1,0 +1,1078 @@
+"""Validate every answer before cookiecutter writes a file.
+
+The checks are plain functions so that the template's tests import this module and call them directly;
+only ``main`` reads the context, which cookiecutter renders into the string at the bottom as JSON
+(``tojson``), so quotes, backslashes and braces in answers stay data. A failed check prints one line
+``ERROR: <prompt>=<value>: <why>; allowed: <what>`` per problem and exits 1; cookiecutter then removes
+the half-made project folder. No network, no AWS calls: this also runs on ``cruft update``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Mapping
+
+SIZES = ("small", "medium", "large")
+GIT_PROVIDERS = ("github", "gitlab", "bitbucket", "codecommit")
+CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
+SLUG_MAX = 32
+NAME_MAX = 100
+DESCRIPTION_MAX = 1024  # SageMaker CreateProject ProjectDescription
+TAG_VALUE_MAX = 256
+EMAIL_MAX = 254
+
+SLUG_RE = re.compile(r"[a-zA-Z](-*[a-zA-Z0-9])*")
+ACCOUNT_RE = re.compile(r"[0-9]{12}")
+CONNECTION_ARN_RE = re.compile(
+    r"arn:aws:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:"
+    r"connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+EMAIL_RE = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+# Unicode classes AWS allows in free text: ProjectDescription is [\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*.
+TEXT_CATEGORIES = ("L", "M", "Z", "S", "N", "P")
+# Tag values: [\p{L}\p{Z}\p{N}_.:/=+\-@]*
+TAG_CATEGORIES = ("L", "Z", "N")
+TAG_PUNCTUATION = "_.:/=+-@"
+SHOWN_MAX = 120
+
+# What each prompt accepts: used in the error lines and in docs/options.md (scripts/options_doc.py).
+ALLOWED: dict[str, str] = {
+    "project_name": f"1-{NAME_MAX} characters of letters, digits, punctuation, symbols and spaces",
+    "project_slug": (
+        f"1-{SLUG_MAX} letters, digits and hyphens, starting with a letter and not ending with a "
+        "hyphen (the SageMaker project name)"
+    ),
+    "description": f"0-{DESCRIPTION_MAX} characters of letters, digits, punctuation, symbols and spaces",
+    "owner": f"1-{TAG_VALUE_MAX} letters, digits, spaces and {TAG_PUNCTUATION} (an AWS tag value)",
+    "aws_region": "a region of the aws partition where SageMaker runs, e.g. us-east-1, eu-west-1",
+    "mlops_size": " | ".join(SIZES),
+    "git_provider": " | ".join(GIT_PROVIDERS),
+    "codeconnection_arn": "blank, or arn:aws:codeconnections:<region>:<account>:connection/<uuid>",
+    "single_account": "yes | no",
+    "staging_account_id": "blank or a 12-digit AWS account id",
+    "prod_account_id": "blank or a 12-digit AWS account id",
+    "processing_instance_type": "a SageMaker processing instance type, e.g. ml.m5.xlarge",
+    "training_instance_type": "a SageMaker training instance type, e.g. ml.m5.xlarge",
+    "endpoint_instance_type": "a SageMaker hosting instance type, e.g. ml.m5.large",
+    "notification_email": "blank or one e-mail address (name@example.com)",
+}
+
+
+class ValidationError(ValueError):
+    """One rejected answer, rendered as the one-line message users see."""
+
+    def __init__(self, prompt: str, value: object, why: str, allowed: str) -> None:
+        self.prompt, self.value, self.why, self.allowed = prompt, value, why, allowed
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"ERROR: {self.prompt}={_show(self.value)}: {self.why}; allowed: {self.allowed}"
+
+
+def _show(value: object) -> str:
+    """The value as JSON (quotes make blanks visible, escapes keep it on one line), shortened."""
+    shown = json.dumps(value, ensure_ascii=False, default=repr)
+    return shown if len(shown) <= SHOWN_MAX else shown[: SHOWN_MAX - 4] + '..."'
+
+
+def _text(prompt: str, value: object, allowed: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(prompt, value, f"is a {type(value).__name__}, not text", allowed)
+    return value
+
+
+def _categories_ok(value: str, categories: tuple[str, ...], extra: str = "") -> bool:
+    return all(unicodedata.category(ch)[0] in categories or ch in extra for ch in value)
+
+
+def check_project_name(value: object) -> None:
+    allowed = ALLOWED["project_name"]
+    text = _text("project_name", value, allowed)
+    if not text.strip():
+        raise ValidationError("project_name", value, "is blank", allowed)
+    if len(text) > NAME_MAX:
+        raise ValidationError("project_name", value, f"has {len(text)} characters", allowed)
+    if text != text.strip():
+        raise ValidationError("project_name", value, "starts or ends with white space", allowed)
+    if not _categories_ok(text, TEXT_CATEGORIES):
+        raise ValidationError("project_name", value, "contains control characters", allowed)
+
+
+def check_project_slug(value: object) -> None:
+    allowed = ALLOWED["project_slug"]
+    text = _text("project_slug", value, allowed)
+    if not 1 <= len(text) <= SLUG_MAX:
+        raise ValidationError("project_slug", value, f"has {len(text)} characters", allowed)
+    if not text[0].isascii() or not text[0].isalpha():
+        raise ValidationError("project_slug", value, "does not start with a letter", allowed)
+    if not SLUG_RE.fullmatch(text):
+        raise ValidationError(
+            "project_slug", value, "is not a valid SageMaker project name", allowed
+        )
+
+
+def check_description(value: object) -> None:
+    allowed = ALLOWED["description"]
+    text = _text("description", value, allowed)
+    if len(text) > DESCRIPTION_MAX:
+        raise ValidationError("description", value, f"has {len(text)} characters", allowed)
+    if not _categories_ok(text, TEXT_CATEGORIES):
+        raise ValidationError("description", value, "contains control characters", allowed)
+
+
+def check_owner(value: object) -> None:
+    allowed = ALLOWED["owner"]
+    text = _text("owner", value, allowed)
+    if not text.strip():
+        raise ValidationError("owner", value, "is blank", allowed)
+    if len(text) > TAG_VALUE_MAX:
+        raise ValidationError("owner", value, f"has {len(text)} characters", allowed)
+    if not _categories_ok(text, TAG_CATEGORIES, TAG_PUNCTUATION):
+        raise ValidationError("owner", value, "is not a valid AWS tag value", allowed)
+
+
+def _choice(prompt: str, value: object, choices: tuple[str, ...], what: str) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ValidationError(prompt, value, f"is not {what}", ALLOWED[prompt])
+
+
+def check_aws_region(value: object) -> None:
+    if not isinstance(value, str) or value not in AWS_REGIONS:
+        raise ValidationError(
+            "aws_region", value, "is not a SageMaker region", ALLOWED["aws_region"]
+        )
+
+
+def check_mlops_size(value: object) -> None:
+    _choice("mlops_size", value, SIZES, "a known size")
+
+
+def check_git_provider(value: object) -> None:
+    _choice("git_provider", value, GIT_PROVIDERS, "a supported git provider")
+
+
+def check_codeconnection_arn(value: object) -> None:
+    allowed = ALLOWED["codeconnection_arn"]
+    text = _text("codeconnection_arn", value, allowed)
+    if text and not CONNECTION_ARN_RE.fullmatch(text):
+        raise ValidationError("codeconnection_arn", value, "is not a connection ARN", allowed)
+
+
+def check_single_account(value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(
+            "single_account", value, "is not a yes/no answer", ALLOWED["single_account"]
+        )
+
+
+def _check_account_id(prompt: str, value: object) -> None:
+    allowed = ALLOWED[prompt]
+    text = _text(prompt, value, allowed)
+    if text and not ACCOUNT_RE.fullmatch(text):
+        raise ValidationError(prompt, value, "is not a 12-digit account id", allowed)
+
+
+def check_staging_account_id(value: object) -> None:
+    _check_account_id("staging_account_id", value)
+
+
+def check_prod_account_id(value: object) -> None:
+    _check_account_id("prod_account_id", value)
+
+
+def _instance_type(prompt: str, value: object, known: frozenset[str], kind: str) -> None:
+    if not isinstance(value, str) or value not in known:
+        raise ValidationError(prompt, value, f"is not a {kind} instance type", ALLOWED[prompt])
+
+
+def check_processing_instance_type(value: object) -> None:
+    _instance_type("processing_instance_type", value, PROCESSING_INSTANCE_TYPES, "processing")
+
+
+def check_training_instance_type(value: object) -> None:
+    _instance_type("training_instance_type", value, TRAINING_INSTANCE_TYPES, "training")
+
+
+def check_endpoint_instance_type(value: object) -> None:
+    _instance_type("endpoint_instance_type", value, ENDPOINT_INSTANCE_TYPES, "hosting")
+
+
+def check_notification_email(value: object) -> None:
+    allowed = ALLOWED["notification_email"]
+    text = _text("notification_email", value, allowed)
+    if text and (len(text) > EMAIL_MAX or not EMAIL_RE.fullmatch(text)):
+        raise ValidationError("notification_email", value, "is not an e-mail address", allowed)
+
+
+# One check per prompt; the options reference in docs/ lists the same prompts.
+FIELD_CHECKS: dict[str, Callable[[object], None]] = {
+    "project_name": check_project_name,
+    "project_slug": check_project_slug,
+    "description": check_description,
+    "owner": check_owner,
+    "aws_region": check_aws_region,
+    "mlops_size": check_mlops_size,
+    "git_provider": check_git_provider,
+    "codeconnection_arn": check_codeconnection_arn,
+    "single_account": check_single_account,
+    "staging_account_id": check_staging_account_id,
+    "prod_account_id": check_prod_account_id,
+    "processing_instance_type": check_processing_instance_type,
+    "training_instance_type": check_training_instance_type,
+    "endpoint_instance_type": check_endpoint_instance_type,
+    "notification_email": check_notification_email,
+}
+
+
+def check_combinations(answers: Mapping[str, object]) -> list[ValidationError]:
+    """Rules between answers; call only once every single answer passed its own check."""
+    errors: list[ValidationError] = []
+    size = answers["mlops_size"]
+    accounts = {p: answers[p] for p in ("staging_account_id", "prod_account_id")}
+    if size == "small":
+        for prompt, value in accounts.items():
+            if value:
+                errors.append(
+                    ValidationError(
+                        prompt,
+                        value,
+                        "mlops_size=small deploys into the tooling account only",
+                        "blank, or choose mlops_size=medium or large",
+                    )
+                )
+    elif answers["single_account"]:
+        for prompt, value in accounts.items():
+            if value:
+                errors.append(
+                    ValidationError(
+                        prompt,
+                        value,
+                        "single_account=yes deploys into the tooling account",
+                        "blank, or answer single_account=no",
+                    )
+                )
+    else:
+        for prompt, value in accounts.items():
+            if not value:
+                errors.append(
+                    ValidationError(
+                        prompt,
+                        value,
+                        f"mlops_size={size} deploys into separate accounts",
+                        "a 12-digit account id, or answer single_account=yes",
+                    )
+                )
+        staging, prod = accounts.values()
+        if staging and staging == prod:
+            errors.append(
+                ValidationError(
+                    "prod_account_id",
+                    prod,
+                    "is the staging account too",
+                    "a different account id, or answer single_account=yes",
+                )
+            )
+    if answers["git_provider"] == "codecommit" and answers["codeconnection_arn"]:
+        errors.append(
+            ValidationError(
+                "codeconnection_arn",
+                answers["codeconnection_arn"],
+                "git_provider=codecommit does not use a connection",
+                "blank, or choose git_provider=" + " | ".join(CONNECTION_PROVIDERS),
+            )
+        )
+    return errors
+
+
+def validate(answers: Mapping[str, object]) -> list[ValidationError]:
+    """Every problem with ``answers`` (empty when they are all valid). Never raises on odd input."""
+    errors: list[ValidationError] = []
+    for prompt, check in FIELD_CHECKS.items():
+        if prompt not in answers:
+            errors.append(ValidationError(prompt, None, "is missing", "see docs/options.md"))
+            continue
+        try:
+            check(answers[prompt])
+        except ValidationError as error:
+            errors.append(error)
+    return errors or check_combinations(answers)
+
+
+def main(context_json: str) -> int:
+    errors = validate(json.loads(context_json))
+    for error in errors:
+        print(error, file=sys.stderr)
+    return 1 if errors else 0
+
+
+# BEGIN GENERATED AWS DATA (scripts/sync_aws_enums.py; a test checks it against the pinned botocore)
+AWS_REGIONS: frozenset[str] = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    }
+)
+PROCESSING_INSTANCE_TYPES: frozenset[str] = frozenset(
+    {
+        "ml.c4.2xlarge",
+        "ml.c4.4xlarge",
+        "ml.c4.8xlarge",
+        "ml.c4.xlarge",
+        "ml.c5.18xlarge",
+        "ml.c5.2xlarge",
+        "ml.c5.4xlarge",
+        "ml.c5.9xlarge",
+        "ml.c5.xlarge",
+        "ml.c6i.12xlarge",
+        "ml.c6i.16xlarge",
+        "ml.c6i.24xlarge",
+        "ml.c6i.2xlarge",
+        "ml.c6i.32xlarge",
+        "ml.c6i.4xlarge",
+        "ml.c6i.8xlarge",
+        "ml.c6i.xlarge",
+        "ml.c7i-flex.12xlarge",
+        "ml.c7i-flex.16xlarge",
+        "ml.c7i-flex.2xlarge",
+        "ml.c7i-flex.4xlarge",
+        "ml.c7i-flex.8xlarge",
+        "ml.c7i-flex.xlarge",
+        "ml.c7i.12xlarge",
+        "ml.c7i.16xlarge",
+        "ml.c7i.24xlarge",
+        "ml.c7i.2xlarge",
+        "ml.c7i.48xlarge",
+        "ml.c7i.4xlarge",
+        "ml.c7i.8xlarge",
+        "ml.c7i.large",
+        "ml.c7i.xlarge",
+        "ml.c8i-flex.12xlarge",
+        "ml.c8i-flex.16xlarge",
+        "ml.c8i-flex.2xlarge",
+        "ml.c8i-flex.4xlarge",
+        "ml.c8i-flex.8xlarge",
+        "ml.c8i-flex.xlarge",
+        "ml.c8i.12xlarge",
+        "ml.c8i.16xlarge",
+        "ml.c8i.24xlarge",
+        "ml.c8i.2xlarge",
+        "ml.c8i.32xlarge",
+        "ml.c8i.48xlarge",
+        "ml.c8i.4xlarge",
+        "ml.c8i.8xlarge",
+        "ml.c8i.96xlarge",
+        "ml.c8i.xlarge",
+        "ml.g4dn.12xlarge",
+        "ml.g4dn.16xlarge",
+        "ml.g4dn.2xlarge",
+        "ml.g4dn.4xlarge",
+        "ml.g4dn.8xlarge",
+        "ml.g4dn.xlarge",
+        "ml.g5.12xlarge",
+        "ml.g5.16xlarge",
+        "ml.g5.24xlarge",
+        "ml.g5.2xlarge",
+        "ml.g5.48xlarge",
+        "ml.g5.4xlarge",
+        "ml.g5.8xlarge",
+        "ml.g5.xlarge",
+        "ml.g6.12xlarge",
+        "ml.g6.16xlarge",
+        "ml.g6.24xlarge",
+        "ml.g6.2xlarge",
+        "ml.g6.48xlarge",
+        "ml.g6.4xlarge",
+        "ml.g6.8xlarge",
+        "ml.g6.xlarge",
+        "ml.g6e.12xlarge",
+        "ml.g6e.16xlarge",
+        "ml.g6e.24xlarge",
+        "ml.g6e.2xlarge",
+        "ml.g6e.48xlarge",
+        "ml.g6e.4xlarge",
+        "ml.g6e.8xlarge",
+        "ml.g6e.xlarge",
+        "ml.g7.12xlarge",
+        "ml.g7.24xlarge",
+        "ml.g7.2xlarge",
+        "ml.g7.48xlarge",
+        "ml.g7.4xlarge",
+        "ml.g7.8xlarge",
+        "ml.g7e.12xlarge",
+        "ml.g7e.24xlarge",
+        "ml.g7e.2xlarge",
+        "ml.g7e.48xlarge",
+        "ml.g7e.4xlarge",
+        "ml.g7e.8xlarge",
+        "ml.m4.10xlarge",
+        "ml.m4.16xlarge",
+        "ml.m4.2xlarge",
+        "ml.m4.4xlarge",
+        "ml.m4.xlarge",
+        "ml.m5.12xlarge",
+        "ml.m5.24xlarge",
+        "ml.m5.2xlarge",
+        "ml.m5.4xlarge",
+        "ml.m5.large",
+        "ml.m5.xlarge",
+        "ml.m6i.12xlarge",
+        "ml.m6i.16xlarge",
+        "ml.m6i.24xlarge",
+        "ml.m6i.2xlarge",
+        "ml.m6i.32xlarge",
+        "ml.m6i.4xlarge",
+        "ml.m6i.8xlarge",
+        "ml.m6i.large",
+        "ml.m6i.xlarge",
+        "ml.m7i-flex.12xlarge",
+        "ml.m7i-flex.16xlarge",
+        "ml.m7i-flex.2xlarge",
+        "ml.m7i-flex.4xlarge",
+        "ml.m7i-flex.8xlarge",
+        "ml.m7i-flex.large",
+        "ml.m7i-flex.xlarge",
+        "ml.m7i.12xlarge",
+        "ml.m7i.16xlarge",
+        "ml.m7i.24xlarge",
+        "ml.m7i.2xlarge",
+        "ml.m7i.48xlarge",
+        "ml.m7i.4xlarge",
+        "ml.m7i.8xlarge",
+        "ml.m7i.large",
+        "ml.m7i.xlarge",
+        "ml.m8i-flex.12xlarge",
+        "ml.m8i-flex.16xlarge",
+        "ml.m8i-flex.2xlarge",
+        "ml.m8i-flex.4xlarge",
+        "ml.m8i-flex.8xlarge",
+        "ml.m8i-flex.large",
+        "ml.m8i-flex.xlarge",
+        "ml.m8i.12xlarge",
+        "ml.m8i.16xlarge",
+        "ml.m8i.24xlarge",
+        "ml.m8i.2xlarge",
+        "ml.m8i.32xlarge",
+        "ml.m8i.48xlarge",
+        "ml.m8i.4xlarge",
+        "ml.m8i.8xlarge",
+        "ml.m8i.96xlarge",
+        "ml.m8i.large",
+        "ml.m8i.xlarge",
+        "ml.p2.16xlarge",
+        "ml.p2.8xlarge",
+        "ml.p2.xlarge",
+        "ml.p3.16xlarge",
+        "ml.p3.2xlarge",
+        "ml.p3.8xlarge",
+        "ml.p5.4xlarge",
+        "ml.r5.12xlarge",
+        "ml.r5.16xlarge",
+        "ml.r5.24xlarge",
+        "ml.r5.2xlarge",
+        "ml.r5.4xlarge",
+        "ml.r5.8xlarge",
+        "ml.r5.large",
+        "ml.r5.xlarge",
+        "ml.r5d.12xlarge",
+        "ml.r5d.16xlarge",
+        "ml.r5d.24xlarge",
+        "ml.r5d.2xlarge",
+        "ml.r5d.4xlarge",
+        "ml.r5d.8xlarge",
+        "ml.r5d.large",
+        "ml.r5d.xlarge",
+        "ml.r6i.12xlarge",
+        "ml.r6i.16xlarge",
+        "ml.r6i.24xlarge",
+        "ml.r6i.2xlarge",
+        "ml.r6i.32xlarge",
+        "ml.r6i.4xlarge",
+        "ml.r6i.8xlarge",
+        "ml.r6i.large",
+        "ml.r6i.xlarge",
+        "ml.r7i.12xlarge",
+        "ml.r7i.16xlarge",
+        "ml.r7i.24xlarge",
+        "ml.r7i.2xlarge",
+        "ml.r7i.48xlarge",
+        "ml.r7i.4xlarge",
+        "ml.r7i.8xlarge",
+        "ml.r7i.large",
+        "ml.r7i.xlarge",
+        "ml.r8i-flex.12xlarge",
+        "ml.r8i-flex.16xlarge",
+        "ml.r8i-flex.2xlarge",
+        "ml.r8i-flex.4xlarge",
+        "ml.r8i-flex.8xlarge",
+        "ml.r8i-flex.large",
+        "ml.r8i-flex.xlarge",
+        "ml.r8i.12xlarge",
+        "ml.r8i.16xlarge",
+        "ml.r8i.24xlarge",
+        "ml.r8i.2xlarge",
+        "ml.r8i.32xlarge",
+        "ml.r8i.48xlarge",
+        "ml.r8i.4xlarge",
+        "ml.r8i.8xlarge",
+        "ml.r8i.96xlarge",
+        "ml.r8i.large",
+        "ml.r8i.xlarge",
+        "ml.t3.2xlarge",
+        "ml.t3.large",
+        "ml.t3.medium",
+        "ml.t3.xlarge",
+    }
+)
+TRAINING_INSTANCE_TYPES: frozenset[str] = frozenset(
+    {
+        "ml.c4.2xlarge",
+        "ml.c4.4xlarge",
+        "ml.c4.8xlarge",
+        "ml.c4.xlarge",
+        "ml.c5.18xlarge",
+        "ml.c5.2xlarge",
+        "ml.c5.4xlarge",
+        "ml.c5.9xlarge",
+        "ml.c5.xlarge",
+        "ml.c5n.18xlarge",
+        "ml.c5n.2xlarge",
+        "ml.c5n.4xlarge",
+        "ml.c5n.9xlarge",
+        "ml.c5n.xlarge",
+        "ml.c6i.12xlarge",
+        "ml.c6i.16xlarge",
+        "ml.c6i.24xlarge",
+        "ml.c6i.2xlarge",
+        "ml.c6i.32xlarge",
+        "ml.c6i.4xlarge",
+        "ml.c6i.8xlarge",
+        "ml.c6i.xlarge",
+        "ml.c7i-flex.12xlarge",
+        "ml.c7i-flex.16xlarge",
+        "ml.c7i-flex.2xlarge",
+        "ml.c7i-flex.4xlarge",
+        "ml.c7i-flex.8xlarge",
+        "ml.c7i-flex.xlarge",
+        "ml.c7i.12xlarge",
+        "ml.c7i.16xlarge",
+        "ml.c7i.24xlarge",
+        "ml.c7i.2xlarge",
+        "ml.c7i.48xlarge",
+        "ml.c7i.4xlarge",
+        "ml.c7i.8xlarge",
+        "ml.c7i.large",
+        "ml.c7i.xlarge",
+        "ml.c8i-flex.12xlarge",
+        "ml.c8i-flex.16xlarge",
+        "ml.c8i-flex.2xlarge",
+        "ml.c8i-flex.4xlarge",
+        "ml.c8i-flex.8xlarge",
+        "ml.c8i-flex.xlarge",
+        "ml.c8i.12xlarge",
+        "ml.c8i.16xlarge",
+        "ml.c8i.24xlarge",
+        "ml.c8i.2xlarge",
+        "ml.c8i.32xlarge",
+        "ml.c8i.48xlarge",
+        "ml.c8i.4xlarge",
+        "ml.c8i.8xlarge",
+        "ml.c8i.96xlarge",
+        "ml.c8i.xlarge",
+        "ml.g4dn.12xlarge",
+        "ml.g4dn.16xlarge",
+        "ml.g4dn.2xlarge",
+        "ml.g4dn.4xlarge",
+        "ml.g4dn.8xlarge",
+        "ml.g4dn.xlarge",
+        "ml.g5.12xlarge",
+        "ml.g5.16xlarge",
+        "ml.g5.24xlarge",
+        "ml.g5.2xlarge",
+        "ml.g5.48xlarge",
+        "ml.g5.4xlarge",
+        "ml.g5.8xlarge",
+        "ml.g5.xlarge",
+        "ml.g6.12xlarge",
+        "ml.g6.16xlarge",
+        "ml.g6.24xlarge",
+        "ml.g6.2xlarge",
+        "ml.g6.48xlarge",
+        "ml.g6.4xlarge",
+        "ml.g6.8xlarge",
+        "ml.g6.xlarge",
+        "ml.g6e.12xlarge",
+        "ml.g6e.16xlarge",
+        "ml.g6e.24xlarge",
+        "ml.g6e.2xlarge",
+        "ml.g6e.48xlarge",
+        "ml.g6e.4xlarge",
+        "ml.g6e.8xlarge",
+        "ml.g6e.xlarge",
+        "ml.g7.12xlarge",
+        "ml.g7.24xlarge",
+        "ml.g7.2xlarge",
+        "ml.g7.48xlarge",
+        "ml.g7.4xlarge",
+        "ml.g7.8xlarge",
+        "ml.g7e.12xlarge",
+        "ml.g7e.24xlarge",
+        "ml.g7e.2xlarge",
+        "ml.g7e.48xlarge",
+        "ml.g7e.4xlarge",
+        "ml.g7e.8xlarge",
+        "ml.m4.10xlarge",
+        "ml.m4.16xlarge",
+        "ml.m4.2xlarge",
+        "ml.m4.4xlarge",
+        "ml.m4.xlarge",
+        "ml.m5.12xlarge",
+        "ml.m5.24xlarge",
+        "ml.m5.2xlarge",
+        "ml.m5.4xlarge",
+        "ml.m5.large",
+        "ml.m5.xlarge",
+        "ml.m6i.12xlarge",
+        "ml.m6i.16xlarge",
+        "ml.m6i.24xlarge",
+        "ml.m6i.2xlarge",
+        "ml.m6i.32xlarge",
+        "ml.m6i.4xlarge",
+        "ml.m6i.8xlarge",
+        "ml.m6i.large",
+        "ml.m6i.xlarge",
+        "ml.m7i-flex.12xlarge",
+        "ml.m7i-flex.16xlarge",
+        "ml.m7i-flex.2xlarge",
+        "ml.m7i-flex.4xlarge",
+        "ml.m7i-flex.8xlarge",
+        "ml.m7i-flex.large",
+        "ml.m7i-flex.xlarge",
+        "ml.m7i.12xlarge",
+        "ml.m7i.16xlarge",
+        "ml.m7i.24xlarge",
+        "ml.m7i.2xlarge",
+        "ml.m7i.48xlarge",
+        "ml.m7i.4xlarge",
+        "ml.m7i.8xlarge",
+        "ml.m7i.large",
+        "ml.m7i.xlarge",
+        "ml.m8i-flex.12xlarge",
+        "ml.m8i-flex.16xlarge",
+        "ml.m8i-flex.2xlarge",
+        "ml.m8i-flex.4xlarge",
+        "ml.m8i-flex.8xlarge",
+        "ml.m8i-flex.large",
+        "ml.m8i-flex.xlarge",
+        "ml.m8i.12xlarge",
+        "ml.m8i.16xlarge",
+        "ml.m8i.24xlarge",
+        "ml.m8i.2xlarge",
+        "ml.m8i.32xlarge",
+        "ml.m8i.48xlarge",
+        "ml.m8i.4xlarge",
+        "ml.m8i.8xlarge",
+        "ml.m8i.96xlarge",
+        "ml.m8i.large",
+        "ml.m8i.xlarge",
+        "ml.p2.16xlarge",
+        "ml.p2.8xlarge",
+        "ml.p2.xlarge",
+        "ml.p3.16xlarge",
+        "ml.p3.2xlarge",
+        "ml.p3.8xlarge",
+        "ml.p3dn.24xlarge",
+        "ml.p4d.24xlarge",
+        "ml.p4de.24xlarge",
+        "ml.p5.48xlarge",
+        "ml.p5.4xlarge",
+        "ml.p5e.48xlarge",
+        "ml.p5en.48xlarge",
+        "ml.p6-b200.48xlarge",
+        "ml.p6-b300.48xlarge",
+        "ml.p6e-gb200.36xlarge",
+        "ml.r5.12xlarge",
+        "ml.r5.16xlarge",
+        "ml.r5.24xlarge",
+        "ml.r5.2xlarge",
+        "ml.r5.4xlarge",
+        "ml.r5.8xlarge",
+        "ml.r5.large",
+        "ml.r5.xlarge",
+        "ml.r5d.12xlarge",
+        "ml.r5d.16xlarge",
+        "ml.r5d.24xlarge",
+        "ml.r5d.2xlarge",
+        "ml.r5d.4xlarge",
+        "ml.r5d.8xlarge",
+        "ml.r5d.large",
+        "ml.r5d.xlarge",
+        "ml.r6i.12xlarge",
+        "ml.r6i.16xlarge",
+        "ml.r6i.24xlarge",
+        "ml.r6i.2xlarge",
+        "ml.r6i.32xlarge",
+        "ml.r6i.4xlarge",
+        "ml.r6i.8xlarge",
+        "ml.r6i.large",
+        "ml.r6i.xlarge",
+        "ml.r7i.12xlarge",
+        "ml.r7i.16xlarge",
+        "ml.r7i.24xlarge",
+        "ml.r7i.2xlarge",
+        "ml.r7i.48xlarge",
+        "ml.r7i.4xlarge",
+        "ml.r7i.8xlarge",
+        "ml.r7i.large",
+        "ml.r7i.xlarge",
+        "ml.r8i-flex.12xlarge",
+        "ml.r8i-flex.16xlarge",
+        "ml.r8i-flex.2xlarge",
+        "ml.r8i-flex.4xlarge",
+        "ml.r8i-flex.8xlarge",
+        "ml.r8i-flex.large",
+        "ml.r8i-flex.xlarge",
+        "ml.r8i.12xlarge",
+        "ml.r8i.16xlarge",
+        "ml.r8i.24xlarge",
+        "ml.r8i.2xlarge",
+        "ml.r8i.32xlarge",
+        "ml.r8i.48xlarge",
+        "ml.r8i.4xlarge",
+        "ml.r8i.8xlarge",
+        "ml.r8i.96xlarge",
+        "ml.r8i.large",
+        "ml.r8i.xlarge",
+        "ml.t3.2xlarge",
+        "ml.t3.large",
+        "ml.t3.medium",
+        "ml.t3.xlarge",
+        "ml.trn1.2xlarge",
+        "ml.trn1.32xlarge",
+        "ml.trn1n.32xlarge",
+        "ml.trn2.48xlarge",
+    }
+)
+ENDPOINT_INSTANCE_TYPES: frozenset[str] = frozenset(
+    {
+        "ml.c4.2xlarge",
+        "ml.c4.4xlarge",
+        "ml.c4.8xlarge",
+        "ml.c4.large",
+        "ml.c4.xlarge",
+        "ml.c5.18xlarge",
+        "ml.c5.2xlarge",
+        "ml.c5.4xlarge",
+        "ml.c5.9xlarge",
+        "ml.c5.large",
+        "ml.c5.xlarge",
+        "ml.c5d.18xlarge",
+        "ml.c5d.2xlarge",
+        "ml.c5d.4xlarge",
+        "ml.c5d.9xlarge",
+        "ml.c5d.large",
+        "ml.c5d.xlarge",
+        "ml.c6g.12xlarge",
+        "ml.c6g.16xlarge",
+        "ml.c6g.2xlarge",
+        "ml.c6g.4xlarge",
+        "ml.c6g.8xlarge",
+        "ml.c6g.large",
+        "ml.c6g.xlarge",
+        "ml.c6gd.12xlarge",
+        "ml.c6gd.16xlarge",
+        "ml.c6gd.2xlarge",
+        "ml.c6gd.4xlarge",
+        "ml.c6gd.8xlarge",
+        "ml.c6gd.large",
+        "ml.c6gd.xlarge",
+        "ml.c6gn.12xlarge",
+        "ml.c6gn.16xlarge",
+        "ml.c6gn.2xlarge",
+        "ml.c6gn.4xlarge",
+        "ml.c6gn.8xlarge",
+        "ml.c6gn.large",
+        "ml.c6gn.xlarge",
+        "ml.c6i.12xlarge",
+        "ml.c6i.16xlarge",
+        "ml.c6i.24xlarge",
+        "ml.c6i.2xlarge",
+        "ml.c6i.32xlarge",
+        "ml.c6i.4xlarge",
+        "ml.c6i.8xlarge",
+        "ml.c6i.large",
+        "ml.c6i.xlarge",
+        "ml.c6in.12xlarge",
+        "ml.c6in.16xlarge",
+        "ml.c6in.24xlarge",
+        "ml.c6in.2xlarge",
+        "ml.c6in.32xlarge",
+        "ml.c6in.4xlarge",
+        "ml.c6in.8xlarge",
+        "ml.c6in.large",
+        "ml.c6in.xlarge",
+        "ml.c7g.12xlarge",
+        "ml.c7g.16xlarge",
+        "ml.c7g.2xlarge",
+        "ml.c7g.4xlarge",
+        "ml.c7g.8xlarge",
+        "ml.c7g.large",
+        "ml.c7g.xlarge",
+        "ml.c7i.12xlarge",
+        "ml.c7i.16xlarge",
+        "ml.c7i.24xlarge",
+        "ml.c7i.2xlarge",
+        "ml.c7i.48xlarge",
+        "ml.c7i.4xlarge",
+        "ml.c7i.8xlarge",
+        "ml.c7i.large",
+        "ml.c7i.xlarge",
+        "ml.c8g.12xlarge",
+        "ml.c8g.16xlarge",
+        "ml.c8g.24xlarge",
+        "ml.c8g.2xlarge",
+        "ml.c8g.48xlarge",
+        "ml.c8g.4xlarge",
+        "ml.c8g.8xlarge",
+        "ml.c8g.large",
+        "ml.c8g.medium",
+        "ml.c8g.xlarge",
+        "ml.dl1.24xlarge",
+        "ml.g4dn.12xlarge",
+        "ml.g4dn.16xlarge",
+        "ml.g4dn.2xlarge",
+        "ml.g4dn.4xlarge",
+        "ml.g4dn.8xlarge",
+        "ml.g4dn.xlarge",
+        "ml.g5.12xlarge",
+        "ml.g5.16xlarge",
+        "ml.g5.24xlarge",
+        "ml.g5.2xlarge",
+        "ml.g5.48xlarge",
+        "ml.g5.4xlarge",
+        "ml.g5.8xlarge",
+        "ml.g5.xlarge",
+        "ml.g6.12xlarge",
+        "ml.g6.16xlarge",
+        "ml.g6.24xlarge",
+        "ml.g6.2xlarge",
+        "ml.g6.48xlarge",
+        "ml.g6.4xlarge",
+        "ml.g6.8xlarge",
+        "ml.g6.xlarge",
+        "ml.g6e.12xlarge",
+        "ml.g6e.16xlarge",
+        "ml.g6e.24xlarge",
+        "ml.g6e.2xlarge",
+        "ml.g6e.48xlarge",
+        "ml.g6e.4xlarge",
+        "ml.g6e.8xlarge",
+        "ml.g6e.xlarge",
+        "ml.g7.12xlarge",
+        "ml.g7.24xlarge",
+        "ml.g7.2xlarge",
+        "ml.g7.48xlarge",
+        "ml.g7.4xlarge",
+        "ml.g7.8xlarge",
+        "ml.g7e.12xlarge",
+        "ml.g7e.24xlarge",
+        "ml.g7e.2xlarge",
+        "ml.g7e.48xlarge",
+        "ml.g7e.4xlarge",
+        "ml.g7e.8xlarge",
+        "ml.inf1.24xlarge",
+        "ml.inf1.2xlarge",
+        "ml.inf1.6xlarge",
+        "ml.inf1.xlarge",
+        "ml.inf2.24xlarge",
+        "ml.inf2.48xlarge",
+        "ml.inf2.8xlarge",
+        "ml.inf2.xlarge",
+        "ml.m4.10xlarge",
+        "ml.m4.16xlarge",
+        "ml.m4.2xlarge",
+        "ml.m4.4xlarge",
+        "ml.m4.xlarge",
+        "ml.m5.12xlarge",
+        "ml.m5.24xlarge",
+        "ml.m5.2xlarge",
+        "ml.m5.4xlarge",
+        "ml.m5.large",
+        "ml.m5.xlarge",
+        "ml.m5d.12xlarge",
+        "ml.m5d.24xlarge",
+        "ml.m5d.2xlarge",
+        "ml.m5d.4xlarge",
+        "ml.m5d.large",
+        "ml.m5d.xlarge",
+        "ml.m6g.12xlarge",
+        "ml.m6g.16xlarge",
+        "ml.m6g.2xlarge",
+        "ml.m6g.4xlarge",
+        "ml.m6g.8xlarge",
+        "ml.m6g.large",
+        "ml.m6g.xlarge",
+        "ml.m6gd.12xlarge",
+        "ml.m6gd.16xlarge",
+        "ml.m6gd.2xlarge",
+        "ml.m6gd.4xlarge",
+        "ml.m6gd.8xlarge",
+        "ml.m6gd.large",
+        "ml.m6gd.xlarge",
+        "ml.m6i.12xlarge",
+        "ml.m6i.16xlarge",
+        "ml.m6i.24xlarge",
+        "ml.m6i.2xlarge",
+        "ml.m6i.32xlarge",
+        "ml.m6i.4xlarge",
+        "ml.m6i.8xlarge",
+        "ml.m6i.large",
+        "ml.m6i.xlarge",
+        "ml.m7i.12xlarge",
+        "ml.m7i.16xlarge",
+        "ml.m7i.24xlarge",
+        "ml.m7i.2xlarge",
+        "ml.m7i.48xlarge",
+        "ml.m7i.4xlarge",
+        "ml.m7i.8xlarge",
+        "ml.m7i.large",
+        "ml.m7i.xlarge",
+        "ml.m8g.12xlarge",
+        "ml.m8g.16xlarge",
+        "ml.m8g.24xlarge",
+        "ml.m8g.2xlarge",
+        "ml.m8g.48xlarge",
+        "ml.m8g.4xlarge",
+        "ml.m8g.8xlarge",
+        "ml.m8g.large",
+        "ml.m8g.medium",
+        "ml.m8g.xlarge",
+        "ml.p2.16xlarge",
+        "ml.p2.8xlarge",
+        "ml.p2.xlarge",
+        "ml.p3.16xlarge",
+        "ml.p3.2xlarge",
+        "ml.p3.8xlarge",
+        "ml.p4d.24xlarge",
+        "ml.p4de.24xlarge",
+        "ml.p5.48xlarge",
+        "ml.p5.4xlarge",
+        "ml.p5e.48xlarge",
+        "ml.p5en.48xlarge",
+        "ml.p6-b200.48xlarge",
+        "ml.p6-b300.48xlarge",
+        "ml.p6e-gb200.36xlarge",
+        "ml.r5.12xlarge",
+        "ml.r5.24xlarge",
+        "ml.r5.2xlarge",
+        "ml.r5.4xlarge",
+        "ml.r5.large",
+        "ml.r5.xlarge",
+        "ml.r5d.12xlarge",
+        "ml.r5d.24xlarge",
+        "ml.r5d.2xlarge",
+        "ml.r5d.4xlarge",
+        "ml.r5d.large",
+        "ml.r5d.xlarge",
+        "ml.r6g.12xlarge",
+        "ml.r6g.16xlarge",
+        "ml.r6g.2xlarge",
+        "ml.r6g.4xlarge",
+        "ml.r6g.8xlarge",
+        "ml.r6g.large",
+        "ml.r6g.xlarge",
+        "ml.r6gd.12xlarge",
+        "ml.r6gd.16xlarge",
+        "ml.r6gd.2xlarge",
+        "ml.r6gd.4xlarge",
+        "ml.r6gd.8xlarge",
+        "ml.r6gd.large",
+        "ml.r6gd.xlarge",
+        "ml.r6i.12xlarge",
+        "ml.r6i.16xlarge",
+        "ml.r6i.24xlarge",
+        "ml.r6i.2xlarge",
+        "ml.r6i.32xlarge",
+        "ml.r6i.4xlarge",
+        "ml.r6i.8xlarge",
+        "ml.r6i.large",
+        "ml.r6i.xlarge",
+        "ml.r7gd.12xlarge",
+        "ml.r7gd.16xlarge",
+        "ml.r7gd.2xlarge",
+        "ml.r7gd.4xlarge",
+        "ml.r7gd.8xlarge",
+        "ml.r7gd.large",
+        "ml.r7gd.medium",
+        "ml.r7gd.xlarge",
+        "ml.r7i.12xlarge",
+        "ml.r7i.16xlarge",
+        "ml.r7i.24xlarge",
+        "ml.r7i.2xlarge",
+        "ml.r7i.48xlarge",
+        "ml.r7i.4xlarge",
+        "ml.r7i.8xlarge",
+        "ml.r7i.large",
+        "ml.r7i.xlarge",
+        "ml.r8g.12xlarge",
+        "ml.r8g.16xlarge",
+        "ml.r8g.24xlarge",
+        "ml.r8g.2xlarge",
+        "ml.r8g.48xlarge",
+        "ml.r8g.4xlarge",
+        "ml.r8g.8xlarge",
+        "ml.r8g.large",
+        "ml.r8g.medium",
+        "ml.r8g.xlarge",
+        "ml.t2.2xlarge",
+        "ml.t2.large",
+        "ml.t2.medium",
+        "ml.t2.xlarge",
+        "ml.trn1.2xlarge",
+        "ml.trn1.32xlarge",
+        "ml.trn1n.32xlarge",
+        "ml.trn2.48xlarge",
+    }
+)
+# END GENERATED AWS DATA
+
+
+if __name__ == "__main__":
+    sys.exit(main(r"""{{ cookiecutter | tojson }}"""))

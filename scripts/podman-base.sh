@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Make the local base image the container tier builds on, without pulling from a container registry:
+# a minimal Debian bookworm with python3 + venv (debootstrap from Debian's package mirror), imported into
+# podman as localhost/mlops-base:bookworm. Idempotent: the rootfs tarball is cached and the import is
+# skipped when the image already exists. Prints the image name on stdout.
+set -euo pipefail
+
+IMAGE="${MLOPS_BASE_IMAGE:-localhost/mlops-base:bookworm}"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mlops-template"
+TARBALL="$CACHE/bookworm-minbase-python3.tar"
+PODMAN=(podman --runtime runc)
+
+log() { echo "podman-base: $*" >&2; }
+
+need=()
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || [[ -x /usr/sbin/runc ]] || need+=(runc)
+command -v debootstrap >/dev/null || [[ -x /usr/sbin/debootstrap ]] || need+=(debootstrap)
+if ((${#need[@]})); then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+
+if "${PODMAN[@]}" image exists "$IMAGE"; then
+  log "$IMAGE already present"
+  echo "$IMAGE"
+  exit 0
+fi
+
+mkdir -p "$CACHE"
+if [[ ! -s "$TARBALL" ]]; then
+  root="$(mktemp -d "$CACHE/rootfs.XXXXXX")"
+  trap 'rm -rf "$root"' EXIT
+  log "debootstrap bookworm into $root (minutes)"
+  debootstrap --variant=minbase --include=python3,python3-venv bookworm "$root" >&2
+  # Drop apt lists and caches: they are not needed at run time and only grow the image.
+  rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+  tar -C "$root" --numeric-owner -cf "$TARBALL.part" .
+  mv "$TARBALL.part" "$TARBALL"
+fi
+
+log "importing $TARBALL as $IMAGE"
+"${PODMAN[@]}" import --change 'CMD ["/bin/bash"]' --change 'ENV LANG=C.UTF-8' "$TARBALL" "$IMAGE" >&2
+echo "$IMAGE"

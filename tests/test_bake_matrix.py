@@ -1,0 +1,118 @@
+"""Every size x git provider bakes cleanly into exactly the files the manifest calls for."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.baking import bake, expected_files, generated_files, rendered_context
+from tests.matrix import combinations
+
+COMBINATIONS = combinations()
+IDS = [name for name, _ in COMBINATIONS]
+LEFTOVERS = ("{{ cookiecutter.", "{{cookiecutter.", "{%")
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...) kept as plain data."""
+
+
+CloudFormationLoader.add_multi_constructor(
+    "!", lambda loader, suffix, node: {suffix: _construct(loader, node)}
+)
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def bakes(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One bake per combination, shared by the tests of this module."""
+    out = tmp_path_factory.mktemp("bakes")
+    return {name: bake(template, out / name, extra) for name, extra in COMBINATIONS}
+
+
+def test_matrix_covers_every_size_and_provider_and_rotated_value() -> None:
+    assert len(COMBINATIONS) == 12
+    seen = {(extra["mlops_size"], extra["git_provider"]) for _, extra in COMBINATIONS}
+    assert len(seen) == 12
+    assert {extra["single_account"] for _, extra in COMBINATIONS} == {True, False}
+    assert len({extra["aws_region"] for _, extra in COMBINATIONS}) == 3
+
+
+@pytest.mark.parametrize(("name", "extra"), COMBINATIONS, ids=IDS)
+def test_exact_file_set(
+    name: str, extra: dict[str, Any], template: Path, bakes: dict[str, Path]
+) -> None:
+    answers = rendered_context(template, extra)
+    project = bakes[name]
+    assert project.name == answers["project_slug"]
+    assert generated_files(project) == expected_files(template, answers)
+
+
+@pytest.mark.parametrize(("name", "extra"), COMBINATIONS, ids=IDS)
+def test_nothing_left_unrendered(name: str, extra: dict[str, Any], bakes: dict[str, Path]) -> None:
+    project = bakes[name]
+    for path in sorted(project.rglob("*")):
+        rel = path.relative_to(project).as_posix()
+        assert not any(mark in rel for mark in LEFTOVERS), rel
+        if path.is_file() and path.suffix != ".data":
+            text = path.read_text(encoding="utf-8")
+            found = [mark for mark in LEFTOVERS if mark in text]
+            assert not found, f"{rel}: {found}"
+
+
+@pytest.mark.parametrize(("name", "extra"), COMBINATIONS, ids=IDS)
+def test_structured_files_parse(name: str, extra: dict[str, Any], bakes: dict[str, Path]) -> None:
+    project = bakes[name]
+    parsed = 0
+    for path in sorted(project.rglob("*")):
+        if path.suffix in {".yml", ".yaml"}:
+            yaml.load(path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".toml":
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        else:
+            continue
+        parsed += 1
+    assert parsed >= 5
+
+
+def test_rendered_settings_match_answers(template: Path, bakes: dict[str, Path]) -> None:
+    for name, extra in COMBINATIONS:
+        answers = rendered_context(template, extra)
+        settings = tomllib.loads((bakes[name] / "project.toml").read_text(encoding="utf-8"))
+        assert settings["project"]["slug"] == answers["project_slug"]
+        assert settings["project"]["size"] == extra["mlops_size"]
+        assert settings["source"]["provider"] == extra["git_provider"]
+        assert settings["accounts"]["layout"] == answers["__account_layout"]
+        assert settings["accounts"]["staging"] == answers["staging_account_id"]
+
+
+@pytest.mark.parametrize(("name", "extra"), COMBINATIONS, ids=IDS)
+def test_generated_code_is_ruff_clean(
+    name: str, extra: dict[str, Any], bakes: dict[str, Path]
+) -> None:
+    project = bakes[name]
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

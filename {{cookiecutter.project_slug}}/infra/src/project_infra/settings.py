@@ -1,0 +1,123 @@
+"""Read ``project.toml`` into typed settings and derive every AWS resource name from the slug.
+
+Names live here, in one place, because the CDK stacks create the resources and pass the names to the
+CodeBuild jobs of model-build and model-deploy as environment variables.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+SIZES = ("small", "medium", "large")
+LAYOUTS = ("single", "multi")
+
+
+class SettingsError(ValueError):
+    """A value in project.toml that the stacks cannot use."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """Resource names derived from the project slug (at most 32 characters)."""
+
+    slug: str
+
+    @property
+    def model_package_group(self) -> str:  # ModelPackageGroupName: up to 63 characters
+        return f"{self.slug}-models"
+
+    @property
+    def build_pipeline(self) -> str:  # PipelineName: up to 256 characters
+        return f"{self.slug}-build"
+
+    @property
+    def ecr_repository(self) -> str:  # also referenced by infra/bootstrap/target-account.yml
+        return f"sagemaker-{self.slug}"
+
+    def endpoint(self, stage: str) -> str:  # EndpointName: up to 63 characters
+        return f"{self.slug}-{stage}"
+
+    def deploy_stack(self, stage: str) -> str:  # matches the bootstrap role's stack ARN pattern
+        return f"sagemaker-{self.slug}-deploy-{stage}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    slug: str
+    description: str
+    owner: str
+    size: str
+    region: str
+    git_provider: str
+    codeconnection_arn: str
+    account_layout: str
+    staging_account: str
+    prod_account: str
+    processing_instance_type: str
+    training_instance_type: str
+    endpoint_instance_type: str
+    notification_email: str
+
+    @property
+    def names(self) -> Names:
+        return Names(self.slug)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return {"Project": self.slug, "Owner": self.owner, "MlopsSize": self.size}
+
+
+def load(path: Path) -> Settings:
+    """Parse ``project.toml``; one clear error naming the file and key when something is off."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"{path}: cannot read project settings: {error}") from error
+
+    def value(section: str, key: str) -> str:
+        table = data.get(section)
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}: missing section [{section}]")
+        item = table.get(key)
+        if not isinstance(item, str):
+            raise SettingsError(f"{path} [{section}]: {key}={item!r}: must be a string")
+        return item
+
+    settings = Settings(
+        name=value("project", "name"),
+        slug=value("project", "slug"),
+        description=value("project", "description"),
+        owner=value("project", "owner"),
+        size=value("project", "size"),
+        region=value("project", "region"),
+        git_provider=value("source", "provider"),
+        codeconnection_arn=value("source", "codeconnection_arn"),
+        account_layout=value("accounts", "layout"),
+        staging_account=value("accounts", "staging"),
+        prod_account=value("accounts", "prod"),
+        processing_instance_type=value("instances", "processing"),
+        training_instance_type=value("instances", "training"),
+        endpoint_instance_type=value("instances", "endpoint"),
+        notification_email=value("notifications", "email"),
+    )
+    if settings.size not in SIZES:
+        raise SettingsError(f"{path} [project]: size={settings.size!r}: allowed: {' | '.join(SIZES)}")
+    if settings.account_layout not in LAYOUTS:
+        raise SettingsError(
+            f"{path} [accounts]: layout={settings.account_layout!r}: allowed: {' | '.join(LAYOUTS)}"
+        )
+    if settings.account_layout == "multi" and not (settings.staging_account and settings.prod_account):
+        raise SettingsError(f"{path} [accounts]: layout='multi' needs both staging and prod ids")
+    return settings
+
+
+def find_project_file(start: Path) -> Path:
+    """The nearest ``project.toml`` at or above ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / "project.toml"
+        if candidate.is_file():
+            return candidate
+    raise SettingsError(f"no project.toml at or above {start}")

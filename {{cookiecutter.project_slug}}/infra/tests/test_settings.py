@@ -1,0 +1,64 @@
+"""project.toml as rendered by the template loads, and every derived name fits AWS limits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from project_infra.settings import Names, SettingsError, find_project_file, load
+
+PROJECT_FILE = find_project_file(Path(__file__).resolve().parent)
+LONGEST_SLUG = "a" + "-b" * 15 + "c"  # 32 characters, the longest valid project slug
+
+
+def test_rendered_project_file_loads() -> None:
+    settings = load(PROJECT_FILE)
+    assert settings.size in {"small", "medium", "large"}
+    assert settings.tags["Project"] == settings.slug
+    if settings.account_layout == "multi":
+        assert re.fullmatch(r"[0-9]{12}", settings.staging_account)
+        assert settings.staging_account != settings.prod_account
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_names_fit_sagemaker_limits_for_the_longest_slug(stage: str) -> None:
+    assert len(LONGEST_SLUG) == 32
+    names = Names(LONGEST_SLUG)
+    assert len(names.model_package_group) <= 63
+    assert len(names.endpoint(stage)) <= 63
+    assert len(names.ecr_repository) <= 256
+    assert len(names.deploy_stack(stage)) <= 128
+    name_pattern = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+    assert name_pattern.fullmatch(names.model_package_group)
+    assert name_pattern.fullmatch(names.endpoint(stage))
+
+
+def test_bad_file_gives_one_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "project.toml"
+    broken.write_text(PROJECT_FILE.read_text(encoding="utf-8").replace('size = "', 'size = "huge'))
+    with pytest.raises(SettingsError, match=r"size='huge\w+': allowed: small \| medium \| large"):
+        load(broken)
+
+
+def test_missing_key_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "project.toml"
+    broken.write_text('[project]\nname = "x"\n')
+    with pytest.raises(SettingsError, match=r"\[project\]: slug=None: must be a string"):
+        load(broken)
+
+
+def test_missing_section_is_named(tmp_path: Path) -> None:
+    text = PROJECT_FILE.read_text(encoding="utf-8")
+    broken = tmp_path / "project.toml"
+    broken.write_text(text.replace("[notifications]", "[other]"))
+    with pytest.raises(SettingsError, match=r"missing section \[notifications\]"):
+        load(broken)
+
+
+def test_unparsable_file_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "project.toml"
+    broken.write_text("[project\n")
+    with pytest.raises(SettingsError, match="cannot read project settings"):
+        load(broken)

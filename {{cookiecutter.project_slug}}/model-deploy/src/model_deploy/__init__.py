@@ -1,0 +1,1 @@
+"""Deployment of approved model packages to the staging and prod endpoints."""
