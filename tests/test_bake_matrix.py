@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.baking import bake, expected_files, generated_files, rendered_context
+from tests.baking import expected_files, generated_files, rendered_context
 from tests.matrix import combinations
 
 COMBINATIONS = combinations()
@@ -38,10 +38,14 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 
 
 @pytest.fixture(scope="module")
-def bakes(template: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One bake per combination, shared by the tests of this module."""
-    out = tmp_path_factory.mktemp("bakes")
-    return {name: bake(template, out / name, extra) for name, extra in COMBINATIONS}
+def bakes(template: Path, cookies_session: Any) -> dict[str, Path]:
+    """One bake per combination (pytest-cookies), shared by the tests of this module."""
+    projects = {}
+    for name, extra in COMBINATIONS:
+        result = cookies_session.bake(extra_context=extra, template=str(template))
+        assert result.exit_code == 0, f"{name}: {result.exception!r}"
+        projects[name] = Path(result.project_path)
+    return projects
 
 
 def test_matrix_covers_every_size_and_provider_and_rotated_value() -> None:
