@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cfnlint.api import ManualArgs, lint
 
 from tests.baking import expected_files, generated_files, rendered_context
 from tests.matrix import combinations
@@ -120,3 +121,22 @@ def test_generated_code_is_ruff_clean(
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("name", "extra"), COMBINATIONS, ids=IDS)
+def test_cloudformation_is_cfn_lint_clean(
+    name: str, extra: dict[str, Any], bakes: dict[str, Path]
+) -> None:
+    """Zero errors and zero warnings on every CloudFormation template of every bake."""
+    project = bakes[name]
+    templates = [
+        path
+        for path in sorted(project.rglob("*.yml"))
+        if "AWSTemplateFormatVersion" in path.read_text(encoding="utf-8")
+    ]
+    assert templates, "no CloudFormation template found"
+    for path in templates:
+        matches = lint(
+            path.read_text(encoding="utf-8"), config=ManualArgs(regions=[extra["aws_region"]])
+        )
+        assert [str(m) for m in matches] == [], path.relative_to(project)

@@ -25,7 +25,10 @@ def test_prod_is_at_least_as_careful_as_staging() -> None:
     staging, prod = (load(HERE / f"{stage}-config.json") for stage in STAGES)
     assert prod["autoscaling"]["min_instances"] >= 2  # survives the loss of one instance / AZ
     assert prod["deployment"]["traffic_routing"] in {"CANARY", "LINEAR"}
-    assert prod["deployment"]["wait_interval_seconds"] >= staging["deployment"]["wait_interval_seconds"]
+    assert (
+        prod["deployment"]["wait_interval_seconds"]
+        >= staging["deployment"]["wait_interval_seconds"]
+    )
 
 
 def _write(tmp_path: Path, stage: str, config: dict[str, Any]) -> Path:
@@ -66,13 +69,19 @@ def test_bad_knob_is_named_with_file_and_key(
     target = _write(tmp_path, "staging", _edited("staging", key, value))
     with pytest.raises(StageConfigError) as raised:
         load(target)
-    assert any(line.startswith(f"{target}: ") and message in line for line in raised.value.problems), (
-        raised.value.problems
-    )
+    assert any(
+        line.startswith(f"{target}: ") and message in line for line in raised.value.problems
+    ), raised.value.problems
 
 
 def test_unreadable_file_is_one_clear_line(tmp_path: Path) -> None:
     target = tmp_path / "staging-config.json"
     target.write_text("{not json")
     with pytest.raises(StageConfigError, match=r"staging-config.json: cannot read"):
+        load(target)
+
+
+def test_canary_above_half_the_fleet_is_rejected(tmp_path: Path) -> None:
+    target = _write(tmp_path, "prod", _edited("prod", "deployment.canary_size_percent", 60))
+    with pytest.raises(StageConfigError, match=r"deployment.canary_size_percent: 60 is above 50"):
         load(target)

@@ -104,12 +104,16 @@ def load(path: Path) -> Settings:
         notification_email=value("notifications", "email"),
     )
     if settings.size not in SIZES:
-        raise SettingsError(f"{path} [project]: size={settings.size!r}: allowed: {' | '.join(SIZES)}")
+        raise SettingsError(
+            f"{path} [project]: size={settings.size!r}: allowed: {' | '.join(SIZES)}"
+        )
     if settings.account_layout not in LAYOUTS:
         raise SettingsError(
             f"{path} [accounts]: layout={settings.account_layout!r}: allowed: {' | '.join(LAYOUTS)}"
         )
-    if settings.account_layout == "multi" and not (settings.staging_account and settings.prod_account):
+    if settings.account_layout == "multi" and not (
+        settings.staging_account and settings.prod_account
+    ):
         raise SettingsError(f"{path} [accounts]: layout='multi' needs both staging and prod ids")
     return settings
 

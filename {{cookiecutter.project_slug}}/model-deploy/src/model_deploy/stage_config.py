@@ -56,10 +56,18 @@ def problems(config: Any, schema: dict[str, Any], path: Path) -> list[str]:
             f"{path}: autoscaling.min_instances: {scaling['min_instances']} is above "
             f"autoscaling.max_instances ({scaling['max_instances']}); allowed: min <= max"
         )
-    elif not scaling["min_instances"] <= config["initial_instance_count"] <= scaling["max_instances"]:
+    elif (
+        not scaling["min_instances"] <= config["initial_instance_count"] <= scaling["max_instances"]
+    ):
         found.append(
             f"{path}: initial_instance_count: {config['initial_instance_count']} is outside "
             f"autoscaling [{scaling['min_instances']}, {scaling['max_instances']}]"
+        )
+    deployment = config["deployment"]
+    if deployment["traffic_routing"] == "CANARY" and deployment["canary_size_percent"] > 50:
+        found.append(
+            f"{path}: deployment.canary_size_percent: {deployment['canary_size_percent']} is above "
+            "50; allowed: 1-50 (SageMaker's canary is at most half of the new fleet)"
         )
     if config["stage"] != path.name.removesuffix("-config.json"):
         found.append(f"{path}: stage: {config['stage']!r} does not match the file name")

@@ -1,0 +1,231 @@
+"""Write one CloudFormation template configuration per stage for the newest APPROVED model package.
+
+CodeBuild runs this before the CodePipeline CloudFormation actions; each output file
+(``<stage>-config-export.json``) merges the stage's checked knobs with the model package ARN, the
+target account's execution role, the data capture location, the KMS key and the project tags. It
+never deploys "whatever is latest": without an approved package it stops and says what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from model_deploy.stage_config import StageConfigError
+from model_deploy.stage_config import load as load_stage_config
+
+STAGES = ("staging", "prod")
+HERE = Path(__file__).resolve().parents[2]
+
+
+class BuildError(RuntimeError):
+    """Something the deploy build cannot go on without; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Project:
+    slug: str
+    size: str
+    owner: str
+    project_id: str
+
+    @classmethod
+    def from_file(cls, path: Path, project_id: str) -> Project:
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))["project"]
+            return cls(table["slug"], table["size"], table["owner"], project_id)
+        except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as error:
+            raise BuildError(f"{path}: cannot read [project] slug/size/owner: {error}") from error
+
+
+@dataclass(frozen=True)
+class StageTarget:
+    """Where a stage deploys: set per account by the infra stack (environment) or by hand."""
+
+    role_arn: str
+    data_capture_uri: str
+    kms_key_arn: str = ""
+    subnet_ids: str = ""
+    security_group_ids: str = ""
+
+    @classmethod
+    def from_env(cls, stage: str, env: Mapping[str, str]) -> StageTarget:
+        prefix = stage.upper()
+        missing = [
+            name
+            for name in (f"{prefix}_MODEL_EXECUTION_ROLE_ARN", f"{prefix}_DATA_CAPTURE_URI")
+            if not env.get(name)
+        ]
+        if missing:
+            raise BuildError(
+                f"missing environment variable(s) {', '.join(missing)}: the infra stack sets them on "
+                "the deploy CodeBuild project; set them by hand for a manual run"
+            )
+        return cls(
+            role_arn=env[f"{prefix}_MODEL_EXECUTION_ROLE_ARN"],
+            data_capture_uri=env[f"{prefix}_DATA_CAPTURE_URI"],
+            kms_key_arn=env.get(f"{prefix}_KMS_KEY_ARN", ""),
+            subnet_ids=env.get("SUBNET_IDS", ""),
+            security_group_ids=env.get("SECURITY_GROUP_IDS", ""),
+        )
+
+
+def latest_approved_package(sagemaker: Any, group: str) -> dict[str, Any]:
+    """The newest Approved package of ``group`` (a name, or an ARN for a central registry)."""
+    try:
+        response = sagemaker.list_model_packages(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
+        )
+    except ClientError as error:
+        raise BuildError(f"cannot list model packages of group {group!r}: {error}") from error
+    except BotoCoreError as error:
+        raise BuildError(f"cannot reach SageMaker to list group {group!r}: {error}") from error
+    packages = response.get("ModelPackageSummaryList", [])
+    if not packages:
+        raise BuildError(
+            f"no approved model package in group {group!r}: approve one in SageMaker Studio "
+            "(Models > Registered models) or with `aws sagemaker update-model-package "
+            "--model-package-arn <arn> --model-approval-status Approved`, then rerun the deploy pipeline"
+        )
+    return packages[0]
+
+
+def stage_parameters(
+    config: Mapping[str, Any], package_arn: str, target: StageTarget, project: Project
+) -> dict[str, str]:
+    """The endpoint template's parameters for one stage, as the strings CloudFormation expects."""
+    scaling, deployment = config["autoscaling"], config["deployment"]
+    alarms, capture = config["alarms"], config["data_capture"]
+    parameters = {
+        "SageMakerProjectName": project.slug.lower(),
+        "StageName": config["stage"],
+        "ModelPackageArn": package_arn,
+        "ModelExecutionRoleArn": target.role_arn,
+        "EnableNetworkIsolation": "true" if project.size == "large" else "false",
+        "SubnetIds": target.subnet_ids,
+        "SecurityGroupIds": target.security_group_ids,
+        "VolumeKmsKeyArn": target.kms_key_arn,
+        "DataCaptureKmsKeyArn": target.kms_key_arn,
+        "InstanceType": config["instance_type"],
+        "InitialInstanceCount": config["initial_instance_count"],
+        "MinInstances": scaling["min_instances"],
+        "MaxInstances": scaling["max_instances"],
+        "TargetInvocationsPerInstance": scaling["target_invocations_per_instance"],
+        "ScaleInCooldownSeconds": scaling["scale_in_cooldown_seconds"],
+        "ScaleOutCooldownSeconds": scaling["scale_out_cooldown_seconds"],
+        "TrafficRoutingType": deployment["traffic_routing"],
+        "CanarySizePercent": deployment["canary_size_percent"],
+        "LinearStepPercent": deployment["linear_step_percent"],
+        "WaitIntervalSeconds": deployment["wait_interval_seconds"],
+        "TerminationWaitSeconds": deployment["termination_wait_seconds"],
+        "MaximumExecutionTimeoutSeconds": deployment["maximum_execution_timeout_seconds"],
+        "DataCaptureEnabled": "true" if capture["enabled"] else "false",
+        "DataCaptureSamplingPercentage": capture["sampling_percentage"],
+        "DataCaptureS3Uri": target.data_capture_uri,
+        "ModelLatencyP99Microseconds": round(alarms["model_latency_p99_ms"] * 1000),
+        "Invocation5xxThreshold": alarms["invocation_5xx_errors"],
+        "ModelErrorsThreshold": alarms["model_errors"],
+        "AlarmEvaluationPeriods": alarms["evaluation_periods"],
+    }
+    as_text = {key: str(value) for key, value in parameters.items()}
+    digest = hashlib.sha256(json.dumps(as_text, sort_keys=True).encode()).hexdigest()
+    return {**as_text, "DeploymentId": digest[:8]}
+
+
+def template_configuration(
+    config: Mapping[str, Any], package: Mapping[str, Any], target: StageTarget, project: Project
+) -> dict[str, Any]:
+    """A CodePipeline CloudFormation TemplateConfiguration document for one stage."""
+    tags = {
+        "sagemaker:project-name": project.slug,
+        "Project": project.slug,
+        "Stage": config["stage"],
+        "Owner": project.owner,
+        "ModelPackageVersion": str(package.get("ModelPackageVersion", "")),
+    }
+    if project.project_id:
+        tags["sagemaker:project-id"] = project.project_id
+    return {
+        "Parameters": stage_parameters(config, package["ModelPackageArn"], target, project),
+        "Tags": tags,
+    }
+
+
+def build(
+    sagemaker: Any,
+    *,
+    group: str,
+    project: Project,
+    config_dir: Path,
+    out_dir: Path,
+    env: Mapping[str, str],
+    stages: Sequence[str] = STAGES,
+) -> dict[str, Path]:
+    """Check every stage first, then write every file: a bad stage leaves no half-written output."""
+    configs = {stage: load_stage_config(config_dir / f"{stage}-config.json") for stage in stages}
+    targets = {stage: StageTarget.from_env(stage, env) for stage in stages}
+    package = latest_approved_package(sagemaker, group)
+    documents = {
+        stage: template_configuration(configs[stage], package, targets[stage], project)
+        for stage in stages
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for stage, document in documents.items():
+        path = out_dir / f"{stage}-config-export.json"
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        written[stage] = path
+    print(f"model package {package['ModelPackageArn']} -> {', '.join(map(str, written.values()))}")
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build-deploy-config", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--model-package-group",
+        default=os.environ.get("MODEL_PACKAGE_GROUP_NAME", ""),
+        help="group name, or its ARN in a central registry account (env MODEL_PACKAGE_GROUP_NAME)",
+    )
+    parser.add_argument("--project-file", type=Path, default=HERE.parent / "project.toml")
+    parser.add_argument("--config-dir", type=Path, default=HERE)
+    parser.add_argument("--out-dir", type=Path, default=Path("build"))
+    parser.add_argument("--stage", action="append", choices=STAGES, help="default: every stage")
+    args = parser.parse_args(argv)
+    try:
+        if not args.model_package_group:
+            raise BuildError(
+                "no model package group: pass --model-package-group or set MODEL_PACKAGE_GROUP_NAME"
+            )
+        project = Project.from_file(args.project_file, os.environ.get("SAGEMAKER_PROJECT_ID", ""))
+        build(
+            boto3.client("sagemaker"),
+            group=args.model_package_group,
+            project=project,
+            config_dir=args.config_dir,
+            out_dir=args.out_dir,
+            env=os.environ,
+            stages=tuple(args.stage or STAGES),
+        )
+    except (BuildError, StageConfigError) as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""build-deploy-config against moto: the newest APPROVED package or a clear stop, never 'latest'."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from model_deploy.build import BuildError, Project, StageTarget, build, main, stage_parameters
+from model_deploy.stage_config import load as load_stage_config
+
+HERE = Path(__file__).resolve().parents[1]
+GROUP = "demo-models"
+PROJECT = Project(slug="Demo-Project", size="large", owner="ml-platform", project_id="p-abc123")
+IMAGE = f"{DEFAULT_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/sagemaker-demo@sha256:" + "a" * 64
+ENV = {
+    "STAGING_MODEL_EXECUTION_ROLE_ARN": "arn:aws:iam::111111111111:role/demo-model-exec",
+    "STAGING_DATA_CAPTURE_URI": "s3://demo-capture-111111111111/staging",
+    "PROD_MODEL_EXECUTION_ROLE_ARN": "arn:aws:iam::222222222222:role/demo-model-exec",
+    "PROD_DATA_CAPTURE_URI": "s3://demo-capture-222222222222/prod",
+    "PROD_KMS_KEY_ARN": "arn:aws:kms:us-east-1:222222222222:key/0f1e2d3c-4b5a-6978-8091-a2b3c4d5e6f7",
+}
+
+
+def add_packages(sagemaker: Any, *statuses: str, group: str = GROUP) -> list[str]:
+    spec = {
+        "Containers": [{"Image": IMAGE}],
+        "SupportedContentTypes": ["text/csv", "application/json"],
+        "SupportedResponseMIMETypes": ["text/csv", "application/json"],
+    }
+    return [
+        sagemaker.create_model_package(
+            ModelPackageGroupName=group, ModelApprovalStatus=status, InferenceSpecification=spec
+        )["ModelPackageArn"]
+        for status in statuses
+    ]
+
+
+def run(sagemaker: Any, tmp_path: Path, group: str = GROUP) -> dict[str, dict[str, Any]]:
+    written = build(
+        sagemaker, group=group, project=PROJECT, config_dir=HERE, out_dir=tmp_path / "out", env=ENV
+    )
+    return {stage: json.loads(path.read_text()) for stage, path in written.items()}
+
+
+def test_no_group_is_a_clear_stop(sagemaker: Any, tmp_path: Path) -> None:
+    with pytest.raises(
+        BuildError, match=r"no approved model package in group 'demo-models': approve"
+    ):
+        run(sagemaker, tmp_path)
+    assert not (tmp_path / "out").exists()
+
+
+def test_only_pending_packages_is_a_clear_stop(sagemaker: Any, tmp_path: Path) -> None:
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    add_packages(sagemaker, "PendingManualApproval", "Rejected", "PendingManualApproval")
+    with pytest.raises(BuildError, match="no approved model package"):
+        run(sagemaker, tmp_path)
+    assert not (tmp_path / "out").exists()
+
+
+def test_picks_the_newest_approved_package(sagemaker: Any, tmp_path: Path) -> None:
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    arns = add_packages(sagemaker, "Approved", "Approved", "PendingManualApproval", "Rejected")
+    documents = run(sagemaker, tmp_path)
+    assert set(documents) == {"staging", "prod"}
+    for stage, document in documents.items():
+        parameters = document["Parameters"]
+        assert parameters["ModelPackageArn"] == arns[1]
+        assert parameters["StageName"] == stage
+        assert (
+            parameters["ModelExecutionRoleArn"] == ENV[f"{stage.upper()}_MODEL_EXECUTION_ROLE_ARN"]
+        )
+        assert parameters["DataCaptureS3Uri"] == ENV[f"{stage.upper()}_DATA_CAPTURE_URI"]
+        assert parameters["SageMakerProjectName"] == "demo-project"  # lowercase, as in ARNs
+        assert parameters["EnableNetworkIsolation"] == "true"  # large
+        assert all(isinstance(value, str) for value in parameters.values())
+        assert document["Tags"]["sagemaker:project-id"] == "p-abc123"
+        assert document["Tags"]["ModelPackageVersion"] == "2"
+    assert documents["prod"]["Parameters"]["VolumeKmsKeyArn"] == ENV["PROD_KMS_KEY_ARN"]
+    assert documents["staging"]["Parameters"]["VolumeKmsKeyArn"] == ""
+
+
+def test_group_arn_of_a_central_registry_account(sagemaker: Any, tmp_path: Path) -> None:
+    """medium/large read the registry by group ARN (possibly another account's)."""
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    arns = add_packages(sagemaker, "Approved")
+    group_arn = f"arn:aws:sagemaker:us-east-1:{DEFAULT_ACCOUNT_ID}:model-package-group/{GROUP}"
+    documents = run(sagemaker, tmp_path, group=group_arn)
+    assert documents["prod"]["Parameters"]["ModelPackageArn"] == arns[0]
+
+
+def test_cross_account_package_arn_is_passed_through(tmp_path: Path) -> None:
+    """A package owned by the tooling account deploys into a target account unchanged."""
+
+    class CentralRegistry:
+        def list_model_packages(self, **request: Any) -> dict[str, Any]:
+            assert request["ModelPackageGroupName"].startswith(
+                "arn:aws:sagemaker:us-east-1:333333333333:"
+            )
+            assert request["ModelApprovalStatus"] == "Approved"
+            return {
+                "ModelPackageSummaryList": [
+                    {
+                        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:333333333333:model-package/demo-models/7",
+                        "ModelPackageVersion": 7,
+                    }
+                ]
+            }
+
+    group = "arn:aws:sagemaker:us-east-1:333333333333:model-package-group/demo-models"
+    written = build(
+        CentralRegistry(), group=group, project=PROJECT, config_dir=HERE, out_dir=tmp_path, env=ENV
+    )
+    prod = json.loads(written["prod"].read_text())["Parameters"]
+    assert prod["ModelPackageArn"].endswith(":333333333333:model-package/demo-models/7")
+    assert prod["ModelExecutionRoleArn"].startswith("arn:aws:iam::222222222222:")
+
+
+def test_missing_target_environment_is_named(sagemaker: Any, tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "PROD_DATA_CAPTURE_URI"}
+    with pytest.raises(BuildError, match=r"missing environment variable.*PROD_DATA_CAPTURE_URI"):
+        build(sagemaker, group=GROUP, project=PROJECT, config_dir=HERE, out_dir=tmp_path, env=env)
+
+
+def test_deployment_id_changes_with_any_knob() -> None:
+    config = load_stage_config(HERE / "prod-config.json")
+    target = StageTarget.from_env("prod", ENV)
+    first = stage_parameters(
+        config, "arn:aws:sagemaker:us-east-1:1:model-package/g/1", target, PROJECT
+    )
+    again = stage_parameters(
+        config, "arn:aws:sagemaker:us-east-1:1:model-package/g/1", target, PROJECT
+    )
+    other = stage_parameters(
+        config, "arn:aws:sagemaker:us-east-1:1:model-package/g/2", target, PROJECT
+    )
+    assert first["DeploymentId"] == again["DeploymentId"] != other["DeploymentId"]
+    assert len(first["DeploymentId"]) == 8
+
+
+def test_cli_reports_one_line_and_exit_1(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--model-package-group", GROUP, "--out-dir", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "ERROR: no approved model package in group 'demo-models'"
+    )
+
+
+def test_cli_without_group_names_what_is_missing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MODEL_PACKAGE_GROUP_NAME", raising=False)
+    assert main([]) == 1
+    assert "set MODEL_PACKAGE_GROUP_NAME" in capsys.readouterr().err

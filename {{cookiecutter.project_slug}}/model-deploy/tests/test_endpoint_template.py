@@ -1,0 +1,163 @@
+"""endpoint.yml: cfn-lint clean, parameters in step with build-deploy-config, deployable into moto's
+CloudFormation for both stages (create, then a blue/green update), and what moto does not model
+(alarms, autoscaling, rollback wiring) asserted on the template itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from cfnlint.api import ManualArgs, lint
+
+from model_deploy.build import Project, StageTarget, stage_parameters
+from model_deploy.stage_config import load as load_stage_config
+
+HERE = Path(__file__).resolve().parents[1]
+TEMPLATE = HERE / "endpoint.yml"
+STAGES = ("staging", "prod")
+ACCOUNT = "123456789012"
+ENV = {
+    "STAGING_MODEL_EXECUTION_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/model-exec",
+    "STAGING_DATA_CAPTURE_URI": "s3://capture-bucket/staging",
+    "PROD_MODEL_EXECUTION_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/model-exec",
+    "PROD_DATA_CAPTURE_URI": "s3://capture-bucket/prod",
+}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML with short-form tags kept as {tag: value}."""
+
+
+CfnLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: {
+        suffix: loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node, deep=True)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node, deep=True)
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)
+
+
+def parameters(stage: str, package: str, size: str = "medium") -> dict[str, str]:
+    project = Project(slug="demo", size=size, owner="ml", project_id="p-1")
+    config = load_stage_config(HERE / f"{stage}-config.json")
+    return stage_parameters(config, package, StageTarget.from_env(stage, ENV), project)
+
+
+def test_cfn_lint_has_no_errors_and_no_warnings() -> None:
+    matches = lint(TEMPLATE.read_text(encoding="utf-8"), config=ManualArgs(regions=["us-east-1"]))
+    assert [str(m) for m in matches] == []
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_parameters_match_what_the_build_writes(template: dict[str, Any], stage: str) -> None:
+    written = parameters(stage, f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/g/1")
+    assert set(written) == set(template["Parameters"])
+
+
+def test_rollback_watches_every_alarm_of_the_template(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    alarms = {name for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    rollback = resources["Endpoint"]["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]
+    assert {a["AlarmName"]["Ref"] for a in rollback["Alarms"]} == alarms
+    metrics = {resources[a]["Properties"]["MetricName"] for a in alarms}
+    assert metrics == {"Invocation5XXErrors", "ModelLatency", "InvocationModelErrors"}
+
+
+def test_autoscaling_tracks_invocations_per_instance(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    target = resources["ScalableTarget"]["Properties"]
+    assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert target["ResourceId"] == {"Sub": "endpoint/${Endpoint.EndpointName}/variant/AllTraffic"}
+    policy = resources["ScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "SageMakerVariantInvocationsPerInstance"
+    )
+
+
+def test_data_capture_records_input_and_output(template: dict[str, Any]) -> None:
+    capture = template["Resources"]["EndpointConfig"]["Properties"]["DataCaptureConfig"]
+    assert [o["CaptureMode"] for o in capture["CaptureOptions"]] == ["Input", "Output"]
+    assert capture["CaptureContentTypeHeader"]["CsvContentTypes"] == ["text/csv"]
+
+
+def test_names_fit_sagemaker_limits_for_the_longest_slug() -> None:
+    slug = "a" + "-b" * 15 + "c"
+    longest = f"{slug}-staging-12345678"
+    assert len(longest) <= 63  # ModelName, EndpointConfigName
+    assert len(f"{slug}-staging") <= 63  # EndpointName
+
+
+def _physical_name(cloudformation: Any, stack: str, logical_id: str) -> str:
+    """moto names SageMaker resources itself (it ignores EndpointName & co., which the template
+    tests above cover), so resolve them through the stack."""
+    resource = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=logical_id)
+    return resource["StackResourceDetail"]["PhysicalResourceId"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_deploys_and_updates_in_moto(aws: None, stage: str) -> None:
+    cloudformation = boto3.client("cloudformation")
+    sagemaker = boto3.client("sagemaker")
+    body = TEMPLATE.read_text(encoding="utf-8")
+    stack = f"demo-{stage}"
+
+    def as_list(values: dict[str, str]) -> list[dict[str, str]]:
+        return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+
+    def deployed_config() -> dict[str, Any]:
+        endpoint = sagemaker.describe_endpoint(
+            EndpointName=_physical_name(cloudformation, stack, "Endpoint")
+        )
+        assert endpoint["EndpointConfigName"] == _physical_name(
+            cloudformation, stack, "EndpointConfig"
+        )
+        return sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+
+    first = parameters(stage, f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/g/1")
+    cloudformation.create_stack(StackName=stack, TemplateBody=body, Parameters=as_list(first))
+    status = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    assert status == "CREATE_COMPLETE"
+    created = deployed_config()
+    assert (
+        created["DataCaptureConfig"]["DestinationS3Uri"] == ENV[f"{stage.upper()}_DATA_CAPTURE_URI"]
+    )
+    variant = created["ProductionVariants"][0]
+    assert variant["VariantName"] == "AllTraffic"
+    assert (
+        variant["InstanceType"] == load_stage_config(HERE / f"{stage}-config.json")["instance_type"]
+    )
+
+    second = parameters(stage, f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/g/2")
+    cloudformation.update_stack(StackName=stack, TemplateBody=body, Parameters=as_list(second))
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    assert described["StackStatus"] == "UPDATE_COMPLETE"
+    deployed = {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+    assert deployed["ModelPackageArn"].endswith("/g/2")
+    assert deployed["DeploymentId"] != first["DeploymentId"]
+    deployed_config()  # still consistent after the update
+    # moto keeps the old EndpointConfig on update; on AWS the new DeploymentId in its name forces a
+    # replacement, which test_names_carry_the_deployment_id pins on the template.
+
+
+def test_names_carry_the_deployment_id(template: dict[str, Any]) -> None:
+    """Model and EndpointConfig are immutable: a new DeploymentId must rename (so replace) them,
+    while the endpoint keeps its name and shifts traffic blue/green."""
+    resources = template["Resources"]
+    for logical_id, key in (("Model", "ModelName"), ("EndpointConfig", "EndpointConfigName")):
+        assert resources[logical_id]["Properties"][key] == {
+            "Sub": "${SageMakerProjectName}-${StageName}-${DeploymentId}"
+        }
+    assert resources["Endpoint"]["Properties"]["EndpointName"] == {
+        "Sub": "${SageMakerProjectName}-${StageName}"
+    }
