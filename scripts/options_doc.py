@@ -63,18 +63,20 @@ def render() -> str:
             continue
         prompt = prompts[name]
         if isinstance(prompt, dict):
-            label = prompt["__prompt__"] + ": " + "; ".join(
-                prompt[choice] for choice in default
-            )
+            label = prompt["__prompt__"] + ": " + "; ".join(prompt[choice] for choice in default)
             default_text = f"`{default[0]}`"
         else:
             label = prompt
-            default_text = "yes" if default is True else "no" if default is False else f"`{default}`"
+            default_text = (
+                "yes" if default is True else "no" if default is False else f"`{default}`"
+            )
             if default == "":
                 default_text = "(blank)"
             elif "{{" in str(default):
                 default_text = "derived: " + default_text
-        rows.append(f"| `{name}` | {_cell(label)} | {_cell(default_text)} | {_cell(allowed[name])} |")
+        rows.append(
+            f"| `{name}` | {_cell(label)} | {_cell(default_text)} | {_cell(allowed[name])} |"
+        )
     return HEADER + "\n".join(rows) + "\n" + FOOTER
 
 

@@ -1,0 +1,78 @@
+"""Processing step: clean the raw UCI data and split it into train/validation/test + a drift baseline.
+
+``python3 -m model_container.preprocess [--seed N] [--train-fraction F] [--validation-fraction F]
+[--keep-bi-rads]`` reads ``processing/input/raw/`` and writes ``processing/output/{train,validation,
+test}/<split>.csv`` (label first, no header) and ``processing/output/baseline/baseline.csv``
+(features only, with a header) for the drift monitor.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+import numpy as np
+
+from model_container.data import Dataset, read_raw, write_channel, write_with_header
+from model_container.paths import PROCESSING_FAILURE_FILE, processing
+from model_container.schema import COLUMN_NAMES, LABEL, blank_invalid, feature_names
+from model_container.split import SPLITS, check_fractions, stratified_split
+from model_container.steps import StepArgumentParser, run_step
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = StepArgumentParser(prog="preprocess", description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=42, help="seed of the split (default 42)")
+    parser.add_argument(
+        "--train-fraction", type=float, default=0.60, help="share of rows to train on"
+    )
+    parser.add_argument(
+        "--validation-fraction", type=float, default=0.20, help="share for early stopping"
+    )
+    parser.add_argument(
+        "--keep-bi-rads",
+        action="store_true",
+        help="keep the BI-RADS assessment as a feature (the data set's docs mark it non-predictive)",
+    )
+    return parser.parse_args(argv)
+
+
+def preprocess(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    check_fractions(args.train_fraction, args.validation_fraction)
+    table = read_raw(processing("input", "raw"))
+    blanked = blank_invalid(table)
+    names = feature_names(keep_bi_rads=args.keep_bi_rads)
+    features = table[:, [COLUMN_NAMES.index(name) for name in names]]
+    labels = table[:, COLUMN_NAMES.index(LABEL)]
+    splits = stratified_split(
+        labels,
+        seed=args.seed,
+        train_fraction=args.train_fraction,
+        validation_fraction=args.validation_fraction,
+    )
+    out = processing("output")
+    for name in SPLITS:
+        rows = splits[name]
+        write_channel(out / name / f"{name}.csv", Dataset(features[rows], labels[rows], names))
+    # The drift baseline is what the model learned from: the training rows, features only.
+    write_with_header(out / "baseline" / "baseline.csv", names, features[splits["train"]])
+
+    cleaned = ", ".join(f"{column} {count}" for column, count in blanked.items() if count)
+    print(
+        f"read {len(labels)} rows ({int(labels.sum())} positive); out-of-range -> missing: {cleaned or 'none'}"
+    )
+    print(f"features: {', '.join(names)}")
+    sizes = ", ".join(
+        f"{name} {len(rows)} ({np.mean(labels[rows]):.1%} positive)"
+        for name, rows in splits.items()
+    )
+    print(f"split (seed {args.seed}): {sizes}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(preprocess, argv, PROCESSING_FAILURE_FILE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Training entry point: ``<image> train`` as SageMaker starts it.
+
+Reads ``input/config/hyperparameters.json`` (every value a string), ``resourceconfig.json`` (hosts)
+and ``inputdataconfig.json`` (how channels were distributed), the ``train`` and ``validation``
+channels, and writes ``model/xgboost-model.json`` + ``model/model-metadata.json``. With more than
+one host, every host trains on its shard through xgboost's collective and writes the same model.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_container import model_files
+from model_container.cluster import Cluster, communicator, read_cluster
+from model_container.data import Dataset, read_channel
+from model_container.hyperparameters import Hyperparameters
+from model_container.paths import (
+    TRAINING_FAILURE_FILE,
+    model_dir,
+    training_channel,
+    training_config,
+)
+from model_container.steps import StepError, run_step
+from model_container.training import fit
+
+
+def read_json(path: Path, *, default: dict[str, Any]) -> dict[str, Any]:
+    if not path.exists():
+        return default
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise StepError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise StepError(f"{path} must hold a JSON object, not {type(value).__name__}")
+    return value
+
+
+def shard(data: Dataset, cluster: Cluster, distribution: str, channel: str) -> Dataset:
+    """This host's rows: every n-th row when SageMaker gave each host all the data."""
+    if cluster.size == 1 or distribution == "ShardedByS3Key":  # S3 already split the files by host
+        return data
+    rows = np.arange(cluster.index, len(data), cluster.size)
+    if len(rows) == 0:
+        raise StepError(
+            f"the {channel} channel has {len(data)} rows, fewer than the {cluster.size} training hosts"
+        )
+    return Dataset(data.features[rows], data.labels[rows], data.feature_names)
+
+
+def train(argv: Sequence[str] | None = None) -> None:
+    if argv:
+        raise StepError(
+            f"train takes no arguments (got {' '.join(argv)}); settings come from hyperparameters.json"
+        )
+    hyperparameters = Hyperparameters.from_mapping(
+        read_json(training_config("hyperparameters.json"), default={})
+    )
+    cluster = read_cluster(training_config("resourceconfig.json"))
+    channels = read_json(training_config("inputdataconfig.json"), default={})
+
+    def channel(name: str) -> Dataset:
+        distribution = str(channels.get(name, {}).get("S3DistributionType", "FullyReplicated"))
+        return shard(read_channel(training_channel(name), name=name), cluster, distribution, name)
+
+    train_data = channel("train")
+    validation = channel("validation") if training_channel("validation").exists() else None
+    if validation is not None and validation.feature_names != train_data.feature_names:
+        raise StepError(
+            f"validation has features {validation.feature_names}, train has {train_data.feature_names}"
+        )
+    if validation is None:
+        print("no validation channel: training all rounds without early stopping")
+    print(
+        f"host {cluster.current_host} ({cluster.index + 1}/{cluster.size}): {len(train_data)} training rows"
+    )
+
+    with communicator(cluster):
+        result = fit(train_data, validation, hyperparameters, log=print)
+
+    # Every host writes the same model, so whichever host's model/ SageMaker keeps is right.
+    model_files.save(
+        model_dir(),
+        result.booster,
+        features=train_data.feature_names,
+        threshold=hyperparameters.threshold,
+        best_iteration=result.best_iteration,
+    )
+    # The last value of each metric is what SageMaker records as the job's final metric.
+    print(f"best iteration: {result.best_iteration}")
+    print(f"train-auc: {result.train_auc:.5f}")
+    if result.validation_auc is not None:
+        print(f"validation-auc: {result.validation_auc:.5f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # SageMaker starts `<image> train` with no further arguments; anything else is a mistake.
+    return run_step(train, sys.argv[1:] if argv is None else argv, TRAINING_FAILURE_FILE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""The baselines step: Model Monitor statistics/constraints and SHAP attributions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from step_helpers import assert_one_line_error, place
+
+from model_container import baselines
+from model_container.data import Dataset, write_channel, write_with_header
+from model_container.data_quality import KLL_K, constraints, kll_sketch, statistics
+from model_container.explain import global_shap
+
+
+def test_statistics_follow_model_monitor_schema() -> None:
+    table = np.array([[1.0, 0.5], [2.0, np.nan], [4.0, -1.5], [np.nan, 2.0]])
+    doc = statistics(["a", "b"], table)
+    assert doc["version"] == 0.0 and doc["dataset"] == {"item_count": 4}
+    a, b = doc["features"]
+    assert (a["name"], a["inferred_type"], b["inferred_type"]) == ("a", "Integral", "Fractional")
+    numbers = a["numerical_statistics"]
+    assert numbers["common"] == {"num_present": 3, "num_missing": 1}
+    assert numbers["sum"] == 7.0 and numbers["min"] == 1.0 and numbers["max"] == 4.0
+    assert numbers["mean"] == pytest.approx(7 / 3) and numbers["std_dev"] == pytest.approx(
+        np.std([1, 2, 4])
+    )
+    kll = numbers["distribution"]["kll"]
+    assert len(kll["buckets"]) == 10 and sum(bucket["count"] for bucket in kll["buckets"]) == 3
+    assert kll["buckets"][0]["lower_bound"] == 1.0 and kll["buckets"][-1]["upper_bound"] == 4.0
+    assert kll["sketch"] == {"parameters": {"c": 0.64, "k": 2048.0}, "data": [[1.0, 2.0, 4.0]]}
+
+
+def test_kll_sketch_compacts_beyond_k_and_keeps_the_weight() -> None:
+    values = np.random.default_rng(0).normal(size=10_000)
+    levels = kll_sketch(values)
+    assert all(len(level) == 0 for level in levels[:-1]) and len(levels[-1]) <= KLL_K
+    weight = sum(len(level) * 2**height for height, level in enumerate(levels))
+    assert abs(weight - len(values)) <= 2 ** (len(levels) - 1)
+    assert np.median(levels[-1]) == pytest.approx(np.median(values), abs=0.05)
+
+
+def test_constraints_follow_model_monitor_schema() -> None:
+    doc = constraints(["a", "b"], np.array([[1.0, -0.5], [np.nan, 2.0]]))
+    assert doc["features"] == [
+        {
+            "name": "a",
+            "inferred_type": "Integral",
+            "completeness": 0.5,
+            "num_constraints": {"is_non_negative": True},
+        },
+        {
+            "name": "b",
+            "inferred_type": "Fractional",
+            "completeness": 1.0,
+            "num_constraints": {"is_non_negative": False},
+        },
+    ]
+    config = doc["monitoring_config"]
+    assert config["distribution_constraints"]["comparison_threshold"] == 0.1
+    assert config["evaluate_constraints"] == "Enabled" and config["emit_metrics"] == "Enabled"
+
+
+def test_shap_ranks_the_informative_feature_and_ignores_noise() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 3))
+    labels = (features[:, 1] > 0).astype(float)
+    names = ["noise", "signal", "constant"]
+    features[:, 2] = 1.0
+    booster = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 2},
+        xgb.DMatrix(features, labels, feature_names=names),
+        20,
+    )
+    doc = global_shap(booster, names, features)
+    label0 = doc["explanations"]["kernel_shap"]["label0"]
+    values = label0["global_shap_values"]
+    assert max(values, key=values.get) == "signal"
+    assert values["constant"] == 0.0 and values["signal"] > 10 * values["noise"]
+    margin = booster.predict(xgb.DMatrix(features, feature_names=names), output_margin=True)
+    # Only "signal" contributes, so SHAP additivity says |margin - expected value| is its attribution.
+    assert values["signal"] == pytest.approx(
+        float(np.mean(np.abs(margin - label0["expected_value"]))), rel=1e-4
+    )
+
+
+@pytest.mark.parametrize("layout", ["header", "channel"])
+def test_step_writes_all_three_files(
+    opt_ml: Path, model_archive: Path, splits: dict[str, Dataset], layout: str
+) -> None:
+    place(model_archive, opt_ml)
+    train = splits["train"]
+    if layout == "header":  # what the pipeline wires in: preprocess's baseline/ output
+        write_with_header(
+            opt_ml / "processing" / "train" / "baseline.csv", train.feature_names, train.features
+        )
+    else:
+        write_channel(opt_ml / "processing" / "train" / "train.csv", train)
+    assert baselines.main([]) == 0
+    stats = json.loads((opt_ml / "processing" / "baselines" / "statistics.json").read_text())
+    assert stats["dataset"]["item_count"] == len(train)
+    assert [f["name"] for f in stats["features"]] == train.feature_names
+    cons = json.loads((opt_ml / "processing" / "baselines" / "constraints.json").read_text())
+    assert [f["name"] for f in cons["features"]] == train.feature_names
+    shap = json.loads(
+        (opt_ml / "processing" / "explainability" / "explainability.json").read_text()
+    )
+    values = shap["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
+    assert list(values) == train.feature_names and all(v >= 0 for v in values.values())
+
+
+def test_step_errors(
+    opt_ml: Path,
+    model_archive: Path,
+    splits: dict[str, Dataset],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    place(model_archive, opt_ml)
+    assert baselines.main([]) == 1
+    assert_one_line_error(capsys, opt_ml, "no training features: none of")
+    folder = opt_ml / "processing" / "baseline"
+    write_with_header(folder / "baseline.csv", ["Age", "Shape"], splits["train"].features[:, :2])
+    assert baselines.main([]) == 1
+    assert_one_line_error(
+        capsys,
+        opt_ml,
+        "has columns ['Age', 'Shape']; the model expects ['Age', 'Shape', 'Margin', 'Density']",
+    )
+    shutil.rmtree(folder)
+    folder.mkdir()
+    (folder / "baseline.csv").write_text("Age,Shape,Margin,Density\n")
+    assert baselines.main([]) == 1
+    assert_one_line_error(capsys, opt_ml, "has a header but no data rows")
+
+
+def test_channel_files_with_exponents_are_not_mistaken_for_a_header(tmp_path: Path) -> None:
+    (tmp_path / "part.csv").write_text("1,1e-05,2,,4\n0,40,1,1,2\n")
+    table = baselines.read_features(tmp_path, ["Age", "Shape", "Margin", "Density"])
+    np.testing.assert_array_equal(table, [[1e-05, 2, np.nan, 4], [40, 1, 1, 2]])

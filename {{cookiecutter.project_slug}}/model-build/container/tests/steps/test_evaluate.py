@@ -1,0 +1,122 @@
+"""The evaluate step: evaluation.json in Model Monitor's model-quality shape, the HTML report, errors."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from sklearn import metrics as sk
+from step_helpers import assert_one_line_error, labels_and_scores, place
+
+from model_container import evaluate
+from model_container.data import Dataset, write_channel
+from model_container.training import FitResult
+
+SCALARS = (
+    "auc",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "true_positive_rate",
+    "true_negative_rate",
+    "false_positive_rate",
+    "false_negative_rate",
+)
+
+
+def test_evaluation_json_shape_and_values(
+    opt_ml: Path, model_archive: Path, splits: dict[str, Dataset], trained: FitResult
+) -> None:
+    place(model_archive, opt_ml)
+    test = splits["test"]
+    write_channel(opt_ml / "processing" / "test" / "test.csv", test)
+    assert evaluate.main([]) == 0
+
+    out = opt_ml / "processing" / "evaluation"
+    report = json.loads((out / "evaluation.json").read_text())
+    metrics = report["binary_classification_metrics"]
+    assert set(metrics) == {
+        *SCALARS,
+        "confusion_matrix",
+        "receiver_operating_characteristic_curve",
+        "precision_recall_curve",
+    }
+    for name in SCALARS:
+        assert set(metrics[name]) == {"value", "standard_deviation"}
+        assert metrics[name]["standard_deviation"] == "NaN"  # Model Monitor: only from 200 rows on
+
+    scores = trained.booster.predict(xgb.DMatrix(test.features, feature_names=test.feature_names))
+    predicted = scores >= 0.5
+    assert metrics["auc"]["value"] == pytest.approx(sk.roc_auc_score(test.labels, scores))
+    assert metrics["accuracy"]["value"] == pytest.approx(sk.accuracy_score(test.labels, predicted))
+    assert metrics["f1"]["value"] == pytest.approx(sk.f1_score(test.labels, predicted))
+    (tn, fp), (fn, tp) = sk.confusion_matrix(test.labels, predicted).tolist()
+    assert metrics["confusion_matrix"] == {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
+    roc = metrics["receiver_operating_characteristic_curve"]
+    assert set(roc) == {"false_positive_rates", "true_positive_rates"}
+    assert roc["false_positive_rates"][0] == 0.0 and roc["true_positive_rates"][-1] == 1.0
+    assert set(metrics["precision_recall_curve"]) == {"precisions", "recalls"}
+    assert report["dataset"]["item_count"] == len(test)
+
+    html = (out / "report.html").read_text()
+    for png in ("roc_curve.png", "precision_recall_curve.png", "confusion_matrix.png"):
+        assert f'src="{png}"' in html
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"{metrics['auc']['value']:.4f}" in html
+
+
+def test_standard_deviations_from_200_rows_and_thinned_curves() -> None:
+    labels, scores = labels_and_scores(3000, seed=1)
+    scores = np.round(scores + 0.3 * labels + np.random.default_rng(2).random(3000) * 1e-3, 6)
+    report = evaluate.metric_report(labels, scores, 0.5)["binary_classification_metrics"]
+    assert (
+        isinstance(report["auc"]["standard_deviation"], float)
+        and 0 < report["auc"]["standard_deviation"] < 0.05
+    )
+    assert (
+        len(report["receiver_operating_characteristic_curve"]["false_positive_rates"])
+        <= evaluate.MAX_CURVE_POINTS
+    )
+    assert report["auc"]["value"] == pytest.approx(sk.roc_auc_score(labels, scores))
+
+
+def test_errors_are_one_line(
+    opt_ml: Path,
+    model_archive: Path,
+    splits: dict[str, Dataset],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    write_channel(opt_ml / "processing" / "test" / "test.csv", splits["test"])
+    assert evaluate.main([]) == 1
+    assert_one_line_error(capsys, opt_ml, "model.tar.gz is missing")
+
+    (opt_ml / "processing" / "model").mkdir(parents=True)
+    (opt_ml / "processing" / "model" / "model.tar.gz").write_bytes(b"not a tarball")
+    assert evaluate.main([]) == 1
+    assert_one_line_error(capsys, opt_ml, "model.tar.gz is not a readable .tar.gz")
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("x")
+    with tarfile.open(opt_ml / "processing" / "model" / "model.tar.gz", "w:gz") as tar:
+        tar.add(empty, arcname="README")
+    assert evaluate.main([]) == 1
+    assert_one_line_error(capsys, opt_ml, "has no model-metadata.json")
+
+    place(model_archive, opt_ml)
+    only_benign = Dataset(splits["test"].features[:5], np.zeros(5), splits["test"].feature_names)
+    write_channel(opt_ml / "processing" / "test" / "test.csv", only_benign)
+    assert evaluate.main([]) == 1
+    assert_one_line_error(capsys, opt_ml, "the test split has only label 0; AUC needs both 0 and 1")
+
+    wide = Dataset(np.ones((4, 5)), np.array([0.0, 1, 0, 1]), [])
+    write_channel(opt_ml / "processing" / "test" / "test.csv", wide)
+    assert evaluate.main([]) == 1
+    assert_one_line_error(
+        capsys, opt_ml, "test data has features ['BI-RADS', 'Age'", "the model expects ['Age'"
+    )

@@ -1,0 +1,266 @@
+"""Execute a SageMaker pipeline definition (the JSON ``Pipeline.definition()`` returns) locally.
+
+Steps start as soon as the steps they reference have finished (independent steps run in parallel, as
+in SageMaker). Supported step types: Processing, Training, Condition, Fail, RegisterModel. A failed
+step or a FailStep stops the run: steps already running finish, nothing new starts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+from model_build.errors import StepFailedError, UsageError
+from model_build.local import registry
+from model_build.local.jobs import run_processing, run_training
+from model_build.local.resolve import (
+    Context,
+    UnsupportedDefinitionError,
+    evaluate_condition,
+    references,
+    resolve,
+)
+from model_build.local.storage import s3_path
+
+SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel")
+PARAMETER_TYPES: dict[str, Callable[[str], Any]] = {
+    "String": str,
+    "Integer": int,
+    "Float": float,
+    "Boolean": lambda text: text.lower() == "true",
+}
+
+
+@dataclass
+class RunResult:
+    """What a finished (or failed) local execution produced."""
+
+    execution_id: str
+    status: str  # Succeeded | Failed
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {status, seconds, ...}
+    property_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    registered: list[dict[str, Any]] = field(default_factory=list)
+    failure: str | None = None
+
+
+class LocalExecutor:
+    """Runs one pipeline definition under ``work`` (local S3, job folders, registry)."""
+
+    def __init__(
+        self,
+        definition: dict[str, Any],
+        work: Path,
+        *,
+        region: str = "us-east-1",
+        account: str = "000000000000",
+        log: Callable[[str], None] = print,
+        max_parallel: int = 2,
+        train_command: tuple[str, ...] = ("train",),
+    ):
+        self.definition = definition
+        self.work = work
+        self.region = region
+        self.account = account
+        self.log = log
+        self.max_parallel = max_parallel
+        self.train_command = train_command
+        for step in self._all_steps(definition["Steps"]):
+            if step["Type"] not in SUPPORTED:
+                raise UnsupportedDefinitionError(
+                    f"step {step['Name']!r} has type {step['Type']!r}, which the local "
+                    f"executor does not run (supported: {', '.join(SUPPORTED)})"
+                )
+
+    def parameters(self, overrides: dict[str, str]) -> dict[str, Any]:
+        """Parameter values: the definition's defaults, replaced by ``overrides`` (converted to the type)."""
+        declared = {item["Name"]: item for item in self.definition.get("Parameters", [])}
+        unknown = sorted(set(overrides) - set(declared))
+        if unknown:
+            raise UsageError(f"unknown parameter {unknown[0]!r}; defined: {', '.join(declared)}")
+        values = {}
+        for name, item in declared.items():
+            convert = PARAMETER_TYPES[item.get("Type", "String")]
+            if name in overrides:
+                try:
+                    values[name] = convert(overrides[name])
+                except ValueError:
+                    raise UsageError(
+                        f"parameter {name}={overrides[name]!r} is not a valid {item['Type']}"
+                    ) from None
+            elif "DefaultValue" in item:
+                values[name] = item["DefaultValue"]
+            else:
+                raise UsageError(
+                    f"parameter {name} has no default; pass it with --parameter {name}=VALUE"
+                )
+        return values
+
+    def run(
+        self,
+        overrides: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        started: float | None = None,
+    ) -> RunResult:
+        """Execute once; progress times count from ``started`` (a perf_counter value, default now)."""
+        execution_id = uuid.uuid4().hex[:12]
+        name = self.definition.get("PipelineName", "local-pipeline")
+        ctx = Context(
+            parameters=self.parameters(overrides or {}),
+            execution={
+                "PipelineExecutionId": execution_id,
+                "PipelineName": name,
+                "PipelineExecutionArn": f"arn:aws:sagemaker:{self.region}:{self.account}:pipeline/{name}/"
+                f"execution/{execution_id}",
+                "StartDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "CurrentDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+        )
+        result = RunResult(execution_id=execution_id, status="Executing")
+        self._started = time.perf_counter() if started is None else started
+        try:
+            self._run_steps(self.definition["Steps"], ctx, result, env or {})
+            result.status = "Succeeded"
+        except StepFailedError as error:
+            result.status, result.failure = "Failed", str(error)
+        result.property_files = ctx.property_files
+        return result
+
+    # -- scheduling ---------------------------------------------------------------------------------------
+
+    def _run_steps(
+        self, steps: list[dict[str, Any]], ctx: Context, result: RunResult, env: dict[str, str]
+    ) -> None:
+        by_name = {step["Name"]: step for step in steps}
+        graph = TopologicalSorter()
+        for step in steps:
+            needs = (references(step) | set(step.get("DependsOn", []))) - {step["Name"]}
+            graph.add(step["Name"], *(need for need in needs if need in by_name))
+            missing = [need for need in needs if need not in by_name and need not in ctx.steps]
+            if missing:
+                raise UsageError(f"step {step['Name']!r} refers to unknown step {missing[0]!r}")
+        try:
+            graph.prepare()
+        except CycleError as error:
+            raise UsageError(
+                f"the pipeline's steps depend on each other in a cycle: {error.args[1]}"
+            ) from None
+        failure: StepFailedError | None = None
+        running: dict[Future[None], str] = {}
+        with ThreadPoolExecutor(max_workers=self.max_parallel) as pool:
+            while graph.is_active():
+                if failure is None:
+                    for ready in graph.get_ready():
+                        running[pool.submit(self._run_step, by_name[ready], ctx, result, env)] = (
+                            ready
+                        )
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    name = running.pop(future)
+                    error = future.exception()
+                    if isinstance(error, StepFailedError):
+                        failure = failure or error
+                    elif error is not None:
+                        raise error
+                    graph.done(name)
+        if failure is not None:
+            raise failure
+
+    def _run_step(
+        self, step: dict[str, Any], ctx: Context, result: RunResult, env: dict[str, str]
+    ) -> None:
+        name, kind = step["Name"], step["Type"]
+        start = time.perf_counter()
+        self.log(f"[{start - self._started:6.1f}s] {name} ({kind}) started")
+        outcome = "ok"
+        try:
+            if kind == "Condition":
+                outcome = self._condition(step, ctx, result, env)
+            elif kind == "Fail":
+                message = resolve(step.get("Arguments", {}).get("ErrorMessage", ""), ctx)
+                raise StepFailedError(f"{name}: {message}")
+            else:
+                args = resolve(step.get("Arguments", {}), ctx)
+                if kind == "Processing":
+                    ctx.steps[name] = run_processing(self.work, name, args, env)
+                    self._load_property_files(step, ctx)
+                elif kind == "Training":
+                    ctx.steps[name] = run_training(self.work, name, args, env, self.train_command)
+                else:  # RegisterModel
+                    record = registry.register(
+                        self.work, args, region=self.region, account=self.account
+                    )
+                    ctx.steps[name] = record
+                    result.registered.append(record)
+                    outcome = (
+                        f"{record['ModelPackageGroupName']} v{record['ModelPackageVersion']} "
+                        f"{record['ModelApprovalStatus']}"
+                    )
+        except (StepFailedError, UsageError) as error:
+            result.steps[name] = {"status": "Failed", "seconds": time.perf_counter() - start}
+            self.log(f"[{time.perf_counter() - self._started:6.1f}s] {name} FAILED")
+            if isinstance(error, StepFailedError):
+                raise
+            raise StepFailedError(f"{name}: {error}") from None
+        seconds = time.perf_counter() - start
+        result.steps[name] = {"status": "Succeeded", "seconds": seconds}
+        self.log(f"[{time.perf_counter() - self._started:6.1f}s] {name} {outcome} ({seconds:.1f}s)")
+
+    def _condition(
+        self, step: dict[str, Any], ctx: Context, result: RunResult, env: dict[str, str]
+    ) -> str:
+        args = step["Arguments"]
+        outcome = all(
+            evaluate_condition(condition, ctx) for condition in args.get("Conditions", [])
+        )
+        ctx.steps[step["Name"]] = {"Outcome": outcome}
+        branch = args.get("IfSteps" if outcome else "ElseSteps", [])
+        self.log(
+            f"         {step['Name']}: conditions {'met' if outcome else 'not met'} -> "
+            f"{', '.join(s['Name'] for s in branch) or 'nothing'}"
+        )
+        if branch:
+            self._run_steps(branch, ctx, result, env)
+        return f"outcome {str(outcome).lower()}"
+
+    def _load_property_files(self, step: dict[str, Any], ctx: Context) -> None:
+        outputs = {
+            item["OutputName"]: item["S3Output"]["S3Uri"]
+            for item in ctx.steps[step["Name"]].get("ProcessingOutputConfig", {}).get("Outputs", [])
+        }
+        for spec in step.get("PropertyFiles", []):
+            uri = outputs.get(spec["OutputName"])
+            if uri is None:
+                raise UsageError(
+                    f"property file {spec['PropertyFileName']}: step {step['Name']!r} has no output "
+                    f"{spec['OutputName']!r}"
+                )
+            path = s3_path(self.work, uri) / spec["FilePath"]
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise StepFailedError(
+                    f"{step['Name']}: property file {spec['FilePath']} is missing or not JSON "
+                    f"({error})"
+                ) from None
+            ctx.property_files.setdefault(step["Name"], {})[spec["PropertyFileName"]] = document
+
+    @staticmethod
+    def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = []
+        for step in steps:
+            found.append(step)
+            if step.get("Type") == "Condition":
+                args = step.get("Arguments", {})
+                found += LocalExecutor._all_steps(
+                    args.get("IfSteps", []) + args.get("ElseSteps", [])
+                )
+        return found

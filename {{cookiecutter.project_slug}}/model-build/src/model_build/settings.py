@@ -1,0 +1,134 @@
+"""Where the CLIs get names from: arguments, then the environment CodeBuild sets, then project.toml."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from model_build.errors import UsageError
+from model_build.offline import OFFLINE_ROLE_ARN
+from model_build.pipeline import PipelineConfig
+
+# argument dest -> environment variable (the names CodeBuild sets in the project's build project)
+ENVIRONMENT = {
+    "project_name": "SAGEMAKER_PROJECT_NAME",
+    "project_id": "SAGEMAKER_PROJECT_ID",
+    "bucket": "ARTIFACT_BUCKET",
+    "role_arn": "SAGEMAKER_PIPELINE_ROLE_ARN",
+    "region": "AWS_REGION",
+    "image_uri": "IMAGE_URI",
+}
+_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def add_name_arguments(parser: argparse.ArgumentParser) -> None:
+    """The naming options every command shares (each falls back to its environment variable)."""
+    for dest, variable in ENVIRONMENT.items():
+        parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, help=f"default: ${variable}")
+    parser.add_argument("--model-package-group", help="default: <project-name>-<project-id>")
+    parser.add_argument("--pipeline-name", help="default: <project-name>-<project-id>-model-build")
+    parser.add_argument(
+        "--input-data-url", help="default: s3://<bucket>/<project-name>-<project-id>/data/raw/"
+    )
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, str]:
+    """``["Name=Value", ...]`` -> ``{"Name": "Value"}`` with a clear error for anything else."""
+    overrides = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--parameter {item!r}: expected Name=Value")
+        overrides[name.strip()] = value
+    return overrides
+
+
+def find_project_toml(start: Path | None = None) -> Path | None:
+    """The nearest ``project.toml`` in ``start`` or a parent folder (the baked project's root)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "project.toml").is_file():
+            return folder / "project.toml"
+    return None
+
+
+def project_defaults(path: Path | None) -> dict[str, str]:
+    """Names and instance types from project.toml (``[project] slug, region``, ``[instances]``)."""
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"{path}: not readable TOML ({error})") from None
+    wanted = {
+        "project_name": ("project", "slug"),
+        "region": ("project", "region"),
+        "processing_instance_type": ("instances", "processing"),
+        "training_instance_type": ("instances", "training"),
+    }
+    found = {}
+    for key, (table, name) in wanted.items():
+        value = data.get(table, {}).get(name) if isinstance(data.get(table), dict) else None
+        if isinstance(value, str) and value.strip():
+            found[key] = value.strip()
+    return found
+
+
+def build_config(
+    args: argparse.Namespace, *, local: bool, env: Mapping[str, str] | None = None
+) -> PipelineConfig:
+    """Resolve every name; for cloud commands all of them are required, locally they have defaults."""
+    env = os.environ if env is None else env
+    values: dict[str, str | None] = {
+        dest: getattr(args, dest, None) or env.get(var) or None for dest, var in ENVIRONMENT.items()
+    }
+    if not values["region"]:
+        values["region"] = env.get("AWS_DEFAULT_REGION") or None
+    from_file = project_defaults(find_project_toml())
+    for key in ("project_name", "region"):
+        values[key] = values[key] or from_file.get(key)
+    if local:
+        values["project_name"] = values["project_name"] or "local-project"
+        values["project_id"] = values["project_id"] or "local"
+        values["bucket"] = values["bucket"] or "local-artifacts"
+        values["role_arn"] = values["role_arn"] or OFFLINE_ROLE_ARN
+        values["region"] = values["region"] or "us-east-1"
+    missing = [
+        f"{ENVIRONMENT[dest]} (or --{dest.replace('_', '-')})"
+        for dest in ("project_name", "project_id", "bucket", "role_arn", "region")
+        if not values[dest]
+    ]
+    if missing:
+        raise UsageError("missing " + ", ".join(missing))
+    checks = (
+        ("role_arn", _ROLE, "an IAM role ARN like arn:aws:iam::123456789012:role/name"),
+        ("bucket", _BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"),
+        ("region", _REGION, "an AWS region like eu-west-1"),
+    )
+    for dest, pattern, expected in checks:
+        if not pattern.match(str(values[dest])):
+            raise UsageError(f"{ENVIRONMENT[dest]}={values[dest]!r} is not {expected}")
+    extra = {
+        key: getattr(args, key)
+        for key in ("model_package_group", "pipeline_name", "input_data_url")
+        if getattr(args, key, None)
+    }
+    if values["image_uri"]:
+        extra["image_uri"] = values["image_uri"]
+    for key in ("processing_instance_type", "training_instance_type"):
+        if key in from_file:
+            extra[key] = from_file[key]
+    return PipelineConfig(
+        region=str(values["region"]),
+        role_arn=str(values["role_arn"]),
+        bucket=str(values["bucket"]),
+        project_name=str(values["project_name"]),
+        project_id=str(values["project_id"]),
+        **extra,
+    )

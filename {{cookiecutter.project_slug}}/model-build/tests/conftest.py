@@ -1,0 +1,55 @@
+"""Shared fixtures: one offline definition per session (building it imports the whole SDK)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model_build.pipeline import PipelineConfig, get_definition
+
+# Fixed names so the snapshot is stable; the role and account are documentation placeholders.
+CONFIG = PipelineConfig(
+    region="eu-west-1",
+    role_arn="arn:aws:iam::111122223333:role/pipeline-role",
+    bucket="artifact-bucket",
+    project_name="mammo",
+    project_id="p-0123456789ab",
+    image_uri="111122223333.dkr.ecr.eu-west-1.amazonaws.com/mammo@sha256:" + "a" * 64,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A test that reaches for AWS must fail on the socket guard, never succeed with a real identity.
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def definition() -> dict[str, Any]:
+    """The real SDK's definition, built under the socket guard (pytest-socket, see pyproject)."""
+    return json.loads(get_definition(CONFIG))
+
+
+@pytest.fixture(scope="session")
+def definition_file(definition: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("definition") / "definition.json"
+    path.write_text(json.dumps(definition), encoding="utf-8")
+    return path
+
+
+def all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step, including those inside condition branches."""
+    found = []
+    for step in steps:
+        found.append(step)
+        if step["Type"] == "Condition":
+            found += all_steps(step["Arguments"]["IfSteps"] + step["Arguments"]["ElseSteps"])
+    return found

@@ -1,0 +1,221 @@
+"""The definition the real SDK builds: shape, contracts with the step code, botocore request shapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from model_build.local.resolve import Context, resolve
+from tests.conftest import CONFIG, all_steps
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "pipeline-definition.json"
+REQUESTS = {
+    "Processing": ("CreateProcessingJob", "ProcessingJobName"),
+    "Training": ("CreateTrainingJob", "TrainingJobName"),
+    "RegisterModel": ("CreateModelPackage", None),
+}
+
+
+def test_socket_guard_is_active() -> None:
+    # The definition fixture is only proof of "offline" if a real connection would fail here.
+    with pytest.raises(Exception, match=r"disabled|blocked|not allowed|A test tried"):
+        socket.create_connection(("192.0.2.1", 443), timeout=1)
+
+
+def test_steps_and_order(definition: dict[str, Any]) -> None:
+    assert [(s["Name"], s["Type"]) for s in all_steps(definition["Steps"])] == [
+        ("Preprocess", "Processing"),
+        ("Train", "Training"),
+        ("Evaluate", "Processing"),
+        ("Baselines", "Processing"),
+        ("QualityGate", "Condition"),
+        ("Register", "RegisterModel"),
+        ("AucBelowThreshold", "Fail"),
+    ]
+
+
+def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
+    params = {p["Name"]: (p["Type"], p.get("DefaultValue")) for p in definition["Parameters"]}
+    assert params == {
+        "ImageUri": ("String", CONFIG.image_uri),
+        "InputDataUrl": ("String", "s3://artifact-bucket/mammo-p-0123456789ab/data/raw/"),
+        "ProcessingInstanceType": ("String", "ml.m5.large"),
+        "TrainingInstanceType": ("String", "ml.m5.large"),
+        "TrainingInstanceCount": ("Integer", 1),
+        "Seed": ("Integer", 42),
+        "MaxDepth": ("Integer", 3),
+        "Eta": ("Float", 0.1),
+        "NumRound": ("Integer", 100),
+        "EarlyStoppingRounds": ("Integer", 20),
+        "AucThreshold": ("Float", 0.83),
+        "ModelApprovalStatus": ("String", "PendingManualApproval"),
+    }
+
+
+def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) -> None:
+    steps = {s["Name"]: s for s in all_steps(definition["Steps"])}
+    for name, module in (
+        ("Preprocess", "preprocess"),
+        ("Evaluate", "evaluate"),
+        ("Baselines", "baselines"),
+    ):
+        app = steps[name]["Arguments"]["AppSpecification"]
+        assert app["ContainerEntrypoint"] == ["python3", "-m", f"model_container.{module}"]
+        assert app["ImageUri"] == {"Get": "Parameters.ImageUri"}
+    local_paths = {
+        name: sorted(
+            [
+                i["S3Input"]["LocalPath"]
+                for i in steps[name]["Arguments"].get("ProcessingInputs", [])
+            ]
+            + [
+                o["S3Output"]["LocalPath"]
+                for o in steps[name]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+            ]
+        )
+        for name in ("Preprocess", "Evaluate", "Baselines")
+    }
+    base = "/opt/ml/processing/"
+    assert local_paths == {
+        "Preprocess": [
+            base + p
+            for p in (
+                "input/raw",
+                "output/baseline",
+                "output/test",
+                "output/train",
+                "output/validation",
+            )
+        ],
+        "Evaluate": [base + p for p in ("evaluation", "model", "test")],
+        "Baselines": [base + p for p in ("baselines", "explainability", "model", "train")],
+    }
+    training = steps["Train"]["Arguments"]
+    assert training["AlgorithmSpecification"]["TrainingImage"] == {"Get": "Parameters.ImageUri"}
+    assert [c["ChannelName"] for c in training["InputDataConfig"]] == ["train", "validation"]
+    assert set(training["HyperParameters"]) == {
+        "max_depth",
+        "eta",
+        "num_round",
+        "early_stopping_rounds",
+        "seed",
+    }
+
+
+def test_quality_gate_and_fail_message(definition: dict[str, Any]) -> None:
+    gate = next(s for s in definition["Steps"] if s["Name"] == "QualityGate")["Arguments"]
+    (condition,) = gate["Conditions"]
+    assert condition["Type"] == "GreaterThanOrEqualTo"
+    assert (
+        condition["LeftValue"]["Std:JsonGet"]["Path"] == "binary_classification_metrics.auc.value"
+    )
+    assert condition["RightValue"] == {"Get": "Parameters.AucThreshold"}
+    ctx = Context(
+        parameters={"AucThreshold": 0.83},
+        execution={},
+        property_files={
+            "Evaluate": {
+                "EvaluationReport": {"binary_classification_metrics": {"auc": {"value": 0.71}}}
+            }
+        },
+        steps={"Evaluate": {}},
+    )
+    message = resolve(gate["ElseSteps"][0]["Arguments"]["ErrorMessage"], ctx)
+    assert (
+        message
+        == "Quality gate: binary_classification_metrics.auc.value 0.71 is below the AucThreshold 0.83"
+    )
+
+
+def test_register_step_contents(definition: dict[str, Any]) -> None:
+    register = next(s for s in all_steps(definition["Steps"]) if s["Name"] == "Register")[
+        "Arguments"
+    ]
+    assert register["ModelPackageGroupName"] == "mammo-p-0123456789ab"
+    assert register["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    spec = register["InferenceSpecification"]
+    assert spec["SupportedContentTypes"] == ["text/csv", "application/json"]
+    assert spec["Containers"][0]["Image"] == {"Get": "Parameters.ImageUri"}
+    assert spec["Containers"][0]["ModelDataUrl"] == {
+        "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"
+    }
+    assert set(register["ModelMetrics"]) >= {"ModelQuality", "ModelDataQuality", "Explainability"}
+    assert set(register["DriftCheckBaselines"]) == {"ModelDataQuality", "Explainability"}
+    assert {"Key": "project-name", "Value": "mammo"} in register["Tags"]
+
+
+def simulate(definition: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Resolve every job step's Arguments as an execution would, with stand-in step properties."""
+    params = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    ctx = Context(
+        parameters=params, execution={"PipelineExecutionId": "abcdef123456", "PipelineName": "p"}
+    )
+    resolved = []
+    for step in all_steps(definition["Steps"]):
+        if step["Type"] not in REQUESTS:
+            continue
+        args = resolve(step["Arguments"], ctx)
+        if step["Type"] == "Training":
+            model = f"{args['OutputDataConfig']['S3OutputPath']}/job/output/model.tar.gz"
+            ctx.steps[step["Name"]] = {**args, "ModelArtifacts": {"S3ModelArtifacts": model}}
+        else:
+            ctx.steps[step["Name"]] = args
+        resolved.append((step["Name"], step["Type"], args))
+    return resolved
+
+
+def test_every_request_is_valid_for_botocore(definition: dict[str, Any]) -> None:
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    validator = ParamValidator()
+    checked = []
+    for name, kind, args in simulate(definition):
+        operation, job_name_field = REQUESTS[kind]
+        request = dict(args)
+        if (
+            job_name_field
+        ):  # the service names jobs itself; the SDK pops the name from the definition
+            request[job_name_field] = f"pipelines-abc-{name}"
+        report = validator.validate(request, model.operation_model(operation).input_shape)
+        assert not report.has_errors(), f"{name} -> {operation}:\n{report.generate_report()}"
+        checked.append(operation)
+    assert sorted(checked) == sorted(
+        ["CreateProcessingJob"] * 3 + ["CreateTrainingJob", "CreateModelPackage"]
+    )
+
+
+def test_botocore_check_catches_a_typed_hyperparameter(definition: dict[str, Any]) -> None:
+    # The check above is only worth something if it fails on a real mistake (an Integer hyperparameter).
+    broken = json.loads(json.dumps(definition))
+    train = next(s for s in broken["Steps"] if s["Name"] == "Train")
+    train["Arguments"]["HyperParameters"]["max_depth"] = {"Get": "Parameters.MaxDepth"}
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    args = next(a for n, _, a in simulate(broken) if n == "Train")
+    report = ParamValidator().validate(
+        {**args, "TrainingJobName": "x"}, model.operation_model("CreateTrainingJob").input_shape
+    )
+    assert report.has_errors() and "HyperParameters.max_depth" in report.generate_report()
+
+
+def normalise(definition: dict[str, Any]) -> str:
+    text = json.dumps(definition, indent=2, sort_keys=True)
+    return re.sub(r"\b[0-9a-f]{32,}\b", "<hash>", text) + "\n"
+
+
+def test_snapshot(definition: dict[str, Any]) -> None:
+    text = normalise(definition)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(text, encoding="utf-8")
+        if os.environ.get("UPDATE_SNAPSHOTS") != "1":
+            pytest.fail(f"snapshot {SNAPSHOT.name} did not exist; written, review and commit it")
+    assert text == SNAPSHOT.read_text(encoding="utf-8"), (
+        "definition changed; rerun with UPDATE_SNAPSHOTS=1 and review the diff"
+    )

@@ -1,0 +1,138 @@
+"""The whole pipeline definition run locally on the bundled data, with the image's real step code."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from model_build import cli
+from model_build.errors import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _outside_the_template(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The template's own project.toml is unrendered Jinja; a baked project's is real TOML.
+    monkeypatch.chdir(tmp_path)
+
+
+pytestmark = pytest.mark.e2e
+
+
+def run_local(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script, as `make local` calls it: builds the definition with the SDK, then runs it."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "run-local"),
+            "--work-dir",
+            str(tmp_path / "work"),
+            *args,
+        ],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
+    tmp_path: Path,
+) -> None:
+    run = run_local(tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for step in ("Preprocess", "Train", "Evaluate", "Baselines", "QualityGate", "Register"):
+        assert f"] {step} " in run.stdout
+    assert "Evaluate: auc 0." in run.stdout and "report: " in run.stdout
+    records = list((tmp_path / "work" / "registry").glob("*/1.json"))
+    assert len(records) == 1
+    record = json.loads(records[0].read_text())
+    assert record["ModelApprovalStatus"] == "PendingManualApproval"
+    shape = (
+        botocore.session.get_session()
+        .get_service_model("sagemaker")
+        .operation_model("DescribeModelPackage")
+        .output_shape
+    )
+    report = ParamValidator().validate(record, shape)
+    assert not report.has_errors(), report.generate_report()
+    metrics = record["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    assert (tmp_path / "work" / "s3" / metrics[len("s3://") :]).is_file()
+    model_url = record["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    assert model_url.endswith("/output/model.tar.gz")
+    assert (tmp_path / "work" / "s3" / model_url[len("s3://") :]).is_file()
+    # `make approve`: the newest pending package becomes Approved.
+    approve = subprocess.run(
+        [str(Path(sys.executable).parent / "approve"), "--work-dir", str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert approve.returncode == 0, approve.stderr
+    assert json.loads(records[0].read_text())["ModelApprovalStatus"] == "Approved"
+
+
+def shuffled_labels(tmp_path: Path) -> Path:
+    rows = [line.split(",") for line in cli.BUNDLED_DATA.read_text().splitlines() if line.strip()]
+    labels = [row[-1] for row in rows]
+    random.Random(0).shuffle(labels)
+    path = tmp_path / "shuffled.data"
+    path.write_text(
+        "\n".join(",".join([*row[:-1], label]) for row, label in zip(rows, labels, strict=True))
+        + "\n"
+    )
+    return path
+
+
+def test_shuffled_labels_fail_the_gate_and_register_nothing(
+    tmp_path: Path, definition_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(
+        cli.run_local_main,
+        [
+            "--definition",
+            str(definition_file),
+            "--work-dir",
+            str(tmp_path / "w"),
+            "--data",
+            str(shuffled_labels(tmp_path)),
+        ],
+    )
+    captured = capsys.readouterr()
+    assert code == 1, captured.err
+    assert captured.err.startswith(
+        "failed: AucBelowThreshold: Quality gate: binary_classification_metrics.auc.value 0."
+    )
+    assert captured.err.rstrip().endswith("is below the AucThreshold 0.83")
+    assert not (tmp_path / "w" / "registry").exists()
+
+
+def test_garbled_data_gives_one_clear_line(
+    tmp_path: Path, definition_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbled = tmp_path / "garbled.data"
+    garbled.write_text("5,67,3\nnot,a,row,at,all,!\n")
+    code = run_cli(
+        cli.run_local_main,
+        [
+            "--definition",
+            str(definition_file),
+            "--work-dir",
+            str(tmp_path / "w"),
+            "--data",
+            str(garbled),
+        ],
+    )
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert (
+        err.startswith("failed: Preprocess: ") and err.count("\n") == 1 and "Traceback" not in err
+    )
+    assert not (tmp_path / "w" / "registry").exists()
