@@ -47,7 +47,7 @@ def make(project: Path, *targets: str, timeout: int = 900) -> subprocess.Complet
 def test_help_lists_the_targets(project: Path) -> None:
     result = make(project, "help")
     assert result.returncode == 0, result.stderr
-    for target in ("venv", "test", "lint", "clean"):
+    for target in ("venv", "local", "approve", "local-serve", "test", "lint", "clean"):
         assert f"make {target} " in result.stdout
 
 
@@ -72,3 +72,13 @@ def test_first_target_creates_the_pinned_venv(project: Path) -> None:
 def test_target_passes_in_the_project_venv(project: Path, target: str) -> None:
     result = make(project, target)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+
+
+def test_local_then_approve(project: Path) -> None:
+    """The newcomer's path: `make local` registers a pending model, `make approve` approves it."""
+    local = make(project, "local")
+    assert local.returncode == 0, local.stdout[-4000:] + local.stderr[-3000:]
+    assert "PendingManualApproval" in local.stdout and "Evaluate: auc 0." in local.stdout
+    approve = make(project, "approve")
+    assert approve.returncode == 0, approve.stderr
+    assert approve.stdout.strip().endswith(": Approved")

@@ -1,0 +1,76 @@
+"""The project's CDK stack for every size x git provider: synthesized in-process from each bake's
+project.toml and repository, with cdk-nag as a gate (zero unacknowledged AwsSolutions findings),
+zero cfn-lint errors, the layout-dependent resources, an event pattern matched by a real matcher,
+and the buildspecs the CodeBuild projects name present in the bake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.baking import bake
+from tests.matrix import combinations
+
+pytest.importorskip("aws_cdk", reason="aws-cdk-lib is a pinned dev dependency; install it")
+
+from project_infra.builds import BUILDSPECS
+from project_infra.checks import Resolver, event_matches, lint_errors, nag_violations
+from project_infra.synth import build_app
+
+MATRIX = combinations()
+
+
+@pytest.mark.parametrize(("name", "extra"), MATRIX, ids=[n for n, _ in MATRIX])
+def test_stack_synthesizes_clean(
+    template: Path, tmp_path: Path, name: str, extra: dict[str, Any]
+) -> None:
+    project = bake(template, tmp_path / "bake", extra)
+    outdir = tmp_path / "cdk.out"
+    (stack,) = build_app(project / "project.toml", outdir).synth().stacks  # nag failure raises
+    assert nag_violations(outdir) == []
+    template_file = outdir / stack.template_file
+    region = extra["aws_region"]
+    assert lint_errors(template_file, region) == []
+
+    cfn = json.loads(template_file.read_text(encoding="utf-8"))
+    resources = cfn["Resources"].values()
+    kinds = [r["Type"] for r in resources]
+    multi = "staging_account_id" in extra
+    codecommit = extra["git_provider"] == "codecommit"
+    assert kinds.count("AWS::CodeCommit::Repository") == (1 if codecommit else 0)
+    assert ("CodeConnectionArn" in cfn["Parameters"]) is not codecommit
+    assert kinds.count("AWS::SNS::Subscription") == (1 if extra.get("notification_email") else 0)
+    # Single layout: the endpoints' role lives here; multi: it comes from bootstrap in each account.
+    text = json.dumps(cfn)
+    assert ("-model-exec" in text) is multi
+    for account in (extra.get("staging_account_id"), extra.get("prod_account_id")):
+        if account:
+            assert f"iam::{account}:role/${{SageMakerProjectName}}-pipeline-action" in text
+
+    resolver = Resolver(cfn, region)
+    (decision,) = [
+        r["Properties"]["EventPattern"]
+        for key, r in cfn["Resources"].items()
+        if r["Type"] == "AWS::Events::Rule" and "ModelPackageDecision" in key
+    ]
+    slug = project.name
+    approved = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Model Package State Change",
+        "detail": {"ModelPackageGroupName": f"{slug}-manual", "ModelApprovalStatus": "Approved"},
+    }
+    assert event_matches(resolver.resolve(decision), approved, region)
+
+
+@pytest.mark.parametrize("path", BUILDSPECS)
+def test_every_buildspec_the_stack_runs_is_generated(
+    template: Path, tmp_path: Path, path: str
+) -> None:
+    """Buildspecs do not depend on the answers, so one bake per size is enough."""
+    for size in ("small", "medium", "large"):
+        extra = next(e for _, e in MATRIX if e["mlops_size"] == size)
+        project = bake(template, tmp_path / size, extra)
+        assert (project / path).is_file(), f"{size}: {path} missing"
