@@ -20,24 +20,27 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Names:
-    """Resource names derived from the project slug (at most 32 characters)."""
+    """Resource names derived from the project slug (at most 32 characters) and the SageMaker
+    project id (``p-`` + 12 characters in Studio; ``local`` for local runs), as SageMaker Projects
+    name them. model_build.settings derives the same two names; a test keeps them equal."""
 
     slug: str
+    project_id: str = "local"
 
     @property
     def model_package_group(self) -> str:  # ModelPackageGroupName: up to 63 characters
-        return f"{self.slug}-models"
+        return f"{self.slug}-{self.project_id}"
 
     @property
     def build_pipeline(self) -> str:  # PipelineName: up to 256 characters
-        return f"{self.slug}-build"
+        return f"{self.slug}-{self.project_id}-model-build"
 
     @property
-    def ecr_repository(self) -> str:  # also referenced by infra/bootstrap/target-account.yml
-        return f"sagemaker-{self.slug}"
+    def ecr_repository(self) -> str:  # lowercase like every ECR name; bootstrap/target-account.yml too
+        return f"sagemaker-{self.slug.lower()}"
 
-    def endpoint(self, stage: str) -> str:  # EndpointName: up to 63 characters
-        return f"{self.slug}-{stage}"
+    def endpoint(self, stage: str) -> str:  # model-deploy/endpoint.yml names it from the lowercase slug
+        return f"{self.slug.lower()}-{stage}"
 
     def deploy_stack(self, stage: str) -> str:  # matches the bootstrap role's stack ARN pattern
         return f"sagemaker-{self.slug}-deploy-{stage}"
@@ -61,9 +64,8 @@ class Settings:
     endpoint_instance_type: str
     notification_email: str
 
-    @property
-    def names(self) -> Names:
-        return Names(self.slug)
+    def names(self, project_id: str = "local") -> Names:
+        return Names(self.slug, project_id)
 
     @property
     def tags(self) -> dict[str, str]:
