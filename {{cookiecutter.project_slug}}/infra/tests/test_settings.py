@@ -25,7 +25,7 @@ def test_rendered_project_file_loads() -> None:
 @pytest.mark.parametrize("stage", ["staging", "prod"])
 def test_names_fit_sagemaker_limits_for_the_longest_slug(stage: str) -> None:
     assert len(LONGEST_SLUG) == 32
-    names = Names(LONGEST_SLUG)
+    names = Names(LONGEST_SLUG, "p-abcdefghijkl")
     assert len(names.model_package_group) <= 63
     assert len(names.endpoint(stage)) <= 63
     assert len(names.ecr_repository) <= 256

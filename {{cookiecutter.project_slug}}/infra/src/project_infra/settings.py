@@ -36,10 +36,14 @@ class Names:
         return f"{self.slug}-{self.project_id}-model-build"
 
     @property
-    def ecr_repository(self) -> str:  # lowercase like every ECR name; bootstrap/target-account.yml too
+    def ecr_repository(
+        self,
+    ) -> str:  # lowercase like every ECR name; bootstrap/target-account.yml too
         return f"sagemaker-{self.slug.lower()}"
 
-    def endpoint(self, stage: str) -> str:  # model-deploy/endpoint.yml names it from the lowercase slug
+    def endpoint(
+        self, stage: str
+    ) -> str:  # model-deploy/endpoint.yml names it from the lowercase slug
         return f"{self.slug.lower()}-{stage}"
 
     def deploy_stack(self, stage: str) -> str:  # matches the bootstrap role's stack ARN pattern

@@ -1,0 +1,205 @@
+"""The CodeBuild projects: each runs a buildspec from the repository, with its own role that can do
+only what that buildspec does. Paths are relative to the repository root (the project folder)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from project_infra import arns
+from project_infra.artifacts import Artifacts
+from project_infra.settings import Names
+
+IMAGE_BUILDSPEC = "model-build/container/buildspec.yml"
+PIPELINE_BUILDSPEC = "model-build/buildspec.yml"
+DEPLOY_BUILDSPEC = "model-deploy/buildspec.yml"
+ENDPOINT_TEST_BUILDSPEC = "model-deploy/test/buildspec.yml"
+BUILDSPECS = (IMAGE_BUILDSPEC, PIPELINE_BUILDSPEC, DEPLOY_BUILDSPEC, ENDPOINT_TEST_BUILDSPEC)
+IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04 with Python 3.11 and Docker
+STAGES = ("staging", "prod")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where each stage's endpoint runs and with which role."""
+
+    model_execution_role_arns: dict[str, str]
+    endpoint_test_role_arn: str = ""  # staging in another account: the role the tests assume
+
+
+def _variables(values: dict[str, str]) -> dict[str, codebuild.BuildEnvironmentVariable]:
+    return {name: codebuild.BuildEnvironmentVariable(value=value) for name, value in values.items()}
+
+
+def _project(
+    scope: Construct,
+    construct_id: str,
+    *,
+    artifacts: Artifacts,
+    buildspec: str,
+    description: str,
+    environment: dict[str, str],
+    privileged: bool = False,
+    cache: codebuild.Cache | None = None,
+) -> codebuild.PipelineProject:
+    return codebuild.PipelineProject(
+        scope,
+        construct_id,
+        description=description,
+        build_spec=codebuild.BuildSpec.from_source_filename(buildspec),
+        environment=codebuild.BuildEnvironment(
+            build_image=IMAGE,
+            compute_type=codebuild.ComputeType.SMALL,
+            privileged=privileged,
+        ),
+        environment_variables=_variables(environment),
+        encryption_key=artifacts.key,
+        cache=cache,
+        timeout=Duration.hours(2),
+    )
+
+
+def image_build(scope: Construct, names: Names, artifacts: Artifacts) -> codebuild.PipelineProject:
+    """Builds and pushes the one image (Docker needs privileged mode)."""
+    project = _project(
+        scope,
+        "ImageBuild",
+        artifacts=artifacts,
+        buildspec=IMAGE_BUILDSPEC,
+        description=f"Build and push the image of {names.slug}",
+        environment={"ECR_REPOSITORY_URI": artifacts.repository.repository_uri},
+        privileged=True,
+        cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
+    )
+    artifacts.repository.grant_pull_push(project)
+    project.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["ecr:DescribeImages"], resources=[artifacts.repository.repository_arn]
+        )
+    )
+    return project
+
+
+def pipeline_run(
+    scope: Construct, names: Names, artifacts: Artifacts, pipeline_role: iam.IRole
+) -> codebuild.PipelineProject:
+    """Tests model-build, then upserts and starts the SageMaker pipeline."""
+    project = _project(
+        scope,
+        "PipelineRun",
+        artifacts=artifacts,
+        buildspec=PIPELINE_BUILDSPEC,
+        description=f"Upsert and start SageMaker pipeline {names.build_pipeline}",
+        environment={
+            "SAGEMAKER_PROJECT_NAME": names.slug,
+            "SAGEMAKER_PROJECT_ID": names.project_id,
+            "ARTIFACT_BUCKET": artifacts.bucket.bucket_name,
+            "SAGEMAKER_PIPELINE_ROLE_ARN": pipeline_role.role_arn,
+        },
+    )
+    pipeline = arns.build_pipeline(names)
+    project.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=[
+                "sagemaker:CreatePipeline",
+                "sagemaker:UpdatePipeline",
+                "sagemaker:DescribePipeline",
+                "sagemaker:StartPipelineExecution",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            resources=[pipeline],
+        )
+    )
+    project.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps"],
+            resources=[f"{pipeline}/execution/*"],
+        )
+    )
+    project.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[pipeline_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+    )
+    # The SDK uploads step code and the input data under the bucket.
+    artifacts.bucket.grant_read_write(project)
+    return project
+
+
+def deploy_build(
+    scope: Construct, names: Names, artifacts: Artifacts, targets: Targets
+) -> codebuild.PipelineProject:
+    """Picks the newest approved model package and writes each stage's stack parameters."""
+    environment = {
+        "ARTIFACT_BUCKET": artifacts.bucket.bucket_name,
+        "SAGEMAKER_PROJECT_NAME": names.slug,
+        "SAGEMAKER_PROJECT_ID": names.project_id,
+        "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
+    }
+    for stage in STAGES:
+        prefix = stage.upper()
+        environment[f"{prefix}_MODEL_EXECUTION_ROLE_ARN"] = targets.model_execution_role_arns[stage]
+        environment[f"{prefix}_DATA_CAPTURE_URI"] = artifacts.bucket.s3_url_for_object(
+            f"data-capture/{stage}"
+        )
+    project = _project(
+        scope,
+        "DeployBuild",
+        artifacts=artifacts,
+        buildspec=DEPLOY_BUILDSPEC,
+        description=f"Write the endpoint stack parameters of {names.slug}",
+        environment=environment,
+    )
+    # `aws cloudformation package` uploads under the project's prefix.
+    artifacts.bucket.grant_read_write(project, f"{names.slug}/model-deploy/*")
+    project.add_to_role_policy(
+        iam.PolicyStatement(
+            # ListModelPackages takes no resource ARN; it is listed with the group it reads.
+            actions=["sagemaker:ListModelPackages"],
+            resources=["*"],
+        )
+    )
+    project.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            resources=[arns.model_package_group(names), arns.model_packages(names)],
+        )
+    )
+    return project
+
+
+def endpoint_tests(
+    scope: Construct, names: Names, artifacts: Artifacts, targets: Targets
+) -> codebuild.PipelineProject:
+    """Runs the endpoint contract suite against the staging endpoint: directly in the tooling
+    account, or through the staging account's ``<name>-endpoint-test`` role (bootstrap)."""
+    environment = {"SAGEMAKER_PROJECT_NAME": names.slug}
+    test_role = targets.endpoint_test_role_arn
+    if test_role:
+        environment["STAGING_TEST_ROLE_ARN"] = test_role
+    project = _project(
+        scope,
+        "EndpointTests",
+        artifacts=artifacts,
+        buildspec=ENDPOINT_TEST_BUILDSPEC,
+        description=f"Test endpoint {names.endpoint('staging')}",
+        environment=environment,
+    )
+    if test_role:
+        project.add_to_role_policy(
+            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[test_role])
+        )
+    else:
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:InvokeEndpoint"], resources=[arns.endpoint(names, "staging")]
+            )
+        )
+    return project

@@ -1,0 +1,105 @@
+"""The one definition of a project's CI/CD: a construct that declares the SageMaker Projects
+parameters in its stack, so the same code serves a Studio project (Service Catalog or S3 template)
+and a project deployed by hand with `cdk deploy`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from project_infra import arns, artifacts, builds, events, nag, pipelines, roles
+from project_infra.builds import STAGES, Targets
+from project_infra.parameters import StackNames, declare
+from project_infra.pipelines import StageDeployment
+from project_infra.settings import Settings
+from project_infra.source import Source
+
+
+class ProjectCiCd(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: Settings, repo_root: Path
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        parameters = declare(stack, settings)
+        names = StackNames(parameters.project_name, parameters.project_id)
+        shared = artifacts.create(self, settings, names)
+        pipeline_role = roles.pipeline_execution(self, names, shared)
+        source = Source(self, "Source", parameters, repo_root)
+
+        if settings.account_layout == "multi":
+            accounts = {"staging": settings.staging_account, "prod": settings.prod_account}
+            targets = Targets(
+                {s: arns.bootstrap_role(accounts[s], "model-exec") for s in STAGES},
+                endpoint_test_role_arn=arns.bootstrap_role(accounts["staging"], "endpoint-test"),
+            )
+            deployments = {
+                stage: StageDeployment(
+                    action_role=iam.Role.from_role_arn(
+                        self,
+                        f"{stage.capitalize()}ActionRole",
+                        arns.bootstrap_role(accounts[stage], "pipeline-action"),
+                        mutable=False,
+                    ),
+                    deployment_role=iam.Role.from_role_arn(
+                        self,
+                        f"{stage.capitalize()}CfnExecRole",
+                        arns.bootstrap_role(accounts[stage], "cfn-exec"),
+                        mutable=False,
+                    ),
+                    deployment_statements=[],
+                )
+                for stage in STAGES
+            }
+        else:
+            model_role = roles.model_execution(self, names, shared)
+            targets = Targets(dict.fromkeys(STAGES, model_role.role_arn))
+            statements = roles.deployment_statements(names, model_role)
+            deployments = {stage: StageDeployment(None, None, statements) for stage in STAGES}
+
+        image_build = builds.image_build(self, names, shared)
+        pipeline_run = builds.pipeline_run(self, names, shared, pipeline_role)
+        deploy_build = builds.deploy_build(self, names, shared, targets)
+        endpoint_tests = builds.endpoint_tests(self, names, shared, targets)
+        build = pipelines.model_build(
+            self,
+            names=names,
+            artifacts=shared,
+            source=source,
+            image_build=image_build,
+            pipeline_run=pipeline_run,
+        )
+        deploy = pipelines.model_deploy(
+            self,
+            names=names,
+            artifacts=shared,
+            source=source,
+            deploy_build=deploy_build,
+            endpoint_tests=endpoint_tests,
+            stages=deployments,
+        )
+        events.wire(self, names, shared, build, deploy)
+        events.retraining_schedule(self, names, parameters.retrain_schedule)
+        nag.acknowledge_privileged_build(image_build)
+
+        for name, value, description in (
+            ("ArtifactBucketName", shared.bucket.bucket_name, "bootstrap: ArtifactBucketName"),
+            ("ArtifactKeyArn", shared.key.key_arn, "bootstrap: ArtifactKeyArn"),
+            ("RepositoryUri", shared.repository.repository_uri, "the project's image repository"),
+            ("ModelPackageGroupName", names.model_package_group, "the model registry group"),
+            ("SageMakerPipelineRoleArn", pipeline_role.role_arn, "runs the SageMaker pipeline"),
+            ("BuildPipelineName", build.pipeline_name, "CodePipeline: model-build"),
+            ("DeployPipelineName", deploy.pipeline_name, "CodePipeline: model-deploy"),
+            ("NotificationTopicArn", shared.topic.topic_arn, "failures and approvals"),
+        ):
+            CfnOutput(stack, name, value=value, description=description)
+        if source.repository is not None:
+            CfnOutput(
+                stack,
+                "RepositoryCloneUrl",
+                value=source.repository.repository_clone_url_grc,
+                description="git remote (git-remote-codecommit)",
+            )

@@ -1,0 +1,104 @@
+"""The stack's CloudFormation parameters: the two SageMaker Projects passes, plus the source and
+retraining schedule, each defaulting to the answers in ``project.toml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnParameter, Stack
+
+from project_infra.settings import Names, Settings
+
+# SageMaker writes names lowercased into ARNs, and IAM matches ARNs case-sensitively: the project
+# name must already be lowercase for the policies below to match what SageMaker creates.
+PROJECT_NAME_PATTERN = "^[a-z](-*[a-z0-9]){0,31}$"
+PROJECT_ID_PATTERN = "^[a-z0-9](-*[a-z0-9]){0,19}$"
+CONNECTION_ARN_PATTERN = (
+    "^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:"
+    "connection/[0-9a-f-]{36}$"
+)
+PROJECT_NAME = "SageMakerProjectName"  # the two parameters SageMaker Projects passes
+PROJECT_ID = "SageMakerProjectId"
+HAND_DEPLOY_PROJECT_ID = "manual"  # the id of a project deployed with `cdk deploy`, not from Studio
+DEFAULT_SCHEDULE = "cron(0 3 ? * MON *)"  # weekly retraining, Monday 03:00 UTC
+
+
+class StackNames(Names):
+    """Names built from the parameter values, which are tokens until deploy time: nothing may
+    transform them (``str.lower()`` on a token breaks it). The parameter's pattern already makes the
+    project name lowercase, so these equal :class:`Names` for the same value (a test checks it)."""
+
+    @property
+    def ecr_repository(self) -> str:
+        return f"sagemaker-{self.slug}"
+
+    def endpoint(self, stage: str) -> str:
+        return f"{self.slug}-{stage}"
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Parameter values as tokens (strings that resolve to ``Ref``s at synth time)."""
+
+    project_name: str
+    project_id: str
+    branch: str
+    retrain_schedule: str
+    connection_arn: str = ""  # CodeConnections sources only
+    repository_owner: str = ""
+    repository_name: str = ""
+
+
+def declare(stack: Stack, settings: Settings) -> Parameters:
+    """Add the parameters to ``stack`` (the names SageMaker Projects expects come first)."""
+
+    def parameter(name: str, description: str, **props: object) -> str:
+        return CfnParameter(
+            stack, name, type="String", description=description, **props
+        ).value_as_string
+
+    project_name = parameter(
+        PROJECT_NAME,
+        "Name of the SageMaker project (lowercase letters, digits, hyphens; up to 32 characters).",
+        default=settings.slug.lower(),
+        allowed_pattern=PROJECT_NAME_PATTERN,
+        constraint_description="lowercase letters, digits and hyphens; starts with a letter; 1-32",
+    )
+    project_id = parameter(
+        PROJECT_ID,
+        "Id of the SageMaker project (Studio sets p-xxxxxxxxxxxx; hand deploys use 'manual').",
+        default=HAND_DEPLOY_PROJECT_ID,
+        allowed_pattern=PROJECT_ID_PATTERN,
+        constraint_description="lowercase letters, digits and hyphens; 1-20 characters",
+    )
+    branch = parameter("BranchName", "Branch the pipelines build.", default="main", min_length=1)
+    schedule = parameter(
+        "RetrainingSchedule",
+        "EventBridge Scheduler expression of the retraining run (cron(...) or rate(...)).",
+        default=DEFAULT_SCHEDULE,
+        allowed_pattern=r"^(cron|rate)\(.+\)$",
+    )
+    if settings.git_provider == "codecommit":
+        return Parameters(project_name, project_id, branch, schedule)
+    connection_props: dict[str, object] = {"allowed_pattern": CONNECTION_ARN_PATTERN}
+    if settings.codeconnection_arn:
+        connection_props["default"] = settings.codeconnection_arn
+    return Parameters(
+        project_name,
+        project_id,
+        branch,
+        schedule,
+        connection_arn=parameter(
+            "CodeConnectionArn",
+            f"ARN of the AWS CodeConnections connection to {settings.git_provider}.",
+            **connection_props,
+        ),
+        repository_owner=parameter(
+            "RepositoryOwner", "Owner (user, group or workspace) of the repository.", min_length=1
+        ),
+        repository_name=parameter(
+            "RepositoryName",
+            "Name of the repository that holds this project.",
+            default=settings.slug,
+        ),
+    )

@@ -1,0 +1,161 @@
+"""Roles SageMaker itself assumes: the pipeline's execution role and, when staging and prod live in
+the tooling account, the endpoints' model execution role and CloudFormation's deployment policy.
+(In the multi layout the last two come from ``bootstrap/target-account.yml`` in each account.)"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from project_infra import arns
+from project_infra.artifacts import Artifacts
+from project_infra.settings import Names
+
+SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
+# SageMaker Pipelines names its jobs pipelines-<execution id>-<step>-<suffix>, not after the project.
+PIPELINE_JOBS = ("processing-job/pipelines-*", "training-job/pipelines-*")
+
+
+def _logs(resource_prefix: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        resources=[
+            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:{resource_prefix}*"
+        ],
+    )
+
+
+def _metrics() -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["cloudwatch:PutMetricData"],
+        resources=["*"],  # PutMetricData has no resource-level permissions; scoped by namespace.
+        conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
+    )
+
+
+def pipeline_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam.Role:
+    """Runs the SageMaker pipeline's jobs: the project's bucket, image and model package group only."""
+    role = iam.Role(
+        scope,
+        "SageMakerPipelineRole",
+        assumed_by=SAGEMAKER,
+        description=f"SageMaker pipeline {names.build_pipeline}: its jobs and model registration",
+    )
+    jobs = [arns.sagemaker(job) for job in PIPELINE_JOBS]
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=[
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopTrainingJob",
+                "sagemaker:AddTags",
+            ],
+            resources=jobs,
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=[
+                "sagemaker:CreateModelPackage",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:AddTags",
+            ],
+            resources=[arns.model_package_group(names), arns.model_packages(names)],
+        )
+    )
+    # The jobs run with this same role.
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+    )
+    artifacts.bucket.grant_read_write(role)
+    artifacts.repository.grant_pull(role)
+    role.add_to_policy(_logs("/aws/sagemaker/ProcessingJobs"))
+    role.add_to_policy(_logs("/aws/sagemaker/TrainingJobs"))
+    role.add_to_policy(_metrics())
+    return role
+
+
+def model_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam.Role:
+    """The endpoints' role (single layout): pull the image, read the model, write data capture."""
+    role = iam.Role(
+        scope,
+        "ModelExecutionRole",
+        assumed_by=SAGEMAKER,
+        description=f"Endpoints {names.endpoint('staging')} and {names.endpoint('prod')}",
+    )
+    artifacts.repository.grant_pull(role)
+    artifacts.bucket.grant_read(role)
+    artifacts.bucket.grant_put(role, "data-capture/*")
+    role.add_to_policy(_logs(f"/aws/sagemaker/Endpoints/{names.slug}-"))
+    role.add_to_policy(_metrics())
+    return role
+
+
+def deployment_statements(names: Names, model_role: iam.IRole) -> list[iam.PolicyStatement]:
+    """What CloudFormation needs to create one stage's endpoint stack (single layout): the same
+    permissions ``bootstrap/target-account.yml`` gives the cfn-exec role in a target account."""
+    sagemaker_resources = [
+        arns.sagemaker(f"{kind}/{names.slug}-*")
+        for kind in ("model", "endpoint-config", "endpoint")
+    ]
+    return [
+        iam.PolicyStatement(
+            actions=[
+                "sagemaker:CreateModel",
+                "sagemaker:DeleteModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
+                "sagemaker:ListTags",
+            ],
+            resources=sagemaker_resources,
+        ),
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribeModelPackage"],
+            resources=[arns.model_packages(names)],
+        ),
+        iam.PolicyStatement(
+            actions=[
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+            ],
+            resources=[
+                f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{names.slug}-*"
+            ],
+        ),
+        iam.PolicyStatement(
+            actions=[
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingPolicies",
+                "application-autoscaling:TagResource",
+            ],
+            resources=["*"],  # Application Auto Scaling has no resource-level ARNs for these calls.
+        ),
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[model_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+    ]

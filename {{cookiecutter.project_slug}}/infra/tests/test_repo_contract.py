@@ -1,0 +1,65 @@
+"""No drift between the stack and the repository it builds: every buildspec a CodeBuild project
+names exists, every variable it sets is one its buildspec documents or reads, and the artifact
+names and files the pipelines pass between actions are the ones the buildspecs produce."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from conftest import Synthesized
+
+from project_infra.builds import BUILDSPECS
+
+# `{STAGING,PROD}_DATA_CAPTURE_URI` in a buildspec's header stands for both names (shell braces).
+BRACES = re.compile(r"\{([A-Z0-9_,]+)\}([A-Z0-9_]*)")
+
+
+def _mentioned(text: str) -> str:
+    """``text`` with every brace group expanded, so each documented name appears literally."""
+    return BRACES.sub(lambda m: " ".join(p + m.group(2) for p in m.group(1).split(",")), text)
+
+
+def _projects(synthesized: Synthesized) -> dict[str, list[str]]:
+    """buildspec path -> names of the environment variables the project sets."""
+    return {
+        p["Properties"]["Source"]["BuildSpec"]: [
+            v["Name"] for v in p["Properties"]["Environment"].get("EnvironmentVariables", [])
+        ]
+        for p in synthesized.resources("AWS::CodeBuild::Project").values()
+    }
+
+
+def test_the_stack_runs_exactly_the_known_buildspecs(synthesized: Synthesized) -> None:
+    assert sorted(_projects(synthesized)) == sorted(BUILDSPECS)
+
+
+@pytest.mark.parametrize("path", BUILDSPECS)
+def test_buildspec_exists_and_documents_every_variable_it_gets(
+    synthesized: Synthesized, path: str
+) -> None:
+    buildspec = synthesized.repo_root / path
+    assert buildspec.is_file(), f"{path}: the stack runs it but the repository has no such file"
+    text = _mentioned(buildspec.read_text(encoding="utf-8"))
+    assert [name for name in _projects(synthesized)[path] if name not in text] == []
+
+
+def _buildspec(synthesized: Synthesized, path: str) -> dict:
+    return yaml.safe_load((synthesized.repo_root / path).read_text(encoding="utf-8"))
+
+
+def test_image_build_hands_its_uri_to_the_pipeline_run(synthesized: Synthesized) -> None:
+    image = _buildspec(synthesized, "model-build/container/buildspec.yml")
+    assert "IMAGE_URI" in image["env"]["exported-variables"]
+    assert image["artifacts"]["files"] == ["image-uri.txt"]
+    run = (synthesized.repo_root / "model-build/buildspec.yml").read_text(encoding="utf-8")
+    assert "CODEBUILD_SRC_DIR_ImageArtifact" in run and "IMAGE_URI" in run
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_deploy_build_writes_what_the_cloudformation_actions_read(
+    synthesized: Synthesized, stage: str
+) -> None:
+    deploy = _buildspec(synthesized, "model-deploy/buildspec.yml")
+    assert {"endpoint.yml", f"{stage}-config-export.json"} <= set(deploy["artifacts"]["files"])
