@@ -1,0 +1,389 @@
+"""Reading SageMaker data-capture files of a time window into feature rows, chunk by chunk.
+
+Files are ``<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``; a window [start, end) skips files
+whose hour lies outside it and records whose ``eventMetadata.inferenceTime`` does. Request payloads
+(``captureData.endpointInput``) may be CSV (one or many rows, no header), JSON (``{"instances":
+[...]}``, a list of rows, one row, by-name objects, ``{"features": [...]}``) or JSON lines, stored as
+text or base64. Memory stays bounded: rows are handed out in chunks of ``chunk_rows`` (plus at
+most one request's rows), whatever the window holds.
+
+A line that cannot be read is counted (with the first few reasons kept for the report), never fatal.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import io
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+CSV, JSON, JSONLINES = "csv", "json", "jsonlines"
+_FORMATS = {
+    "text/csv": CSV,
+    "application/json": JSON,
+    "application/jsonlines": JSONLINES,
+    "application/x-jsonlines": JSONLINES,
+    "application/jsonl": JSONLINES,
+    "application/x-ndjson": JSONLINES,
+}
+_HOUR_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
+_PLAIN = (int, float, type(None))  # JSON values a numeric feature takes as they are
+_PLAIN_TYPES = frozenset(_PLAIN)
+MAX_EXAMPLES = 5  # unreadable-record reasons kept for the report
+
+
+@dataclass
+class Chunk:
+    """Feature rows (NaN = missing or not a number) and, per feature, how many were not numbers."""
+
+    values: np.ndarray
+    non_numeric: np.ndarray
+
+
+@dataclass
+class ReadSummary:
+    files: int = 0
+    records: int = 0  # records in the window whose payload was read
+    outside_window: int = 0
+    unreadable: int = 0
+    rows: int = 0
+    wrong_width_rows: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def unreadable_record(self, where: str, reason: str) -> None:
+        self.unreadable += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f"{where}: {reason}")
+
+
+class PayloadError(ValueError):
+    """A payload that cannot be turned into rows."""
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time (``Z`` or an offset); a time without zone is taken as UTC."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def capture_files(root: Path, start: datetime | None, end: datetime | None) -> list[Path]:
+    """The ``*.jsonl`` files below ``root`` (hidden ones skipped) whose path hour meets the window."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"capture folder {root} does not exist")
+    selected = []
+    for path in sorted(root.rglob("*.jsonl")):
+        relative = path.relative_to(root).as_posix()
+        if any(part.startswith(".") for part in relative.split("/")) or not path.is_file():
+            continue
+        match = _HOUR_PATH.search(path.as_posix())
+        if match and (start or end):
+            hour = datetime(*map(int, match.groups()), tzinfo=UTC)
+            if (end and hour >= end) or (start and hour + timedelta(hours=1) <= start):
+                continue
+        selected.append(path)
+    return selected
+
+
+class RowBuffer:
+    """Collects CSV texts and decoded JSON rows; hands them out as fixed-width float chunks."""
+
+    def __init__(self, width: int, summary: ReadSummary) -> None:
+        self.width = width
+        self.summary = summary
+        self.csv_texts: list[str] = []
+        self.csv_rows = 0
+        self.json_rows: list[list] = []  # numbers and None
+        self.json_non_numeric = np.zeros(width, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return self.csv_rows + len(self.json_rows)
+
+    def add_csv(self, text: str) -> None:
+        text = text.strip()
+        if text:
+            self.csv_texts.append(text)
+            self.csv_rows += text.count("\n") + 1
+
+    def instance_row(self, item: object, features: Sequence[str]) -> tuple[list | None, list[int]]:
+        """One instance as a row (None: the wrong width) and the columns holding non-numbers.
+
+        Instances are ``[v, ...]``, ``{"features": [v, ...]}`` or ``{"<feature>": v, ...}``. A plain
+        row of numbers and nulls is kept as it is (``take`` converts null to NaN in bulk).
+        """
+        if type(item) is list and len(item) == self.width:
+            for value in item:
+                if type(value) not in _PLAIN:
+                    break
+            else:
+                return item, []
+        if isinstance(item, dict):
+            if "features" in item and "features" not in features:
+                item = item["features"]
+            else:
+                item = [item.get(name) for name in features]
+        if not isinstance(item, list):
+            raise PayloadError(f"instance is {type(item).__name__}; expected a list or an object")
+        if len(item) != self.width:
+            return None, []
+        row: list[float | None] = []
+        bad = []
+        for index, value in enumerate(item):
+            if type(value) in _PLAIN:
+                row.append(value)
+            else:  # strings, booleans, lists: not a value of a numeric feature
+                row.append(None)
+                bad.append(index)
+        return row, bad
+
+    def take(self) -> Chunk:
+        parts = [self._csv_chunk()]
+        non_numeric = parts[0].non_numeric + self.json_non_numeric
+        if self.json_rows:
+            values = np.array(self.json_rows, dtype=np.float64)  # null -> NaN
+            infinite = np.isinf(values)  # JSON numbers too large for a double
+            values[infinite] = math.nan
+            non_numeric = non_numeric + infinite.sum(axis=0)
+            parts.append(Chunk(values, non_numeric))
+        # Cleared in place: the reading loop holds bound methods of these lists.
+        self.csv_texts.clear()
+        self.json_rows.clear()
+        self.csv_rows = 0
+        self.json_non_numeric = np.zeros(self.width, dtype=np.int64)
+        values = np.vstack([part.values for part in parts])
+        self.summary.rows += len(values)
+        return Chunk(values, non_numeric)
+
+    def _csv_chunk(self) -> Chunk:
+        empty = Chunk(np.empty((0, self.width)), np.zeros(self.width, dtype=np.int64))
+        if not self.csv_texts:
+            return empty
+        text = "\n".join(self.csv_texts)
+        try:  # fast path: numpy's C parser over the whole chunk
+            values = np.loadtxt(
+                io.StringIO(_fill_empty_fields(text)),
+                delimiter=",",
+                dtype=np.float64,
+                comments=None,
+                ndmin=2,
+                quotechar='"',
+            )
+        except ValueError:
+            return self._csv_slow(text)
+        if values.shape[1] != self.width:
+            return self._csv_slow(text)
+        bad = np.isinf(values)
+        values[bad] = math.nan
+        return Chunk(values, bad.sum(axis=0))
+
+    def _csv_slow(self, text: str) -> Chunk:
+        """Field by field: rows of another width are counted and dropped, non-numbers counted."""
+        rows = []
+        non_numeric = np.zeros(self.width, dtype=np.int64)
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            fields = line.split(",")
+            if len(fields) != self.width:
+                self.summary.wrong_width_rows += 1
+                continue
+            row = []
+            for index, raw in enumerate(fields):
+                token = raw.strip().strip('"').strip()
+                if not token:
+                    row.append(math.nan)
+                    continue
+                try:
+                    number = float(token)
+                except ValueError:
+                    number = math.inf
+                if not math.isfinite(number) and token.lower() != "nan":
+                    non_numeric[index] += 1
+                    number = math.nan
+                row.append(number)
+            rows.append(row)
+        values = np.array(rows, dtype=np.float64).reshape(len(rows), self.width)
+        return Chunk(values, non_numeric)
+
+
+def _fill_empty_fields(text: str) -> str:
+    """Write ``nan`` into empty fields so numpy's parser reads them as missing values."""
+    text = "\n" + text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace(",,", ",nan,").replace(",,", ",nan,")
+    text = text.replace("\n,", "\nnan,").replace(",\n", ",nan\n")
+    if text.endswith(","):
+        text += "nan"
+    return text[1:]
+
+
+@functools.lru_cache(maxsize=64)
+def payload_format(content_type: object, encoding: object) -> str:
+    """CSV, JSON or JSONLINES from ``observedContentType`` (or, without one, the encoding)."""
+    text = content_type if isinstance(content_type, str) else ""
+    media = text.split(";", 1)[0].strip().lower()
+    if media in _FORMATS:
+        return _FORMATS[media]
+    if not media and encoding in ("CSV", "JSON"):
+        return CSV if encoding == "CSV" else JSON
+    raise PayloadError(
+        f"content type {media or '(none)'!r} is not supported; allowed: {', '.join(_FORMATS)}"
+    )
+
+
+def _payload_text(endpoint_input: dict) -> str:
+    data = endpoint_input.get("data")
+    if not isinstance(data, str):
+        raise PayloadError("endpointInput.data is missing or not a string")
+    encoding = endpoint_input.get("encoding")
+    if encoding == "BASE64":
+        try:
+            return base64.b64decode(data, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise PayloadError(f"base64 data does not decode to UTF-8 text ({error})") from None
+    if encoding not in ("CSV", "JSON"):
+        raise PayloadError(f"encoding {encoding!r} is not one of CSV, JSON, BASE64")
+    return data
+
+
+def _add_payload(buffer: RowBuffer, endpoint_input: dict, features: Sequence[str]) -> None:
+    kind = payload_format(endpoint_input.get("observedContentType"), endpoint_input.get("encoding"))
+    text = _payload_text(endpoint_input)
+    if kind == CSV:
+        buffer.add_csv(text)
+        return
+    try:
+        if kind == JSONLINES:
+            items = [orjson.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            items = _json_instances(orjson.loads(text))
+    except orjson.JSONDecodeError as error:
+        raise PayloadError(f"payload is not valid JSON ({error})") from None
+    _add_instances(buffer, items, features)
+
+
+def _add_json_text(buffer: RowBuffer, text: str, features: Sequence[str]) -> None:
+    """A JSON payload stored as text; one plain row (the common request) is appended directly."""
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise PayloadError(f"payload is not valid JSON ({error})") from None
+    items = document.get("instances") if type(document) is dict else document
+    if (
+        type(items) is list
+        and len(items) == 1
+        and type(row := items[0]) is list
+        and len(row) == buffer.width
+        and _PLAIN_TYPES.issuperset(map(type, row))
+    ):
+        buffer.json_rows.append(row)
+    else:
+        _add_instances(buffer, _json_instances(document), features)
+
+
+def _add_instances(buffer: RowBuffer, items: list, features: Sequence[str]) -> None:
+    # Check every instance before adding any, so a bad payload adds no rows.
+    rows = []
+    bad: list[int] = []
+    wrong_width = 0
+    for item in items:
+        row, columns = buffer.instance_row(item, features)
+        if row is None:
+            wrong_width += 1
+        else:
+            rows.append(row)
+            bad.extend(columns)
+    buffer.json_rows.extend(rows)
+    buffer.summary.wrong_width_rows += wrong_width
+    for column in bad:
+        buffer.json_non_numeric[column] += 1
+
+
+def _json_instances(document: object) -> list:
+    """The rows of a JSON request body in any of the forms the model server accepts."""
+    if isinstance(document, dict):
+        if "instances" in document:
+            items = document["instances"]
+            if not isinstance(items, list):
+                raise PayloadError('"instances" is not a list')
+            return items
+        return [document]  # one instance: {"features": [...]} or by name
+    if isinstance(document, list):
+        if document and all(isinstance(item, (list, dict)) for item in document):
+            return document
+        return [document]  # one row of values
+    raise PayloadError(f"JSON payload is {type(document).__name__}; expected an object or a list")
+
+
+def read_capture(
+    root: Path,
+    features: Sequence[str],
+    summary: ReadSummary,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    chunk_rows: int = 65_536,
+) -> Iterator[Chunk]:
+    """Yield the window's request rows as chunks of about ``chunk_rows`` rows (``summary`` counts).
+
+    The loop is the hot path (a million records take a few seconds): a CSV payload stored as text,
+    the common request, is added without a function call; JSON text takes one call.
+    """
+    buffer = RowBuffer(len(features), summary)
+    add_csv_text = buffer.csv_texts.append
+    windowed = start is not None or end is not None
+    loads = orjson.loads
+    for path in capture_files(root, start, end):
+        summary.files += 1
+        records = 0
+        with path.open("rb") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                try:
+                    record = loads(line)
+                    endpoint_input = record["captureData"]["endpointInput"]
+                    if windowed:
+                        when = parse_time(record["eventMetadata"]["inferenceTime"])
+                        if (start and when < start) or (end and when >= end):
+                            summary.outside_window += 1
+                            continue
+                    data = endpoint_input["data"]
+                    encoding = endpoint_input["encoding"]
+                    kind = payload_format(endpoint_input["observedContentType"], encoding)
+                    if type(data) is not str:
+                        raise PayloadError("endpointInput.data is not a string")
+                    if encoding == "CSV" and kind == CSV:
+                        add_csv_text(data)
+                        buffer.csv_rows += data.count("\n") + 1
+                    elif encoding == "JSON" and kind == JSON:
+                        _add_json_text(buffer, data, features)
+                    else:
+                        _add_payload(buffer, endpoint_input, features)
+                except (
+                    Exception
+                ) as error:  # a bad record is counted; _reason re-raises our own bugs
+                    if line.strip():
+                        summary.unreadable_record(f"{path.name}:{line_no}", _reason(error))
+                    continue
+                records += 1
+                if buffer.csv_rows + len(buffer.json_rows) >= chunk_rows:
+                    yield buffer.take()
+        summary.records += records
+    if len(buffer):
+        yield buffer.take()
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, orjson.JSONDecodeError):
+        return f"not a JSON line ({error})"
+    if isinstance(error, (KeyError, TypeError)):
+        return "not a capture record (captureData.endpointInput.data/encoding, eventMetadata)"
+    if isinstance(error, ValueError):  # PayloadError, a bad time
+        return str(error)
+    raise error

@@ -1,0 +1,64 @@
+"""A short, self-contained HTML report of one monitoring run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from model_container.monitor.checks import FeatureResult
+from model_container.monitor.reader import ReadSummary
+from model_container.monitor.stats import StreamingStatistics
+
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}"
+    "td:first-child,th:first-child{text-align:left}.bad{background:#fdd}"
+)
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def html_report(
+    title: str,
+    window: StreamingStatistics,
+    results: Sequence[FeatureResult],
+    violations: Sequence[dict[str, str]],
+    summary: ReadSummary,
+) -> str:
+    flagged = {v["feature_name"] for v in violations}
+    rows = []
+    for index, result in enumerate(results):
+        mean = float(window.mean[index]) if window.present[index] else None
+        rows.append(
+            f"<tr{' class=bad' if result.name in flagged else ''}>"
+            f"<td>{escape(result.name)}</td><td>{int(window.present[index])}</td>"
+            f"<td>{_number(mean, 3)}</td><td>{_number(result.completeness)}</td>"
+            f"<td>{_number(result.baseline_completeness)}</td><td>{_number(result.drift)}</td>"
+            f"<td>{_number(result.drift_limit)}</td></tr>"
+        )
+    found = "".join(
+        f"<li><b>{escape(v['feature_name'])}</b> {escape(v['constraint_check_type'])}: "
+        f"{escape(v['description'])}</li>"
+        for v in violations
+    )
+    unreadable = "".join(f"<li>{escape(example)}</li>" for example in summary.examples)
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
+        f"<p>{summary.files} files, {summary.records} records, {summary.rows} rows in the window; "
+        f"{summary.outside_window} records outside it, {summary.unreadable} unreadable, "
+        f"{summary.wrong_width_rows} rows of the wrong width.</p>"
+        f"<h2>{len(violations)} violations</h2><ul>{found or '<li>none</li>'}</ul>"
+        "<h2>Features</h2><table><tr><th>feature</th><th>values</th><th>mean</th>"
+        "<th>completeness</th><th>baseline completeness</th><th>drift (KS)</th><th>limit</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        + (
+            f"<h2>Unreadable records (first {len(summary.examples)})</h2><ul>{unreadable}</ul>"
+            if unreadable
+            else ""
+        )
+        + "</body></html>\n"
+    )

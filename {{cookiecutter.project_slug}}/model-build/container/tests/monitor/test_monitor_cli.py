@@ -1,0 +1,219 @@
+"""The monitor entry point: normal vs outliers batches, outputs, exit codes, CloudWatch metrics."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from model_container.monitor.cli import main
+
+SHIPPED = Path(__file__).resolve().parents[3] / "data" / "outliers" / "capture"
+
+
+def run(capture: Path, baseline: Path, output: Path, *extra: str) -> int:
+    return main(
+        [
+            "--capture-dir",
+            str(capture),
+            "--baseline-dir",
+            str(baseline),
+            "--output-dir",
+            str(output),
+            *extra,
+        ]
+    )
+
+
+def violations(output: Path) -> set[tuple[str, str]]:
+    document = json.loads((output / "constraint_violations.json").read_text())
+    return {(v["feature_name"], v["constraint_check_type"]) for v in document["violations"]}
+
+
+def test_normal_batch_passes(
+    normal_dir: Path, baseline_dir: Path, tmp_path: Path, opt_ml: Path
+) -> None:
+    assert run(normal_dir, baseline_dir, tmp_path) == 0
+    assert violations(tmp_path) == set()
+    statistics = json.loads((tmp_path / "statistics.json").read_text())
+    assert [f["name"] for f in statistics["features"]] == ["Age", "Shape", "Margin", "Density"]
+    assert statistics["dataset"]["item_count"] == 289
+    assert statistics["monitor"]["unreadable_records"] == 0
+    assert "0 violations" in (tmp_path / "report.html").read_text()
+    assert not (opt_ml / "output" / "message").exists()
+
+
+def test_outliers_violate_exactly_the_shifted_features(
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    make_outliers: ModuleType,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(SHIPPED, baseline_dir, tmp_path) == 2
+    expected = {(name, "baseline_drift_check") for name in make_outliers.SHIFTED}
+    assert (
+        violations(tmp_path)
+        == expected
+        == {("Age", "baseline_drift_check"), ("Margin", "baseline_drift_check")}
+    )
+    assert "2 constraint violations" in (opt_ml / "output" / "message").read_text()
+    assert "violation: Age baseline_drift_check" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    drift = {
+        item["Dimensions"][1]["Value"]: item["Value"]
+        for item in metrics["MetricData"]
+        if item["MetricName"] == "FeatureBaselineDrift"
+    }
+    assert set(drift) == {"Age", "Shape", "Margin", "Density"}
+    assert drift["Age"] > 0.3 and drift["Margin"] > 0.3 and drift["Shape"] < 0.1
+    assert metrics["MetricData"][0]["Dimensions"] == [{"Name": "Endpoint", "Value": "outliers"}]
+
+
+def test_window_of_the_shipped_batch(baseline_dir: Path, tmp_path: Path, opt_ml: Path) -> None:
+    code = run(
+        SHIPPED,
+        baseline_dir,
+        tmp_path,
+        "--start",
+        "2026-01-01T02:00:00Z",
+        "--end",
+        "2026-01-01T03:00Z",
+    )
+    assert code == 2
+    statistics = json.loads((tmp_path / "statistics.json").read_text())
+    assert statistics["monitor"]["records"] == 60  # one request a minute
+    assert statistics["monitor"]["files"] == 1
+
+
+def test_shipped_batch_is_what_the_generator_makes(
+    make_outliers: ModuleType, tmp_path: Path
+) -> None:
+    make_outliers.main([str(tmp_path)])
+    comparison = filecmp.dircmp(SHIPPED, tmp_path)
+    shipped = sorted(p.relative_to(SHIPPED) for p in SHIPPED.rglob("*.jsonl"))
+    made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.jsonl"))
+    assert shipped == made and len(made) > 1
+    assert all(filecmp.cmp(SHIPPED / p, tmp_path / p, shallow=False) for p in made), comparison
+    # The template renders non-Python files with Jinja at bake time: nothing in them may look like it.
+    for path in [*SHIPPED.rglob("*.jsonl"), SHIPPED.parent / "README.md"]:
+        text = path.read_text(encoding="utf-8")
+        # A brace followed by a brace, percent or hash opens a Jinja tag.
+        assert not any("{" + mark in text for mark in ("{", "%", "#")), path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--start", "yesterday"], "time 'yesterday' is not ISO 8601"),
+        (["--start", "2026-01-02T00:00Z", "--end", "2026-01-01T00:00Z"], "is not before its end"),
+        (["--start", "2030-01-01T00:00Z"], "no captured rows in"),
+        (
+            ["--completeness-tolerance", "2"],
+            "completeness tolerance '2' must be a number from 0 to 1",
+        ),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--namespace", "AWS/SageMaker"], "CloudWatch namespace 'AWS/SageMaker' is not valid"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_1(
+    extra: list[str],
+    message: str,
+    *,
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(SHIPPED, baseline_dir, tmp_path, *extra) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert message in (opt_ml / "output" / "message").read_text()
+
+
+def test_missing_or_broken_baseline(
+    tmp_path: Path, opt_ml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(SHIPPED, tmp_path / "none", tmp_path / "out") == 1
+    assert "statistics.json does not exist; run the baselines step first" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "statistics.json").write_text("{")
+    assert run(SHIPPED, broken, tmp_path / "out") == 1
+    assert "is not readable JSON" in capsys.readouterr().err
+    assert run(tmp_path / "no-capture", broken, tmp_path / "out") == 1
+    assert "capture folder" in capsys.readouterr().err
+
+
+def test_publish_metrics_to_cloudwatch(
+    baseline_dir: Path, tmp_path: Path, opt_ml: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():  # botocore validates the PutMetricData request against the service model
+        code = run(
+            SHIPPED,
+            baseline_dir,
+            tmp_path,
+            "--publish-metrics",
+            "--region",
+            "eu-west-1",
+            "--namespace",
+            "demo/DataDrift",
+            "--endpoint",
+            "demo-endpoint",
+        )
+        assert code == 2
+        listed = boto3.client("cloudwatch", region_name="eu-west-1").list_metrics(
+            Namespace="demo/DataDrift"
+        )
+    names = {
+        (m["MetricName"], tuple(d["Value"] for d in m["Dimensions"])) for m in listed["Metrics"]
+    }
+    assert ("FeatureBaselineDrift", ("demo-endpoint", "Age")) in names
+    assert ("ConstraintViolations", ("demo-endpoint",)) in names
+    assert len(names) == 1 + 4 + 4
+
+
+def test_publish_without_region_is_an_error(
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    assert run(SHIPPED, baseline_dir, tmp_path, "--publish-metrics") == 1
+    assert "--publish-metrics needs a region" in capsys.readouterr().err
+
+
+def test_module_entry_point(baseline_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "OPT_ML": str(tmp_path / "opt_ml"), "MODEL_CONTAINER_NO_SKLEARN": "1"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model_container.monitor",
+            "--capture-dir",
+            str(SHIPPED),
+            "--baseline-dir",
+            str(baseline_dir),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert (tmp_path / "out" / "report.html").is_file()
