@@ -81,8 +81,10 @@ def expected_files(template: Path, answers: Mapping[str, Any]) -> set[str]:
 
 
 def package_paths(project: Path) -> list[Path]:
-    """Source folders of the baked project's packages, so tests import the baked copy."""
-    return sorted(p.parent for p in project.glob("**/src/*/__init__.py") if ".venv" not in p.parts)
+    """The ``src`` folders of the baked project's packages, so tests import the baked copy."""
+    return sorted(
+        {p.parent.parent for p in project.glob("**/src/*/__init__.py") if ".venv" not in p.parts}
+    )
 
 
 def run_generated_tests(project: Path, *args: str) -> dict[str, subprocess.CompletedProcess[str]]:

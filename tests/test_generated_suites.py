@@ -23,7 +23,7 @@ def _assert_suites_pass(project: Path) -> None:
 
 def test_default_bake_suites_pass(template: Path, tmp_path: Path) -> None:
     project = bake(template, tmp_path, {})
-    packages = {p.name for p in package_paths(project)}
+    packages = {package.name for src in package_paths(project) for package in src.iterdir()}
     assert packages >= {"model_build", "model_container", "model_deploy", "project_infra"}
     _assert_suites_pass(project)
 

@@ -53,7 +53,11 @@ def monitor_main(argv: list[str] | None = None) -> int:
             f"no capture folder {capture}: serve with `make local-serve` and send requests first, "
             "or pass CAPTURE=<folder of data-capture files>"
         )
-    name = args.name or capture.name
+    # Runs land in distinct folders: "local-serve" for what the local server captured, else named
+    # after the capture folder ("outliers-capture" for model-build/data/outliers/capture).
+    name = args.name or (
+        "local-serve" if args.capture_dir is None else f"{capture.parent.name}-{capture.name}"
+    )
     baselines = baseline_dir(
         work, args.model_package_group, work / "monitoring" / name / "baselines"
     )

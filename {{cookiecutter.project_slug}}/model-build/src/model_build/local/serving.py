@@ -59,6 +59,10 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-package-group", help="default: the newest approved of any group")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8080))
+    parser.add_argument(
+        "--capture-dir",
+        help="write data-capture files here, like an endpoint (default: <work>/capture; '' = off)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: allowed 1-65535")
@@ -71,11 +75,13 @@ def serve_main(argv: list[str] | None = None) -> int:
         f"on http://{args.host}:{args.port}",
         flush=True,
     )
+    capture = str(work / "capture") if args.capture_dir is None else args.capture_dir
     env = {
         **os.environ,
         "OPT_ML": str(opt_ml),
-        "SAGEMAKER_BIND_TO_HOST": args.host,
+        "MODEL_SERVER_HOST": args.host,
         "SAGEMAKER_BIND_TO_PORT": str(args.port),
+        "MODEL_SERVER_CAPTURE_DIR": str(Path(capture).resolve()) if capture else "",
     }
     os.execve(server, [str(server)], env)
     return 0  # pragma: no cover - execve does not return

@@ -1,0 +1,231 @@
+"""The stack a platform team deploys once per template version: the Studio-visible portfolio and
+product, the bucket of product assets (seed code), and the bucket of S3-route Studio templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsii
+from aws_cdk import (
+    Aspects,
+    Aws,
+    CfnOutput,
+    CfnParameter,
+    CfnResource,
+    Duration,
+    IAspect,
+    RemovalPolicy,
+    Stack,
+    Tags,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_servicecatalog as servicecatalog
+from constructs import Construct, IConstruct
+from project_infra.settings import Settings
+
+from service_catalog import nag, studio
+from service_catalog.product import ProjectProduct
+
+ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"  # a role name (no path), as LocalRoleName takes it
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$"
+
+
+@dataclass(frozen=True)
+class Release:
+    """What is being published: the rendered project and the names derived from it."""
+
+    settings: Settings
+    project: Path  # the rendered project folder (seed code)
+    version: str  # product version name; changes when the rendered template changes
+    commit: str  # the template's git commit, shown in the version description
+
+
+@jsii.implements(IAspect)
+class AfterBucket:
+    """Copies the product's assets only once their bucket exists (the product stack adds the copy
+    while it synthesizes, hence an aspect)."""
+
+    def __init__(self, bucket: s3.Bucket) -> None:
+        self.bucket = bucket
+
+    def visit(self, node: IConstruct) -> None:
+        if (
+            isinstance(node, CfnResource)
+            and node.cfn_resource_type == "Custom::CDKBucketDeployment"
+        ):
+            node.node.add_dependency(self.bucket)
+
+
+def asset_bucket_name(settings: Settings) -> str:
+    """``sm-<slug>-<account>-<region>``: at most 63 characters for a 32-character slug."""
+    return f"sm-{settings.slug.lower()}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+
+def catalog_stack_name(settings: Settings) -> str:
+    return f"sagemaker-{settings.slug}-studio-catalog"
+
+
+class CatalogStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, release: Release) -> None:
+        settings = release.settings
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=catalog_stack_name(settings),
+            description=f"SageMaker Studio template {settings.slug} ({settings.size}), "
+            f"version {release.version}",
+        )
+        launch_role_name = CfnParameter(
+            self,
+            "LaunchRoleName",
+            type="String",
+            default=studio.DEFAULT_LAUNCH_ROLE,
+            allowed_pattern=ROLE_NAME_PATTERN,
+            description="Role Service Catalog assumes to create a project's resources "
+            "(a local role name, the same in every account the portfolio is shared with).",
+        ).value_as_string
+        studio_role_arn = CfnParameter(
+            self,
+            "StudioExecutionRoleArn",
+            type="String",
+            allowed_pattern=ROLE_ARN_PATTERN,
+            description="Execution role of the SageMaker Studio domain (or user profile) that may "
+            "create projects from this template.",
+        ).value_as_string
+
+        logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+        )
+        nag.acknowledge_log_bucket(logs)
+        # The product template is a separate template: it names this bucket by a value both
+        # templates compute the same way (pseudo parameters, not a reference into this stack).
+        assets_name = asset_bucket_name(settings)
+        assets = s3.Bucket(
+            self,
+            "ProductAssets",
+            bucket_name=assets_name,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=logs,
+            server_access_logs_prefix="product-assets/",
+        )
+        templates = s3.Bucket(
+            self,
+            "StudioTemplates",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=logs,
+            server_access_logs_prefix="studio-templates/",
+            cors=[
+                s3.CorsRule(
+                    allowed_origins=list(studio.CORS_ORIGINS),
+                    allowed_methods=[s3.HttpMethods(m) for m in studio.CORS_METHODS],
+                    allowed_headers=["*"],
+                    exposed_headers=list(studio.CORS_EXPOSED_HEADERS),
+                    max_age=3000,
+                )
+            ],
+        )
+        studio_role = iam.Role.from_role_arn(self, "StudioRole", studio_role_arn, mutable=False)
+        # Studio lists and reads the templates with the user's role; CloudFormation (running as the
+        # launch role) reads the product's assets.
+        templates.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion"],
+                principals=[iam.ArnPrincipal(studio_role_arn)],
+                resources=[templates.arn_for_objects(f"{studio.TEMPLATE_PREFIX}*")],
+            )
+        )
+        templates.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                principals=[iam.ArnPrincipal(studio_role_arn)],
+                resources=[templates.bucket_arn],
+            )
+        )
+
+        product_stack = ProjectProduct(
+            self,
+            "Product",
+            settings=settings,
+            project=release.project,
+            asset_bucket=s3.Bucket.from_bucket_name(self, "ProductAssetsByName", assets_name),
+        )
+        portfolio = servicecatalog.CfnPortfolio(
+            self,
+            "Portfolio",
+            display_name=f"SageMaker MLOps templates ({settings.owner})"[:100],
+            provider_name=settings.owner[:50],
+            description="Project templates SageMaker Studio lists under Organization templates.",
+        )
+        product = servicecatalog.CloudFormationProduct(
+            self,
+            "CloudFormationProduct",
+            product_name=f"{settings.slug} MLOps ({settings.size})",
+            owner=settings.owner,
+            description=settings.description[:8191],
+            distributor="sagemaker-mlops-template",
+            product_versions=[
+                servicecatalog.CloudFormationProductVersion(
+                    product_version_name=release.version,
+                    description=f"Rendered from template commit {release.commit}",
+                    cloud_formation_template=servicecatalog.CloudFormationTemplate.from_product_stack(
+                        product_stack
+                    ),
+                    validate_template=True,
+                )
+            ],
+        )
+        for taggable in (portfolio, product):
+            Tags.of(taggable).add(*studio.VISIBILITY_TAG)
+        association = servicecatalog.CfnPortfolioProductAssociation(
+            self, "PortfolioProduct", portfolio_id=portfolio.ref, product_id=product.product_id
+        )
+        constraint = servicecatalog.CfnLaunchRoleConstraint(
+            self,
+            "LaunchRoleConstraint",
+            portfolio_id=portfolio.ref,
+            product_id=product.product_id,
+            local_role_name=launch_role_name,
+            description="Creates the project's resources as the SageMaker launch role",
+        )
+        # A constraint needs the product in the portfolio first.
+        constraint.node.add_dependency(association)
+        servicecatalog.CfnPortfolioPrincipalAssociation(
+            self,
+            "StudioAccess",
+            portfolio_id=portfolio.ref,
+            principal_arn=studio_role.role_arn,
+            principal_type="IAM",
+        )
+        Aspects.of(self).add(nag.AssetDeploymentFindings())
+        Aspects.of(self).add(AfterBucket(assets))
+
+        for name, value, description in (
+            ("PortfolioId", portfolio.ref, "Service Catalog portfolio"),
+            ("ProductId", product.product_id, "Service Catalog product"),
+            ("ProductVersion", release.version, "product version name"),
+            ("StudioTemplatesBucketName", templates.bucket_name, "S3-route template bucket"),
+            (
+                "StudioTemplatesLocation",
+                f"s3://{templates.bucket_name}/{studio.TEMPLATE_PREFIX}",
+                f"value of the domain tag {studio.DOMAIN_TEMPLATES_TAG}",
+            ),
+            ("ProductAssetsBucketName", assets.bucket_name, "seed code and other product assets"),
+        ):
+            CfnOutput(self, name, value=value, description=description)

@@ -1,0 +1,146 @@
+"""The synthesized catalog and product templates: what Studio needs (assertions on the resources),
+cdk-nag with zero unacknowledged findings, cfn-lint with zero errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from aws_cdk.assertions import Match, Template
+from conftest import Published
+from project_infra.checks import lint_errors, nag_violations
+from service_catalog.checks import catalog_problems, product_problems
+from service_catalog.studio import CORS_METHODS, CORS_ORIGINS, DEFAULT_LAUNCH_ROLE, VISIBILITY_TAG
+
+VISIBLE = Match.array_with([{"Key": VISIBILITY_TAG[0], "Value": VISIBILITY_TAG[1]}])
+
+
+def test_no_unacknowledged_nag_findings_and_no_lint_errors(published: Published) -> None:
+    assert nag_violations(published.outdir) == []
+    for template in (published.catalog_file, published.product_file, published.studio.file):
+        assert lint_errors(template, published.region) == [], template.name
+
+
+def test_sagemaker_projects_requirements(published: Published) -> None:
+    assert catalog_problems(published.catalog) == []
+    assert product_problems(published.product) == []
+
+
+def test_portfolio_product_constraint_and_association(published: Published) -> None:
+    catalog = Template.from_json(published.catalog)
+    catalog.resource_count_is("AWS::ServiceCatalog::Portfolio", 1)
+    catalog.has_resource_properties("AWS::ServiceCatalog::Portfolio", {"Tags": VISIBLE})
+    catalog.has_resource_properties(
+        "AWS::ServiceCatalog::CloudFormationProduct",
+        {
+            "Tags": VISIBLE,
+            "ProvisioningArtifactParameters": [
+                Match.object_like({"Name": Match.string_like_regexp(r"^v-[0-9a-f]{16}$")})
+            ],
+        },
+    )
+    catalog.has_resource_properties(
+        "AWS::ServiceCatalog::LaunchRoleConstraint", {"LocalRoleName": {"Ref": "LaunchRoleName"}}
+    )
+    catalog.has_resource(
+        "AWS::ServiceCatalog::LaunchRoleConstraint",
+        {"DependsOn": Match.array_with(["PortfolioProduct"])},
+    )
+    catalog.has_resource_properties(
+        "AWS::ServiceCatalog::PortfolioPrincipalAssociation",
+        {"PrincipalARN": {"Ref": "StudioExecutionRoleArn"}, "PrincipalType": "IAM"},
+    )
+    catalog.has_parameter("LaunchRoleName", {"Default": DEFAULT_LAUNCH_ROLE})
+    catalog.has_parameter("StudioExecutionRoleArn", {"AllowedPattern": Match.any_value()})
+
+
+def test_studio_template_bucket(published: Published) -> None:
+    catalog = Template.from_json(published.catalog)
+    catalog.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "CorsConfiguration": {
+                "CorsRules": [
+                    Match.object_like(
+                        {
+                            "AllowedOrigins": list(CORS_ORIGINS),
+                            "AllowedMethods": list(CORS_METHODS),
+                        }
+                    )
+                ]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": Match.object_like({"BlockPublicPolicy": True}),
+        },
+    )
+    catalog.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": Match.array_with(["s3:GetObject", "s3:GetObjectTagging"]),
+                                "Principal": {"AWS": {"Ref": "StudioExecutionRoleArn"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_studio_template_is_the_product_template(published: Published) -> None:
+    text = published.studio.file.read_text(encoding="utf-8")
+    assert yaml.safe_load(text) == published.product
+    assert text.index("\nParameters:") < text.index("\nResources:")
+    assert published.studio.key == "sagemaker-project-templates/mammography-severity.yaml"
+    assert published.studio.tagging() == "sagemaker:studio-visibility=true"
+
+
+def test_product_is_the_projects_construct(published: Published) -> None:
+    """The product template holds the project's CI/CD (the construct hand deploys use)."""
+    product = Template.from_json(published.product)
+    product.resource_count_is("AWS::CodePipeline::Pipeline", 2)
+    product.has_resource_properties("AWS::SageMaker::ModelPackageGroup", Match.object_like({}))
+    codecommit = "CodeConnectionArn" not in published.product["Parameters"]
+    product.resource_count_is("AWS::CodeCommit::Repository", 1 if codecommit else 0)
+    catalog = json.dumps(published.catalog)
+    # A CodeCommit seed is copied into the product's asset bucket; connections need no assets.
+    assert ("Custom::CDKBucketDeployment" in catalog) is codecommit
+    if codecommit:
+        (repository,) = [
+            r
+            for r in published.product["Resources"].values()
+            if r["Type"] == "AWS::CodeCommit::Repository"
+        ]
+        location = repository["Properties"]["Code"]["S3"]
+        assert location["Bucket"]["Fn::Join"][1][0].startswith("sm-")
+        # The seed zip is the rendered project, staged as a folder that cdk-assets zips.
+        seed = published.outdir / f"asset.{location['Key'].removesuffix('.zip')}"
+        files = {p.relative_to(seed).as_posix() for p in seed.rglob("*") if p.is_file()}
+        assert {"project.toml", "model-build/buildspec.yml", "infra/app.py"} <= files
+        assert not [f for f in files if ".egg-info" in f or "__pycache__" in f]
+
+
+@pytest.mark.parametrize("name", ["SageMakerProjectName", "SageMakerProjectId"])
+def test_product_problems_catch_a_missing_parameter(published: Published, name: str) -> None:
+    product = published.product
+    del product["Parameters"][name]
+    assert product_problems(product) == [f"parameter {name} (String) missing"]
+
+
+def test_catalog_problems_catch_a_missing_tag_and_constraint(published: Published) -> None:
+    catalog = published.catalog
+    for key, resource in list(catalog["Resources"].items()):
+        if resource["Type"] == "AWS::ServiceCatalog::Portfolio":
+            resource["Properties"]["Tags"] = []
+        if resource["Type"] == "AWS::ServiceCatalog::LaunchRoleConstraint":
+            del catalog["Resources"][key]
+    assert catalog_problems(catalog) == [
+        "portfolio lacks the tag sagemaker:studio-visibility=true",
+        "no launch-role constraint on the product in the portfolio",
+    ]

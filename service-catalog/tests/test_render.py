@@ -1,0 +1,84 @@
+"""Rendering with the organization's answers, and the product version derived from the result."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from service_catalog import answers
+from service_catalog.answers import PublishError
+from service_catalog.publish import TEMPLATE_ROOT
+from service_catalog.render import clean_copy, render, seed_files, version_name
+
+SLUG = "{{cookiecutter.project_slug}}"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean copy of the template that a test may edit."""
+    return clean_copy(TEMPLATE_ROOT, tmp_path_factory.mktemp("template"))
+
+
+def test_version_is_stable_and_follows_answers_and_template(template: Path, tmp_path: Path) -> None:
+    first = version_name(render(template, {"mlops_size": "small"}, tmp_path / "a"))
+    again = version_name(render(template, {"mlops_size": "small"}, tmp_path / "b"))
+    other_answers = version_name(
+        render(template, {"mlops_size": "medium", "single_account": True}, tmp_path / "c")
+    )
+    edited = tmp_path / "edited"
+    shutil.copytree(template, edited)
+    readme = edited / SLUG / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nA local note.\n", encoding="utf-8")
+    other_template = version_name(render(edited, {"mlops_size": "small"}, tmp_path / "d"))
+    assert first == again
+    assert len({first, other_answers, other_template}) == 3
+
+
+def test_clutter_is_neither_seed_nor_version(template: Path, tmp_path: Path) -> None:
+    project = render(template, {}, tmp_path / "out")
+    before = version_name(project)
+    for clutter in (
+        ".venv/bin/python",
+        "infra/cdk.out/x.json",
+        "x/__pycache__/m.pyc",
+        "a.egg-info/P",
+    ):
+        (project / clutter).parent.mkdir(parents=True, exist_ok=True)
+        (project / clutter).write_text("clutter", encoding="utf-8")
+    assert version_name(project) == before
+    assert not [p for p in seed_files(project) if "clutter" in (project / p).read_text("latin-1")]
+
+
+def test_rejected_answers_name_the_value(template: Path, tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="the template refused the answers"):
+        render(template, {"mlops_size": "huge"}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not JSON"),
+        ("[]", "must be a JSON object"),
+        ('{"color": "blue"}', "'color' is not a question; allowed: "),
+        ('{"mlops_size": ["small"]}', "mlops_size=\\['small'\\]: answers are strings"),
+        ('{"__account_layout": "multi"}', "'__account_layout' is not a question"),
+    ],
+)
+def test_bad_answers_files(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PublishError, match=message):
+        answers.load(path, TEMPLATE_ROOT)
+
+
+def test_missing_answers_file(tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match="cannot read answers"):
+        answers.load(tmp_path / "nope.json", TEMPLATE_ROOT)
+
+
+def test_good_answers_pass_through(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"mlops_size": "large", "single_account": True}), encoding="utf-8")
+    assert answers.load(path, TEMPLATE_ROOT) == {"mlops_size": "large", "single_account": True}

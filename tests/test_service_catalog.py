@@ -1,0 +1,76 @@
+"""The Studio organization template (service-catalog/) for every size and git provider: rendered
+from the pristine template with the bake's answers, synthesized in-process, with cdk-nag as a gate,
+zero cfn-lint errors on the catalog, product and S3-route templates, and what SageMaker Projects
+requires of them. One connection provider per size (rotated) stands for all three: the stacks of
+github, gitlab and bitbucket differ only in the provider's name (tests/test_infra_synth.py synthesizes
+each of them as a project stack)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.matrix import GIT_PROVIDERS, SIZES, combinations
+
+pytest.importorskip("aws_cdk", reason="aws-cdk-lib is a pinned dev dependency; install it")
+
+from project_infra.checks import lint_errors, nag_violations
+from service_catalog.checks import catalog_problems, product_problems
+from service_catalog.publish import product_template_file, synth
+
+CONNECTIONS = [p for p in GIT_PROVIDERS if p != "codecommit"]
+
+
+def _subset() -> list[tuple[str, dict[str, Any]]]:
+    """Per size: CodeCommit, and one connection provider in turn (every provider appears)."""
+    chosen = []
+    for index, size in enumerate(SIZES):
+        wanted = {"codecommit", CONNECTIONS[index % len(CONNECTIONS)]}
+        chosen += [
+            (name, extra)
+            for name, extra in combinations()
+            if extra["mlops_size"] == size and extra["git_provider"] in wanted
+        ]
+    return chosen
+
+
+SUBSET = _subset()
+
+
+def test_subset_covers_every_size_and_provider() -> None:
+    assert {e["mlops_size"] for _, e in SUBSET} == set(SIZES)
+    assert {e["git_provider"] for _, e in SUBSET} == set(GIT_PROVIDERS)
+
+
+@pytest.mark.parametrize(("name", "extra"), SUBSET, ids=[n for n, _ in SUBSET])
+def test_studio_template_publishes_clean(
+    template: Path, tmp_path: Path, name: str, extra: dict[str, Any]
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(extra), encoding="utf-8")
+    outdir = tmp_path / "cdk.out"
+    studio = synth(answers, outdir, template)  # a cdk-nag finding raises here
+    assert nag_violations(outdir) == []
+
+    catalog_file = outdir / "StudioCatalog.template.json"
+    product_file = product_template_file(outdir)
+    region = extra["aws_region"]
+    for template_file in (catalog_file, product_file):  # studio.file: equal to product_file
+        assert lint_errors(template_file, region) == [], template_file.name
+
+    catalog = json.loads(catalog_file.read_text(encoding="utf-8"))
+    product = json.loads(product_file.read_text(encoding="utf-8"))
+    assert catalog_problems(catalog) == []
+    assert product_problems(product) == []
+    assert yaml.safe_load(studio.file.read_text(encoding="utf-8")) == product
+    codecommit = extra["git_provider"] == "codecommit"
+    assert ("CodeConnectionArn" in product["Parameters"]) is not codecommit
+    kinds = [r["Type"] for r in product["Resources"].values()]
+    assert kinds.count("AWS::CodeCommit::Repository") == (1 if codecommit else 0)
+    for account in (extra.get("staging_account_id"), extra.get("prod_account_id")):
+        if account:
+            assert f"iam::{account}:role/" in json.dumps(product)

@@ -1,0 +1,135 @@
+"""The WSGI application: SageMaker's inference routes over one loaded model.
+
+Plain WSGI (no framework): three routes do not need one, and every microsecond of per-request
+overhead shows at one-row requests. Nothing is cached: every invocation runs the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+import orjson
+
+from model_container.monitor.capture import CaptureWriter
+from model_container.serve import codec
+from model_container.serve.codec import RequestError
+from model_container.serve.model import Model
+
+log = logging.getLogger("model_container.serve")
+
+StartResponse = Callable[..., object]
+Environ = dict
+
+
+class InferenceApp:
+    """`GET /ping`, `POST /invocations`, `GET /execution-parameters`."""
+
+    def __init__(
+        self, model: Model, max_body_bytes: int, workers: int, capture: CaptureWriter | None = None
+    ) -> None:
+        self.model = model
+        self.max_body_bytes = max_body_bytes
+        self.capture = capture
+        self.execution_parameters = orjson.dumps(
+            {
+                # Batch transform: one request in flight per worker keeps every CPU busy without queueing.
+                "MaxConcurrentTransforms": workers,
+                "BatchStrategy": "MULTI_RECORD",
+                # Whole MB, rounded up; 0 = no limit (chunked bodies of any size).
+                "MaxPayloadInMB": -(-max_body_bytes // (1024 * 1024)),
+            }
+        )
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "")
+        try:
+            if path == "/invocations":
+                self._require(method, "POST")
+                status, content_type, body = self.invoke(environ)
+            elif path == "/ping":
+                self._require(method, "GET")
+                status, content_type, body = 200, codec.JSON, b'{"status":"ok"}'
+            elif path == "/execution-parameters":
+                self._require(method, "GET")
+                status, content_type, body = 200, codec.JSON, self.execution_parameters
+            else:
+                raise RequestError(
+                    404,
+                    f"path {path[:80]!r} not found; routes: /ping, /invocations, /execution-parameters",
+                )
+        except RequestError as exc:
+            status, content_type, body = (
+                exc.status,
+                codec.JSON,
+                codec.error_body(exc.status, exc.message),
+            )
+        except Exception:  # a bug, not bad input: answer 500 and keep the worker alive
+            log.exception("unexpected error on %s %s", method, path)
+            status, content_type, body = (
+                500,
+                codec.JSON,
+                codec.error_body(500, "internal error; see the server log"),
+            )
+        start_response(
+            _STATUS[status], [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    @staticmethod
+    def _require(method: str, allowed: str) -> None:
+        if method != allowed and not (allowed == "GET" and method == "HEAD"):
+            raise RequestError(405, f"method {method[:16]!r} not allowed here; use {allowed}")
+
+    def _read_body(self, environ: Environ) -> bytes:
+        stream = environ["wsgi.input"]
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length:
+            try:
+                size = int(length)
+            except ValueError:
+                raise RequestError(400, f"Content-Length {length[:20]!r} is not a number") from None
+            if self.max_body_bytes and size > self.max_body_bytes:
+                raise RequestError(
+                    413, f"body of {size} bytes exceeds the limit of {self.max_body_bytes} bytes"
+                )
+            return stream.read(size) if size > 0 else b""
+        if not self.max_body_bytes:
+            return stream.read()
+        # Chunked upload: read one byte past the limit to detect an oversized body without holding it all.
+        body = stream.read(self.max_body_bytes + 1)
+        if len(body) > self.max_body_bytes:
+            raise RequestError(413, f"body exceeds the limit of {self.max_body_bytes} bytes")
+        return body
+
+    def invoke(self, environ: Environ) -> tuple[int, str, bytes]:
+        # Read the body before judging the headers: a body left unread on a keep-alive connection
+        # has to be drained by the server before the next request, so consume it here, once.
+        body = self._read_body(environ)
+        content_type = codec.media_type(environ.get("CONTENT_TYPE"))
+        if content_type not in codec.CONTENT_TYPES:
+            shown = environ.get("CONTENT_TYPE") or "(none)"
+            raise RequestError(
+                415,
+                f"Content-Type {shown[:60]!r} is not supported; allowed: {', '.join(codec.CONTENT_TYPES)}",
+            )
+        accept = codec.negotiate_accept(environ.get("HTTP_ACCEPT"), content_type)
+        rows = codec.parse(content_type, body, self.model.features)
+        scores = self.model.predict(rows)
+        answer = codec.encode(accept, scores, self.model.threshold)
+        if self.capture is not None:
+            self.capture.write(body, content_type, answer, accept)
+        return 200, accept, answer
+
+
+_STATUS = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    406: "406 Not Acceptable",
+    413: "413 Payload Too Large",
+    415: "415 Unsupported Media Type",
+    500: "500 Internal Server Error",
+}

@@ -1,0 +1,207 @@
+"""The WSGI app's routes and error mapping, called directly (no sockets)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from serve_fixtures import make_rows
+
+from model_container.monitor.capture import CaptureWriter
+from model_container.serve.app import InferenceApp
+from model_container.serve.model import Model
+
+LIMIT = 1024
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> dict:
+        assert self.headers["Content-Type"] == "application/json"
+        return orjson.loads(self.body)
+
+
+@pytest.fixture
+def app(model: Model) -> InferenceApp:
+    return InferenceApp(model, max_body_bytes=LIMIT, workers=3)
+
+
+def call(
+    app: InferenceApp,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    content_type: str | None = None,
+    accept: str | None = None,
+    chunked: bool = False,
+) -> Reply:
+    environ: dict = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(body)}
+    if not chunked:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    if accept is not None:
+        environ["HTTP_ACCEPT"] = accept
+    seen: dict = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        seen["status"], seen["headers"] = int(status.split(maxsplit=1)[0]), dict(headers)
+
+    out = b"".join(app(environ, start_response))
+    assert int(seen["headers"]["Content-Length"]) == len(out)
+    return Reply(seen["status"], seen["headers"], out)
+
+
+def test_ping(app: InferenceApp) -> None:
+    assert call(app, "GET", "/ping").status == 200
+    assert call(app, "HEAD", "/ping").status == 200
+
+
+def test_execution_parameters_for_batch_transform(app: InferenceApp) -> None:
+    assert call(app, "GET", "/execution-parameters").json() == {
+        "MaxConcurrentTransforms": 3,
+        "BatchStrategy": "MULTI_RECORD",
+        "MaxPayloadInMB": 1,
+    }
+
+
+def test_csv_invocation_scores_every_row(app: InferenceApp, model: Model) -> None:
+    rows = make_rows(5, seed=11)
+    body = "\n".join(",".join("" if np.isnan(v) else str(v) for v in row) for row in rows).encode()
+    reply = call(app, "POST", "/invocations", body, content_type="text/csv")
+    assert (reply.status, reply.headers["Content-Type"]) == (200, "text/csv")
+    np.testing.assert_array_equal(
+        np.array(reply.body.decode().split(), dtype=np.float32), model.predict(rows)
+    )
+
+
+def test_json_in_json_out(app: InferenceApp, model: Model) -> None:
+    body = orjson.dumps({"instances": [{"Age": 70, "Shape": 4, "Margin": 5, "Density": 3}]})
+    reply = call(app, "POST", "/invocations", body, content_type="application/json; charset=utf-8")
+    (prediction,) = reply.json()["predictions"]
+    expected = float(model.predict(np.array([[70, 4, 5, 3]], dtype=np.float32))[0])
+    assert prediction == {"score": pytest.approx(expected, rel=1e-6), "label": int(expected >= 0.5)}
+
+
+def test_chunked_body_within_the_limit(app: InferenceApp) -> None:
+    assert (
+        call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv", chunked=True).status
+        == 200
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("GET", "/nope", b"", None, None, 404, "path '/nope' not found"),
+        ("GET", "/invocations", b"", None, None, 405, "use POST"),
+        ("POST", "/ping", b"", None, None, 405, "use GET"),
+        (
+            "POST",
+            "/invocations",
+            b"1,2,3,4",
+            None,
+            None,
+            415,
+            "Content-Type '(none)' is not supported",
+        ),
+        (
+            "POST",
+            "/invocations",
+            b"1,2,3,4",
+            "text/plain",
+            None,
+            415,
+            "'text/plain' is not supported",
+        ),
+        ("POST", "/invocations", b"1,2,3,4", "text/csv", "image/png", 406, "Accept 'image/png'"),
+        ("POST", "/invocations", b"", "text/csv", None, 400, "body is empty"),
+        ("POST", "/invocations", b"1,2", "text/csv", None, 400, "row 1 has 2 columns; expected 4"),
+        (
+            "POST",
+            "/invocations",
+            b"1,2,3,4\n" * 200,
+            "text/csv",
+            None,
+            413,
+            "exceeds the limit of 1024 bytes",
+        ),
+    ],
+)
+def test_client_errors_are_4xx_json_naming_the_problem(app: InferenceApp, case: tuple) -> None:
+    method, path, body, content_type, accept, status, fragment = case
+    reply = call(app, method, path, body, content_type=content_type, accept=accept)
+    assert reply.status == status
+    assert fragment in reply.json()["error"]
+
+
+def test_no_limit_when_the_payload_limit_is_zero(model: Model) -> None:
+    unlimited = InferenceApp(model, max_body_bytes=0, workers=1)
+    body = b"1,2,3,4\n" * 200
+    assert call(unlimited, "POST", "/invocations", body, content_type="text/csv").status == 200
+    assert (
+        call(unlimited, "POST", "/invocations", body, content_type="text/csv", chunked=True).status
+        == 200
+    )
+    assert call(unlimited, "GET", "/execution-parameters").json()["MaxPayloadInMB"] == 0
+
+
+def test_oversized_chunked_body_is_413(app: InferenceApp) -> None:
+    reply = call(
+        app, "POST", "/invocations", b"1,2,3,4\n" * 200, content_type="text/csv", chunked=True
+    )
+    assert reply.status == 413
+
+
+def test_a_bug_is_a_500_json_and_the_app_keeps_serving(
+    app: InferenceApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(rows: np.ndarray) -> np.ndarray:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app.model, "predict", explode)
+    reply = call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv")
+    assert reply.status == 500
+    assert "boom" not in reply.json()["error"]  # internals stay in the log
+    monkeypatch.undo()
+    assert call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv").status == 200
+
+
+def test_no_caching_every_request_runs_the_model(
+    app: InferenceApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+    real = app.model.predict
+    monkeypatch.setattr(app.model, "predict", lambda rows: calls.append(1) or real(rows))
+    for _ in range(3):
+        call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv")
+    assert len(calls) == 3
+
+
+def test_capture_writes_each_answered_request_like_an_endpoint(
+    model: Model, tmp_path: Path
+) -> None:
+    """Locally the server writes SageMaker data-capture records so the drift monitor can read them."""
+    capturing = InferenceApp(
+        model, max_body_bytes=LIMIT, workers=1, capture=CaptureWriter(tmp_path)
+    )
+    body = b"67,3,5,3\n43,1,1,\n"
+    ok = call(capturing, "POST", "/invocations", body, content_type="text/csv", accept="text/csv")
+    bad = call(capturing, "POST", "/invocations", b"x,y", content_type="text/csv")
+    assert (ok.status, bad.status) == (200, 400)
+    files = sorted(tmp_path.rglob("*.jsonl"))
+    assert len(files) == 1 and files[0].relative_to(tmp_path).parts[:2] == ("local", "AllTraffic")
+    records = [orjson.loads(line) for line in files[0].read_bytes().splitlines()]
+    assert len(records) == 1  # rejected requests are not captured
+    captured = records[0]["captureData"]
+    assert captured["endpointInput"]["observedContentType"] == "text/csv"
+    assert captured["endpointOutput"]["observedContentType"] == "text/csv"

@@ -1,0 +1,138 @@
+"""`serve` as SageMaker runs it: a real gunicorn on a loopback port."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import Server, start_server, worker_pids
+
+from model_container.serve import server as server_module
+
+
+def connect(server: Server) -> http.client.HTTPConnection:
+    host, port = server.url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=10)
+
+
+def test_keep_alive_connection_serves_many_requests(server: Server) -> None:
+    conn = connect(server)
+    for _ in range(20):
+        conn.request("POST", "/invocations", b"60,3,4,2\n45,1,1,3", {"Content-Type": "text/csv"})
+        response = conn.getresponse()
+        assert response.status == 200
+        assert len(response.read().split()) == 2
+    conn.request("GET", "/ping")
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+def test_client_error_over_http_is_4xx_json(server: Server) -> None:
+    conn = connect(server)
+    # Headers only: the server must answer from Content-Length without reading 7 MB.
+    conn.putrequest("POST", "/invocations")
+    conn.putheader("Content-Type", "text/csv")
+    conn.putheader("Content-Length", str(7 * 1024 * 1024))
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413
+    assert b"exceeds the limit of 6291456 bytes" in response.read()
+
+
+def test_a_killed_worker_is_replaced(server: Server) -> None:
+    before = worker_pids(server.process.pid)
+    assert len(before) == 2
+    os.kill(before[0], signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = worker_pids(server.process.pid)
+        if len(now) == 2 and before[0] not in now:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"worker {before[0]} was not replaced: {worker_pids(server.process.pid)}")
+    for _ in range(6):  # both workers answer
+        conn = connect(server)
+        conn.request("POST", "/invocations", b"1,2,3,4", {"Content-Type": "text/csv"})
+        assert conn.getresponse().status == 200
+        conn.close()
+
+
+def test_sigterm_drains_the_request_in_flight(model_dir: Path, tmp_path: Path) -> None:
+    running = start_server(model_dir, tmp_path / "serve.log", workers=1)
+    body = b"60,3,4,2\n" * 1000
+    conn = connect(running)
+    conn.putrequest("POST", "/invocations")
+    conn.putheader("Content-Type", "text/csv")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders()
+    conn.send(body[:100])  # the worker is now reading this request
+    time.sleep(0.5)
+    started = time.monotonic()
+    running.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    conn.send(body[100:])
+    response = conn.getresponse()
+    assert response.status == 200
+    assert len(response.read().split()) == 1000
+    assert running.process.wait(timeout=30) == 0
+    assert time.monotonic() - started < 30
+
+
+def run_serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "model_container.serve", *args],
+        check=False,
+        env={**os.environ, "MODEL_SERVER_HOST": "127.0.0.1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_model_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    done = run_serve({"MODEL_SERVER_MODEL_DIR": str(tmp_path)})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"serve: error: {tmp_path}/model-metadata.json not found; "
+        "the model folder must hold model-metadata.json and the model file"
+    ]
+
+
+def test_bad_setting_is_one_line_and_exit_1(model_dir: Path) -> None:
+    done = run_serve({"MODEL_SERVER_MODEL_DIR": str(model_dir), "SAGEMAKER_BIND_TO_PORT": "eighty"})
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "serve: error: SAGEMAKER_BIND_TO_PORT='eighty' is not an integer; allowed: 1..65535"
+    )
+
+
+def test_unexpected_arguments_exit_2(model_dir: Path) -> None:
+    done = run_serve({"MODEL_SERVER_MODEL_DIR": str(model_dir)}, "--port", "1")
+    assert done.returncode == 2
+    assert "unexpected arguments '--port 1'" in done.stderr
+
+
+def test_workers_drop_root_only_when_the_model_is_world_readable(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = type("User", (), {"pw_uid": 999, "pw_gid": 999})()
+    monkeypatch.setattr(server_module.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(server_module.pwd, "getpwnam", lambda name: user)
+    private = tmp_path / "model"
+    private.mkdir()
+    (private / "model-metadata.json").write_text("{}")
+    (private / "model-metadata.json").chmod(0o600)
+    model_dir.chmod(0o755)
+    for path in model_dir.iterdir():
+        path.chmod(0o644)
+    assert server_module._unprivileged_user(str(model_dir)) is user
+    assert server_module._unprivileged_user(str(private)) is None
+    monkeypatch.setattr(server_module.os, "geteuid", lambda: 1000)
+    assert server_module._unprivileged_user(str(model_dir)) is None

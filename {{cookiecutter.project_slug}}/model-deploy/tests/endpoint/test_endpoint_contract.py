@@ -1,0 +1,192 @@
+"""The SageMaker inference contract, checked against a live server (see conftest.py for the settings)."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from conftest import latency_bound
+from transport import HttpTransport, Reply
+
+# Rows shaped like the bundled data (age, shape 1-4, margin 1-5, density 1-4); None = missing.
+KNOWN_ROWS: list[list[float | None]] = [
+    [67, 3, 5, 3],
+    [43, 1, 1, None],
+    [58, 4, 5, 3],
+    [28, 1, 1, 3],
+    [74, 1, 5, None],
+    [65, 1, None, 3],
+    [70, None, None, 3],
+    [42, 1, None, None],
+    [57, 1, 5, 3],
+    [60, None, 5, 1],
+]
+CSV = {"Content-Type": "text/csv"}
+
+
+def csv_of(rows: list[list[float | None]]) -> bytes:
+    return "\n".join(",".join("" if v is None else str(v) for v in row) for row in rows).encode()
+
+
+def rows_for(features: tuple[str, ...]) -> list[list[float | None]]:
+    """KNOWN_ROWS fitted to the served feature count (padded with missing values or cut)."""
+    n = len(features)
+    return [(row + [None] * n)[:n] for row in KNOWN_ROWS]
+
+
+def csv_scores(reply: Reply) -> list[float]:
+    assert reply.status == 200, reply.body[:300]
+    assert reply.content_type == "text/csv"
+    return [float(line) for line in reply.body.decode().splitlines()]
+
+
+def assert_client_error(reply: Reply, status: int) -> None:
+    assert reply.status == status, (reply.status, reply.body[:300])
+    assert reply.content_type == "application/json"
+    assert isinstance(reply.json()["error"], str)
+
+
+def test_ping(endpoint: HttpTransport) -> None:
+    assert endpoint.call("GET", "/ping").status == 200
+
+
+def test_execution_parameters_for_batch_transform(endpoint: HttpTransport) -> None:
+    reply = endpoint.call("GET", "/execution-parameters")
+    assert reply.status == 200
+    params = reply.json()
+    assert params["BatchStrategy"] in ("MULTI_RECORD", "SINGLE_RECORD")
+    assert params["MaxConcurrentTransforms"] >= 1
+    assert 0 <= params["MaxPayloadInMB"] <= 100  # 0: chunked bodies of any size
+
+
+def test_csv_one_row_and_many_rows(endpoint: HttpTransport, features: tuple[str, ...]) -> None:
+    rows = rows_for(features)
+    (single,) = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows[:1]), CSV))
+    many = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows) + b"\n", CSV))
+    assert len(many) == len(rows)
+    assert all(0.0 <= s <= 1.0 for s in many)
+    assert many[0] == pytest.approx(single, abs=1e-6)
+
+
+def test_json_and_jsonlines_agree_with_csv(
+    endpoint: HttpTransport, features: tuple[str, ...]
+) -> None:
+    rows = rows_for(features)
+    by_csv = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows), CSV))
+    as_json = endpoint.call(
+        "POST",
+        "/invocations",
+        json.dumps({"instances": rows}).encode(),
+        {"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    assert as_json.status == 200 and as_json.content_type == "application/json"
+    predictions = as_json.json()["predictions"]
+    assert [p["score"] for p in predictions] == pytest.approx(by_csv, abs=1e-6)
+    assert all(p["label"] in (0, 1) for p in predictions)
+    by_name = [
+        {name: v for name, v in zip(features, row, strict=True) if v is not None} for row in rows
+    ]
+    named = endpoint.call(
+        "POST",
+        "/invocations",
+        json.dumps({"instances": by_name}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    assert [p["score"] for p in named.json()["predictions"]] == pytest.approx(by_csv, abs=1e-6)
+    lines = "\n".join(json.dumps(row) for row in rows).encode()
+    jsonl = endpoint.call(
+        "POST",
+        "/invocations",
+        lines,
+        {"Content-Type": "application/jsonlines", "Accept": "text/csv"},
+    )
+    assert csv_scores(jsonl) == pytest.approx(by_csv, abs=1e-6)
+
+
+def test_labels_follow_scores(endpoint: HttpTransport, features: tuple[str, ...]) -> None:
+    reply = endpoint.call(
+        "POST", "/invocations", csv_of(rows_for(features)), {**CSV, "Accept": "application/json"}
+    )
+    predictions = reply.json()["predictions"]
+    # Whatever the threshold, a higher score never gets a lower label.
+    ordered = sorted(predictions, key=lambda p: p["score"])
+    assert [p["label"] for p in ordered] == sorted(p["label"] for p in ordered)
+
+
+def test_known_scores_match_the_model(
+    endpoint: HttpTransport, model_dir: Path | None, features: tuple[str, ...]
+) -> None:
+    if model_dir is None:
+        pytest.skip("ENDPOINT_MODEL_DIR is not set: no model to compute the expected scores from")
+    xgb = pytest.importorskip("xgboost", reason="xgboost computes the expected scores")
+    np = pytest.importorskip("numpy")
+    meta = json.loads((model_dir / "model-metadata.json").read_text())
+    booster = xgb.Booster(model_file=str(model_dir / meta["model_file"]))
+    rows = rows_for(features)
+    matrix = np.array(
+        [[math.nan if v is None else v for v in row] for row in rows], dtype=np.float32
+    )
+    best = meta.get("best_iteration")
+    expected = booster.predict(
+        xgb.DMatrix(matrix, feature_names=list(features)),
+        iteration_range=(0, 0 if best is None else best + 1),
+    )
+    served = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows), CSV))
+    assert served == pytest.approx(expected.tolist(), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"1,2", CSV, 400),  # wrong column count
+        (b"1,2,3,4,5,6,7,8,9,10,11,12", CSV, 400),
+        (b"abc,2,3,4", CSV, 400),  # not a number
+        (b"", CSV, 400),  # empty body
+        (b"\xff\xfe\x00", CSV, 400),  # not text
+        (b'{"instances": [["a", "b"]]}', {"Content-Type": "application/json"}, 400),
+        (b"{not json", {"Content-Type": "application/json"}, 400),
+        (b"[1, 2", {"Content-Type": "application/jsonlines"}, 400),
+        (b"1,2,3,4", {"Content-Type": "application/x-npy"}, 415),
+        (b"1,2,3,4", {"Content-Type": "text/csv", "Accept": "image/png"}, 406),
+    ],
+)
+def test_bad_payloads_get_4xx_with_a_json_body(
+    endpoint: HttpTransport, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    assert_client_error(endpoint.call("POST", "/invocations", body, headers), status)
+
+
+def test_oversized_body_is_413(endpoint: HttpTransport) -> None:
+    limit_mb = endpoint.call("GET", "/execution-parameters").json()["MaxPayloadInMB"]
+    if limit_mb == 0:
+        pytest.skip("the server announces no payload limit (MaxPayloadInMB=0)")
+    reply = endpoint.send_headers_only(
+        "/invocations", {**CSV, "Content-Length": str(limit_mb * 1024 * 1024 + 1)}
+    )
+    assert_client_error(reply, 413)
+
+
+def test_server_still_healthy_after_bad_input(endpoint: HttpTransport) -> None:
+    for body in (b"", b"x", b"1,2,3,4,5", b"\x00" * 100):
+        assert endpoint.call("POST", "/invocations", body, CSV).status < 500
+    assert endpoint.call("GET", "/ping").status == 200
+
+
+def test_small_load_latency(endpoint: HttpTransport, features: tuple[str, ...]) -> None:
+    body = csv_of(rows_for(features)[:1])
+    for _ in range(20):  # warm up connections and workers
+        endpoint.call("POST", "/invocations", body, CSV)
+    samples = []
+    for _ in range(300):
+        started = time.perf_counter()
+        assert endpoint.call("POST", "/invocations", body, CSV).status == 200
+        samples.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(samples, n=100)
+    p50, p99 = cuts[49], cuts[98]
+    # A p50 near 40 ms would mean Nagle's algorithm is delaying keep-alive responses.
+    assert p50 <= latency_bound("ENDPOINT_MAX_P50_MS", 20.0), f"p50={p50:.1f} ms p99={p99:.1f} ms"
+    assert p99 <= latency_bound("ENDPOINT_MAX_P99_MS", 250.0), f"p50={p50:.1f} ms p99={p99:.1f} ms"
