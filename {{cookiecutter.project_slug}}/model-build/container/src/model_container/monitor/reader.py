@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from model_container.serve.codec import fill_empty_fields
+
 CSV, JSON, JSONLINES = "csv", "json", "jsonlines"
 _FORMATS = {
     "text/csv": CSV,
@@ -169,7 +171,7 @@ class RowBuffer:
         text = "\n".join(self.csv_texts)
         try:  # fast path: numpy's C parser over the whole chunk
             values = np.loadtxt(
-                io.StringIO(_fill_empty_fields(text)),
+                io.StringIO(fill_empty_fields(text)),
                 delimiter=",",
                 dtype=np.float64,
                 comments=None,
@@ -212,16 +214,6 @@ class RowBuffer:
             rows.append(row)
         values = np.array(rows, dtype=np.float64).reshape(len(rows), self.width)
         return Chunk(values, non_numeric)
-
-
-def _fill_empty_fields(text: str) -> str:
-    """Write ``nan`` into empty fields so numpy's parser reads them as missing values."""
-    text = "\n" + text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace(",,", ",nan,").replace(",,", ",nan,")
-    text = text.replace("\n,", "\nnan,").replace(",\n", ",nan\n")
-    if text.endswith(","):
-        text += "nan"
-    return text[1:]
 
 
 @functools.lru_cache(maxsize=64)

@@ -88,8 +88,9 @@ def _finite(rows: np.ndarray) -> np.ndarray:
 # --- text/csv ------------------------------------------------------------------------------------------
 
 
-def _fill_empty_fields(text: str) -> str:
-    """Write `nan` into empty fields so numpy's C parser reads them as missing values."""
+def fill_empty_fields(text: str) -> str:
+    """Write `nan` into empty fields so numpy's C parser reads them as missing values (the drift
+    monitor reads captured CSV with this too, so both see the same rows)."""
     text = "\n" + text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace(",,", ",nan,").replace(",,", ",nan,")
     text = text.replace("\n,", "\nnan,").replace(",\n", ",nan\n")
@@ -129,7 +130,7 @@ def parse_csv(body: bytes, n_features: int) -> np.ndarray:
     text = _text(body)
     try:
         rows = np.loadtxt(
-            io.StringIO(_fill_empty_fields(text)),
+            io.StringIO(fill_empty_fields(text)),
             delimiter=",",
             dtype=np.float32,
             comments=None,
