@@ -1,9 +1,8 @@
 """The Studio organization template (service-catalog/) for every size and git provider: rendered
 from the pristine template with the bake's answers, synthesized in-process, with cdk-nag as a gate,
 zero cfn-lint errors on the catalog, product and S3-route templates, and what SageMaker Projects
-requires of them. One connection provider per size (rotated) stands for all three: the stacks of
-github, gitlab and bitbucket differ only in the provider's name (tests/test_infra_synth.py synthesizes
-each of them as a project stack)."""
+requires of them. The default tier runs one connection provider per size (rotated) and CodeCommit;
+the slow tier runs the other six combinations, so CI covers all twelve."""
 
 from __future__ import annotations
 
@@ -13,14 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
-
-from tests.matrix import GIT_PROVIDERS, SIZES, combinations
-
-pytest.importorskip("aws_cdk", reason="aws-cdk-lib is a pinned dev dependency; install it")
-
 from project_infra.checks import lint_errors, nag_violations
 from service_catalog.checks import catalog_problems, product_problems
 from service_catalog.publish import product_template_file, synth
+
+from tests.matrix import GIT_PROVIDERS, SIZES, combinations
 
 CONNECTIONS = [p for p in GIT_PROVIDERS if p != "codecommit"]
 
@@ -39,6 +35,7 @@ def _subset() -> list[tuple[str, dict[str, Any]]]:
 
 
 SUBSET = _subset()
+REST = [combination for combination in combinations() if combination not in SUBSET]
 
 
 def test_subset_covers_every_size_and_provider() -> None:
@@ -50,6 +47,22 @@ def test_subset_covers_every_size_and_provider() -> None:
 def test_studio_template_publishes_clean(
     template: Path, tmp_path: Path, name: str, extra: dict[str, Any]
 ) -> None:
+    _check_publish(template, tmp_path, extra)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "extra"), REST, ids=[n for n, _ in REST])
+def test_studio_template_publishes_clean_rest_of_matrix(
+    template: Path, tmp_path: Path, name: str, extra: dict[str, Any]
+) -> None:
+    _check_publish(template, tmp_path, extra)
+
+
+def test_default_and_slow_tiers_cover_the_whole_matrix() -> None:
+    assert len(SUBSET) + len(REST) == len(combinations()) == 12
+
+
+def _check_publish(template: Path, tmp_path: Path, extra: dict[str, Any]) -> None:
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps(extra), encoding="utf-8")
     outdir = tmp_path / "cdk.out"
