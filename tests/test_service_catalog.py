@@ -1,7 +1,7 @@
 """The Studio organization template (service-catalog/) for every size and git provider: rendered
 from the pristine template with the bake's answers, synthesized in-process, with cdk-nag as a gate,
-zero cfn-lint errors on the catalog, product and S3-route templates, and what SageMaker Projects
-requires of them. The default tier runs one connection provider per size (rotated) and CodeCommit;
+zero cfn-lint errors on the catalog, product and S3-route templates, what SageMaker Projects
+requires of them, and a launch role that can create everything the product template holds. The default tier runs one connection provider per size (rotated) and CodeCommit;
 the slow tier runs the other six combinations, so CI covers all twelve."""
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ from typing import Any
 import pytest
 import yaml
 from project_infra.checks import lint_errors, nag_violations
-from service_catalog.checks import catalog_problems, product_problems
+from service_catalog.checks import (
+    catalog_problems,
+    launch_role_problems,
+    policy_size,
+    product_problems,
+)
 from service_catalog.publish import product_template_file, synth
 
 from tests.matrix import GIT_PROVIDERS, SIZES, combinations
 
 CONNECTIONS = [p for p in GIT_PROVIDERS if p != "codecommit"]
+IAM_INLINE_POLICY_QUOTA = 10_240  # characters, a role's inline policies, whitespace excluded
 
 
 def _subset() -> list[tuple[str, dict[str, Any]]]:
@@ -79,6 +85,8 @@ def _check_publish(template: Path, tmp_path: Path, extra: dict[str, Any]) -> Non
     product = json.loads(product_file.read_text(encoding="utf-8"))
     assert catalog_problems(catalog) == []
     assert product_problems(product) == []
+    assert launch_role_problems(product, catalog, region) == []
+    assert policy_size(catalog, region) < IAM_INLINE_POLICY_QUOTA
     assert yaml.safe_load(studio.file.read_text(encoding="utf-8")) == product
     codecommit = extra["git_provider"] == "codecommit"
     assert ("CodeConnectionArn" in product["Parameters"]) is not codecommit

@@ -11,7 +11,12 @@ from aws_cdk.assertions import Match, Template
 from conftest import Published
 from project_infra.checks import lint_errors, nag_violations
 from service_catalog.checks import catalog_problems, product_problems
-from service_catalog.studio import CORS_METHODS, CORS_ORIGINS, DEFAULT_LAUNCH_ROLE, VISIBILITY_TAG
+from service_catalog.studio import (
+    CORS_EXPOSED_HEADERS,
+    CORS_METHODS,
+    CORS_ORIGINS,
+    VISIBILITY_TAG,
+)
 
 VISIBLE = Match.array_with([{"Key": VISIBILITY_TAG[0], "Value": VISIBILITY_TAG[1]}])
 
@@ -40,9 +45,22 @@ def test_portfolio_product_constraint_and_association(published: Published) -> N
             ],
         },
     )
+    # The catalog's own launch role unless LaunchRoleName names an existing one.
     catalog.has_resource_properties(
-        "AWS::ServiceCatalog::LaunchRoleConstraint", {"LocalRoleName": {"Ref": "LaunchRoleName"}}
+        "AWS::ServiceCatalog::LaunchRoleConstraint",
+        {
+            "LocalRoleName": {
+                "Fn::If": [
+                    "CreateLaunchRole",
+                    {"Ref": Match.string_like_regexp("^LaunchRole")},
+                    {"Ref": "LaunchRoleName"},
+                ]
+            }
+        },
     )
+    assert published.catalog["Conditions"]["CreateLaunchRole"] == {
+        "Fn::Equals": [{"Ref": "LaunchRoleName"}, ""]
+    }
     catalog.has_resource(
         "AWS::ServiceCatalog::LaunchRoleConstraint",
         {"DependsOn": Match.array_with(["PortfolioProduct"])},
@@ -51,7 +69,7 @@ def test_portfolio_product_constraint_and_association(published: Published) -> N
         "AWS::ServiceCatalog::PortfolioPrincipalAssociation",
         {"PrincipalARN": {"Ref": "StudioExecutionRoleArn"}, "PrincipalType": "IAM"},
     )
-    catalog.has_parameter("LaunchRoleName", {"Default": DEFAULT_LAUNCH_ROLE})
+    catalog.has_parameter("LaunchRoleName", {"Default": ""})
     catalog.has_parameter("StudioExecutionRoleArn", {"AllowedPattern": Match.any_value()})
 
 
@@ -66,6 +84,8 @@ def test_studio_template_bucket(published: Published) -> None:
                         {
                             "AllowedOrigins": list(CORS_ORIGINS),
                             "AllowedMethods": list(CORS_METHODS),
+                            "AllowedHeaders": ["*"],
+                            "ExposedHeaders": list(CORS_EXPOSED_HEADERS),
                         }
                     )
                 ]
@@ -91,6 +111,65 @@ def test_studio_template_bucket(published: Published) -> None:
             }
         },
     )
+
+
+def test_s3_route_roles(published: Published) -> None:
+    """The Studio role may pass the launch role to CloudFormation and create SP-* stacks; the
+    launch role (CloudFormation on that route) may read the templates; both ARNs are outputs."""
+    catalog = Template.from_json(published.catalog)
+    launch_role_arn = {
+        "Fn::If": [
+            "CreateLaunchRole",
+            {"Fn::GetAtt": [Match.string_like_regexp("^LaunchRole"), "Arn"]},
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${LaunchRoleName}"},
+        ]
+    }
+    catalog.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": "iam:PassRole",
+                            "Condition": {
+                                "StringEquals": {
+                                    "iam:PassedToService": "cloudformation.amazonaws.com"
+                                }
+                            },
+                            "Effect": "Allow",
+                            "Resource": launch_role_arn,
+                        },
+                        Match.object_like(
+                            {
+                                "Action": Match.array_with(["cloudformation:CreateStack"]),
+                                "Resource": {"Fn::Join": ["", Match.array_with([":stack/SP-*/*"])]},
+                            }
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+    catalog.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                                "Principal": {"AWS": launch_role_arn},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    catalog.has_output("LaunchRoleArn", {"Value": launch_role_arn})
+    catalog.has_output("StudioS3RoutePolicyArn", {"Value": {"Ref": Match.any_value()}})
 
 
 def test_studio_template_is_the_product_template(published: Published) -> None:

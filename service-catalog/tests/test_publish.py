@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import boto3
@@ -10,7 +11,8 @@ import pytest
 from conftest import Published
 from moto import mock_aws
 from service_catalog.answers import PublishError
-from service_catalog.publish import main
+from service_catalog.permissions import PermissionsError
+from service_catalog.publish import check_launch_role, main
 from service_catalog.studio import DOMAIN_TEMPLATES_TAG, TEMPLATE_PREFIX
 from service_catalog.upload import upload
 
@@ -99,3 +101,40 @@ def test_out_never_replaces_a_foreign_folder(
     assert main(["--answers", str(answers), "--out", str(keep.parent)]) == 2
     assert "exists and is not a cloud assembly" in capsys.readouterr().err
     assert keep.read_text(encoding="utf-8") == "mine"
+
+
+def test_an_assembly_whose_launch_role_falls_short_is_refused(
+    published: Published, tmp_path: Path
+) -> None:
+    outdir = tmp_path / "cdk.out"
+    shutil.copytree(published.outdir, outdir, ignore=shutil.ignore_patterns("asset.*", "rendered"))
+    catalog_file = outdir / "StudioCatalog.template.json"
+    catalog = json.loads(catalog_file.read_text(encoding="utf-8"))
+    for resource in catalog["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy" and "LaunchRole" in json.dumps(
+            resource["Properties"]["Roles"]
+        ):
+            statements = resource["Properties"]["PolicyDocument"]["Statement"]
+            statements[:] = [s for s in statements if "scheduler:CreateSchedule" not in s["Action"]]
+    catalog_file.write_text(json.dumps(catalog), encoding="utf-8")
+    check_launch_role(published.outdir)  # the real assembly passes
+    with pytest.raises(PublishError, match=r"^launch role: AWS::Scheduler::Schedule: the launch "):
+        check_launch_role(outdir)
+
+
+def test_an_undecided_resource_type_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def synth(*_: object) -> None:
+        raise PermissionsError(
+            "launch role: AWS::DynamoDB::Table: dynamodb:CreateTable acts on dynamodb:table: "
+            "add a row to launch_role.scopes() or OUT_OF_SCOPE"
+        )
+
+    monkeypatch.setattr("service_catalog.publish.synth", synth)
+    answers = tmp_path / "answers.json"
+    answers.write_text("{}", encoding="utf-8")
+    assert main(["--answers", str(answers), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: launch role: AWS::DynamoDB::Table: dynamodb:CreateTable")

@@ -10,10 +10,12 @@ import jsii
 from aws_cdk import (
     Aspects,
     Aws,
+    CfnCondition,
     CfnOutput,
     CfnParameter,
     CfnResource,
     Duration,
+    Fn,
     IAspect,
     RemovalPolicy,
     Stack,
@@ -26,9 +28,12 @@ from constructs import Construct, IConstruct
 from project_infra.settings import Settings
 
 from service_catalog import nag, studio
+from service_catalog.launch_role import LaunchRole
 from service_catalog.product import ProjectProduct
 
-ROLE_NAME_PATTERN = r"^[\w+=,.@-]{1,64}$"  # a role name (no path), as LocalRoleName takes it
+# Empty (the default: the stack creates the launch role) or a role name without path, as
+# LocalRoleName takes it.
+ROLE_NAME_PATTERN = r"^([\w+=,.@-]{1,64})?$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$"
 
 
@@ -81,11 +86,15 @@ class CatalogStack(Stack):
             self,
             "LaunchRoleName",
             type="String",
-            default=studio.DEFAULT_LAUNCH_ROLE,
+            default="",
             allowed_pattern=ROLE_NAME_PATTERN,
-            description="Role Service Catalog assumes to create a project's resources "
-            "(a local role name, the same in every account the portfolio is shared with).",
+            description="Empty: this stack creates the role that creates a project's resources, "
+            "derived from the product template. Or the name of an existing role to use instead "
+            "(no path; it must be able to create everything the product template holds).",
         ).value_as_string
+        own_launch_role = CfnCondition(
+            self, "CreateLaunchRole", expression=Fn.condition_equals(launch_role_name, "")
+        )
         studio_role_arn = CfnParameter(
             self,
             "StudioExecutionRoleArn",
@@ -135,9 +144,8 @@ class CatalogStack(Stack):
                 s3.CorsRule(
                     allowed_origins=list(studio.CORS_ORIGINS),
                     allowed_methods=[s3.HttpMethods(m) for m in studio.CORS_METHODS],
-                    allowed_headers=["*"],
+                    allowed_headers=list(studio.CORS_ALLOWED_HEADERS),
                     exposed_headers=list(studio.CORS_EXPOSED_HEADERS),
-                    max_age=3000,
                 )
             ],
         )
@@ -166,6 +174,26 @@ class CatalogStack(Stack):
             project=release.project,
             asset_bucket=s3.Bucket.from_bucket_name(self, "ProductAssetsByName", assets_name),
         )
+        launch = LaunchRole(
+            self,
+            "LaunchRole",
+            product=product_stack,
+            asset_bucket=assets_name,
+        )
+        launch_role_arn = Fn.condition_if(
+            own_launch_role.logical_id,
+            launch.role.role_arn,
+            Fn.sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${LaunchRoleName}"),
+        ).to_string()
+        # CloudFormation, running as the launch role on the S3 route, reads the template too.
+        templates.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                principals=[iam.ArnPrincipal(launch_role_arn)],
+                resources=[templates.arn_for_objects(f"{studio.TEMPLATE_PREFIX}*")],
+            )
+        )
+        s3_route_user = studio_s3_route_user(self, launch_role_arn)
         portfolio = servicecatalog.CfnPortfolio(
             self,
             "Portfolio",
@@ -201,8 +229,10 @@ class CatalogStack(Stack):
             "LaunchRoleConstraint",
             portfolio_id=portfolio.ref,
             product_id=product.product_id,
-            local_role_name=launch_role_name,
-            description="Creates the project's resources as the SageMaker launch role",
+            local_role_name=Fn.condition_if(
+                own_launch_role.logical_id, launch.role.role_name, launch_role_name
+            ).to_string(),
+            description="Creates the project's resources with the template's launch role",
         )
         # A constraint needs the product in the portfolio first.
         constraint.node.add_dependency(association)
@@ -227,5 +257,51 @@ class CatalogStack(Stack):
                 f"value of the domain tag {studio.DOMAIN_TEMPLATES_TAG}",
             ),
             ("ProductAssetsBucketName", assets.bucket_name, "seed code and other product assets"),
+            ("LaunchRoleArn", launch_role_arn, "S3 route: the Role ARN to enter in Studio"),
+            (
+                "StudioS3RoutePolicyArn",
+                s3_route_user.managed_policy_arn,
+                "S3 route: attach to the Studio execution role",
+            ),
         ):
             CfnOutput(self, name, value=value, description=description)
+
+
+def studio_s3_route_user(scope: Construct, launch_role_arn: str) -> iam.ManagedPolicy:
+    """What the Studio user's role needs on the S3 route, where SageMaker creates the project's
+    stack (SP-...) with the user's credentials and hands CloudFormation the launch role (AWS's
+    S3-route sample grants the same: pass-role and cfn-stack-sm-projects policies). Not attached
+    here: CloudFormation cannot take the name of a role with a path (Studio's default execution
+    roles live under /service-role/) from its ARN; the README gives the command."""
+    stacks = [f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/SP-*/*"]
+    policy = iam.ManagedPolicy(
+        scope,
+        "StudioS3RouteUser",
+        description="SageMaker Studio users: create projects from the S3 templates",
+        statements=[
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[launch_role_arn],
+                conditions={
+                    "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+                },
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "cloudformation:CreateStack",
+                    "cloudformation:UpdateStack",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:DescribeStackEvents",
+                ],
+                resources=stacks,
+            ),
+            iam.PolicyStatement(
+                actions=["cloudformation:TagResource", "cloudformation:UntagResource"],
+                resources=stacks,
+                conditions={"Null": {"aws:ResourceTag/sagemaker:project-name": "false"}},
+            ),
+        ],
+    )
+    nag.acknowledge_project_stacks(policy)
+    return policy

@@ -4,10 +4,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from project_infra.checks import Resolver
 from project_infra.parameters import PROJECT_ID, PROJECT_NAME
 
+from service_catalog import launch_role
+from service_catalog.permissions import (
+    Action,
+    PermissionsError,
+    arn_format,
+    describe,
+    handler_actions,
+)
 from service_catalog.studio import VISIBILITY_TAG
 
 Template = dict[str, Any]
@@ -15,6 +25,10 @@ Template = dict[str, Any]
 
 def _of_type(template: Template, kind: str) -> dict[str, Template]:
     return {k: r for k, r in template.get("Resources", {}).items() if r["Type"] == kind}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _visible(resource: Template) -> bool:
@@ -77,3 +91,176 @@ def catalog_problems(catalog: Template) -> list[str]:
     if not principals:
         problems.append("no principal may use the portfolio")
     return problems
+
+
+def _statements(catalog: Template, region: str) -> list[Template] | None:
+    """The launch role's policy statements (resolved), or None when the catalog has no own role."""
+    constraints = _of_type(catalog, "AWS::ServiceCatalog::LaunchRoleConstraint").values()
+    roles = [
+        branch["Ref"]
+        for constraint in constraints
+        for branch in constraint["Properties"]
+        .get("LocalRoleName", {})
+        .get("Fn::If", [None, {}])[1:2]
+        if isinstance(branch, dict) and "Ref" in branch
+    ]
+    if len(roles) != 1:
+        return None
+    resolver = Resolver(catalog, region)
+    return [
+        resolver.resolve(statement)
+        for policy in _of_type(catalog, "AWS::IAM::Policy").values()
+        if {"Ref": roles[0]} in policy["Properties"].get("Roles", [])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _arn_pattern(action: Action) -> re.Pattern[str]:
+    """IAM's ARN formats of the action's resource types, as one regex (placeholders: anything)."""
+    formats = [arn_format(action.service, r) for r in action.resource_types]
+    return re.compile(
+        "|".join(".*".join(map(re.escape, re.split(r"\$\{\w+\}", f))) for f in formats)
+    )
+
+
+def _trusted_services(product: Template) -> set[str]:
+    return {
+        service
+        for role in _of_type(product, "AWS::IAM::Role").values()
+        for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        for service in _as_list(s.get("Principal", {}).get("Service", []))
+    }
+
+
+def _scopable(action: Action) -> bool:
+    return bool(action.resource_types) and action.name not in launch_role.CALLED_WITHOUT_RESOURCE
+
+
+def _coverage(resource_type: str, statements: list[Template], dropped: set[str]) -> list[str]:
+    """Each action the type's handlers call is granted, on ARNs of its IAM resource types."""
+    problems = []
+    for name in sorted(handler_actions(resource_type) - dropped):
+        action = describe(name)
+        if action is None:
+            continue
+        granting = [s for s in statements if name in _as_list(s.get("Action", []))]
+        if not granting:
+            problems.append(f"{resource_type}: the launch role may not {name}")
+            continue
+        # A conditioned grant on * (Service Catalog's artifacts) does not scope the action.
+        resources = {
+            r for s in granting if "Condition" not in s for r in _as_list(s["Resource"])
+        } or {r for s in granting for r in _as_list(s["Resource"])}
+        if not _scopable(action):
+            continue
+        if "*" in resources:
+            problems.append(f"{resource_type}: {name} on * though IAM can scope it")
+        pattern = _arn_pattern(action)
+        problems += [
+            f"{name}: {arn} is not an ARN of {', '.join(action.resource_types)}"
+            for arn in sorted(resources - {"*"})
+            if not pattern.fullmatch(arn)
+        ]
+    return problems
+
+
+def _shape_problems(statements: list[Template]) -> list[str]:
+    """No wildcard actions; ``*`` without a condition only for actions IAM cannot scope."""
+    problems = []
+    for statement in statements:
+        actions = _as_list(statement.get("Action", []))
+        problems += [f"wildcard action {a}" for a in actions if "*" in a]
+        if "*" in _as_list(statement["Resource"]) and "Condition" not in statement:
+            for name in actions:
+                action = describe(name)
+                if action is not None and _scopable(action):
+                    problems.append(f"{name} on * though IAM can scope it")
+    return problems
+
+
+# Resources the launch role may create only under the name CloudFormation generates from the stack
+# name (SC-/SP-), or, for the others, with the prefix its scope allows (launch_role.scopes()).
+GENERATED_NAMES = {
+    "AWS::IAM::Role": "RoleName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Events::Rule": "Name",
+    "AWS::Lambda::Function": "FunctionName",
+}
+NAME_PREFIXES = {
+    "AWS::ECR::Repository": ("RepositoryName", "sagemaker-"),
+    "AWS::CodeCommit::Repository": ("RepositoryName", "sagemaker-"),
+}
+
+
+def _leading_text(value: Any) -> str:
+    """The literal start of a name (a string, or the first part of an Fn::Join)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        _, parts = value["Fn::Join"]
+        return parts[0] if parts and isinstance(parts[0], str) else ""
+    return ""
+
+
+def _name_problems(product: Template) -> list[str]:
+    """Names the launch role's scopes assume: generated where scoped by stack name, the scope's
+    prefix for ECR and CodeCommit, the default schedule group."""
+    problems = []
+    for key, resource in product.get("Resources", {}).items():
+        kind, properties = resource["Type"], resource.get("Properties", {})
+        if GENERATED_NAMES.get(kind) in properties:
+            problems.append(
+                f"{key} ({kind}) sets {GENERATED_NAMES[kind]}: the launch role creates these only "
+                "under the names CloudFormation generates (SC-/SP-)"
+            )
+        if kind in NAME_PREFIXES:
+            name_property, prefix = NAME_PREFIXES[kind]
+            if not _leading_text(properties.get(name_property)).startswith(prefix):
+                problems.append(f"{key} ({kind}): {name_property} must start with {prefix}")
+        if (
+            kind == "AWS::Scheduler::Schedule"
+            and properties.get("GroupName", "default") != "default"
+        ):
+            problems.append(f"{key}: the launch role creates schedules in the default group only")
+    return problems
+
+
+def launch_role_problems(product: Template, catalog: Template, region: str) -> list[str]:
+    """The launch role can create, update and delete everything in the product template: every
+    action each resource type's CloudFormation handlers call is allowed (or dropped by
+    ``launch_role`` with its reason), on ARNs of the right shape, ``*`` only for actions IAM cannot
+    scope, no wildcard actions, PassRole to every service the product's roles trust, and resource
+    names inside the scopes."""
+    statements = _statements(catalog, region)
+    if statements is None:
+        return ["the launch-role constraint does not name the catalog's own launch role"]
+    types = {r["Type"] for r in product.get("Resources", {}).values()}
+    trusted = _trusted_services(product)
+    try:
+        grants = launch_role.derive(types, asset_bucket="", passed_to_services=trusted)
+    except PermissionsError as error:
+        return [str(error)]
+    dropped = set(grants.dropped)
+    problems = _shape_problems(statements) + _name_problems(product)
+    for resource_type in sorted(types):
+        problems += _coverage(resource_type, statements, dropped)
+    allowed = {
+        service
+        for s in statements
+        if "iam:PassRole" in _as_list(s.get("Action", []))
+        for service in _as_list(
+            s.get("Condition", {}).get("StringEquals", {}).get("iam:PassedToService", [])
+        )
+    }
+    if trusted - allowed:
+        problems.append(f"iam:PassRole lacks services {sorted(trusted - allowed)}")
+    return problems
+
+
+def policy_size(catalog: Template, region: str) -> int:
+    """Characters of the launch role's inline policy without whitespace (IAM's quota: 10,240)."""
+    statements = _statements(catalog, region) or []
+    return len(
+        json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    )

@@ -43,6 +43,22 @@ def acknowledge_log_bucket(bucket: s3.IBucket) -> None:
     )
 
 
+S3_ROUTE_STACKS = (
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:"
+    "<AWS::AccountId>:stack/SP-*/*]"
+)
+
+
+def acknowledge_project_stacks(policy: iam.ManagedPolicy) -> None:
+    Validations.of(policy).acknowledge(
+        Acknowledgment(
+            id=S3_ROUTE_STACKS,
+            reason="the stacks SageMaker Projects creates for S3-route projects: named SP-<id>, "
+            "the suffix is the stack id CloudFormation assigns",
+        )
+    )
+
+
 @jsii.implements(IAspect)
 class AssetDeploymentFindings:
     """Acknowledges the findings of CDK's asset-copy function (present only with assets). An

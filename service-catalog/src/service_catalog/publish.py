@@ -15,10 +15,13 @@ import yaml
 
 from service_catalog import answers as answers_file
 from service_catalog.answers import PublishError
+from service_catalog.permissions import PermissionsError
 from service_catalog.render import render, version_name
 from service_catalog.studio import TEMPLATE_PREFIX, StudioTemplate
 
 HERE = Path(__file__).resolve()
+STACK_ID = "StudioCatalog"  # the catalog stack (app.py builds it)
+CHECK_REGION = "us-east-1"  # ARN shapes do not depend on the region
 TEMPLATE_ROOT = HERE.parents[3]  # service-catalog/src/service_catalog/publish.py -> template repo
 # Template sections in the order people read them (CDK writes Resources before Parameters).
 SECTION_ORDER = (
@@ -62,7 +65,21 @@ def synth(answers_path: Path, outdir: Path, template_root: Path = TEMPLATE_ROOT)
     from service_catalog.app import build_app  # noqa: PLC0415 - jsii starts once the answers are good
 
     build_app(project, outdir, template_root).synth()
+    check_launch_role(outdir)
     return write_studio_template(outdir, project.name, version_name(project))
+
+
+def check_launch_role(outdir: Path) -> None:
+    """Refuse an assembly whose launch role cannot create everything the product template holds
+    (a resource the project's infra gained that no scope covers fails earlier, in the synth)."""
+    from service_catalog.checks import launch_role_problems  # noqa: PLC0415 - after the synth
+
+    product = json.loads(product_template_file(outdir).read_text(encoding="utf-8"))
+    catalog = json.loads((outdir / f"{STACK_ID}.template.json").read_text(encoding="utf-8"))
+    problems = launch_role_problems(product, catalog, CHECK_REGION)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise PublishError(f"launch role: {problems[0]}{more}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except RuntimeError as error:  # jsii surfaces failed validations (cdk-nag) as RuntimeError
         print(f"error: synth failed: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except PermissionsError as error:  # a product resource no launch-role scope decides
+        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
     return 0
 

@@ -12,13 +12,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 VISIBILITY_TAG = ("sagemaker:studio-visibility", "true")
-DOMAIN_TEMPLATES_TAG = "sagemaker:projectS3TemplatesLocation"  # value: s3://<bucket>/<prefix>
-# The role SageMaker creates for its own Service Catalog products (Studio "Projects" settings).
-DEFAULT_LAUNCH_ROLE = "AmazonSageMakerServiceCatalogProductsLaunchRole"
-# Studio runs in the browser under *.sagemaker.aws and reads the template with GET/HEAD.
+# The domain tag that points Studio at the S3 templates, value s3://<bucket>/<prefix>/ (docs below).
+DOMAIN_TEMPLATES_TAG = "sagemaker:projectS3TemplatesLocation"
+# The developer guide asks for "a CORS policy" without giving one; this is the rule of AWS's sample
+# for the S3 route (S3_TEMPLATES_SAMPLE, cors-policy.json), so Studio, a browser app on
+# *.sagemaker.aws, can read the bucket. CORS grants nothing by itself: the bucket policy limits
+# Studio to reading the templates.
 CORS_ORIGINS = ("https://*.sagemaker.aws",)
-CORS_METHODS = ("GET", "HEAD")
-CORS_EXPOSED_HEADERS = ("ETag", "x-amz-version-id")
+CORS_METHODS = ("POST", "PUT", "GET", "HEAD", "DELETE")
+CORS_ALLOWED_HEADERS = ("*",)
+CORS_EXPOSED_HEADERS = (
+    "ETag",
+    "x-amz-delete-marker",
+    "x-amz-id-2",
+    "x-amz-request-id",
+    "x-amz-server-side-encryption",
+    "x-amz-version-id",
+)
+S3_TEMPLATES_GUIDE = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/"
+    "sagemaker-projects-templates-custom.html#sagemaker-projects-templates-s3"
+)
+S3_TEMPLATES_SAMPLE = (
+    "https://github.com/aws-samples/sagemaker-custom-project-templates/tree/main/s3_templates"
+)
 TEMPLATE_PREFIX = "sagemaker-project-templates/"
 
 

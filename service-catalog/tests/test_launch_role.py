@@ -1,0 +1,174 @@
+"""The launch role covers the synthesized product template (and fails loudly when it would not)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from conftest import Published
+from project_infra.checks import Resolver
+from service_catalog import launch_role
+from service_catalog.checks import launch_role_problems, policy_size
+from service_catalog.permissions import (
+    LEGACY_HANDLERS,
+    PermissionsError,
+    describe,
+    handler_actions,
+)
+
+IAM_INLINE_POLICY_QUOTA = 10_240  # characters, all inline policies of a role, whitespace excluded
+
+
+def launch_policy(catalog: dict[str, Any]) -> dict[str, Any]:
+    (policy,) = [
+        r
+        for r in catalog["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and "LaunchRole" in json.dumps(r["Properties"]["Roles"])
+    ]
+    return policy["Properties"]["PolicyDocument"]
+
+
+def test_launch_role_covers_the_product_template(published: Published) -> None:
+    assert launch_role_problems(published.product, published.catalog, published.region) == []
+    assert policy_size(published.catalog, published.region) < IAM_INLINE_POLICY_QUOTA
+
+
+def test_every_product_resource_type_is_derived_from_cloudformation_handlers(
+    published: Published,
+) -> None:
+    """Each type the product holds has AWS's handler permissions (or a legacy row), and each of
+    those actions is granted by a statement of the synthesized catalog template."""
+    statements = Resolver(published.catalog, published.region).resolve(
+        launch_policy(published.catalog)["Statement"]
+    )
+    granted = {
+        a
+        for s in statements
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    types = {r["Type"] for r in published.product["Resources"].values()}
+    assert {"AWS::IAM::Role", "AWS::KMS::Key", "AWS::Scheduler::Schedule"} <= types
+    for resource_type in types:
+        assert handler_actions(resource_type)
+    assert {
+        "iam:CreateRole",
+        "kms:CreateKey",
+        "kms:PutKeyPolicy",
+        "scheduler:CreateSchedule",
+    } <= granted
+    assert "iam:CreateUser" not in granted and not [a for a in granted if "*" in a]
+
+
+def test_a_missing_grant_is_reported(published: Published) -> None:
+    catalog = copy.deepcopy(published.catalog)
+    document = launch_policy(catalog)
+    document["Statement"] = [
+        s for s in document["Statement"] if "iam:CreateRole" not in s["Action"]
+    ]
+    problems = launch_role_problems(published.product, catalog, published.region)
+    assert "AWS::IAM::Role: the launch role may not iam:CreateRole" in problems
+
+
+def test_a_widened_grant_is_reported(published: Published) -> None:
+    catalog = copy.deepcopy(published.catalog)
+    document = launch_policy(catalog)
+    document["Statement"].append({"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "*"})
+    document["Statement"].append({"Effect": "Allow", "Action": "sns:*", "Resource": "*"})
+    problems = launch_role_problems(published.product, catalog, published.region)
+    assert "kms:PutKeyPolicy on * though IAM can scope it" in problems
+    assert "wildcard action sns:*" in problems
+
+
+def test_pass_role_follows_the_product_roles(published: Published) -> None:
+    product = copy.deepcopy(published.product)
+    role = next(r for r in product["Resources"].values() if r["Type"] == "AWS::IAM::Role")
+    role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = {
+        "Service": "glue.amazonaws.com"
+    }
+    problems = launch_role_problems(product, published.catalog, published.region)
+    assert "iam:PassRole lacks services ['glue.amazonaws.com']" in problems
+
+
+def test_role_trusts_service_catalog_and_cloudformation_only(published: Published) -> None:
+    (role,) = [
+        r
+        for key, r in published.catalog["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and key.startswith("LaunchRole")
+    ]
+    principals = [
+        s["Principal"] for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    ]
+    assert principals == [
+        {"Service": "servicecatalog.amazonaws.com"},
+        {"Service": "cloudformation.amazonaws.com"},
+    ]
+
+
+def test_new_infra_resources_are_derived_or_refused() -> None:
+    """What the project's infra may gain (S3 EventBridge notifications bring a custom resource and
+    its function, alarms): derived; a type no scope decides: a one-line error naming it."""
+    stack = cdk.Stack(cdk.App(), "Infra")
+    s3.Bucket(stack, "Data", event_bridge_enabled=True)
+    cloudwatch.Alarm(
+        stack,
+        "Drift",
+        metric=cloudwatch.Metric(namespace="p/DataDrift", metric_name="ConstraintViolations"),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    types = launch_role.resource_types(stack)
+    assert "Custom::S3BucketNotifications" in types
+    grants = launch_role.derive(
+        types, asset_bucket="sm-x", passed_to_services=launch_role.passed_to_services(stack)
+    )
+    granted = {a for actions in grants.scoped.values() for a in actions}
+    assert {
+        "lambda:InvokeFunction",
+        "lambda:CreateFunction",
+        "cloudwatch:PutMetricAlarm",
+    } <= granted
+
+    dynamodb.Table(
+        stack, "T", partition_key=dynamodb.Attribute(name="k", type=dynamodb.AttributeType.STRING)
+    )
+    with pytest.raises(PermissionsError, match=r"AWS::DynamoDB::Table: dynamodb:\w+ acts on "):
+        launch_role.derive(
+            launch_role.resource_types(stack), asset_bucket="sm-x", passed_to_services=[]
+        )
+
+
+def test_legacy_rows_only_where_the_schema_has_no_handlers() -> None:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # noqa: PLC0415
+
+    for resource_type, actions in LEGACY_HANDLERS.items():
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+        assert not schema.get("handlers"), f"{resource_type}: use the schema's handlers"
+        assert all(describe(a) is not None for a in actions)
+
+
+def test_scopes_name_real_iam_resource_types() -> None:
+    for (service, resource_type), scope in launch_role.scopes("sm-x").items():
+        assert launch_role.arns(service, resource_type, scope), (service, resource_type)
+
+
+def test_names_outside_the_scopes_are_reported(published: Published) -> None:
+    product = copy.deepcopy(published.product)
+    resources = product["Resources"]
+    role = next(r for r in resources.values() if r["Type"] == "AWS::IAM::Role")
+    role["Properties"]["RoleName"] = "my-project-role"
+    ecr = next(r for r in resources.values() if r["Type"] == "AWS::ECR::Repository")
+    ecr["Properties"]["RepositoryName"] = {
+        "Fn::Join": ["", ["ml-", {"Ref": "SageMakerProjectName"}]]
+    }
+    schedule = next(r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule")
+    schedule["Properties"]["GroupName"] = "mlops"
+    problems = " | ".join(launch_role_problems(product, published.catalog, published.region))
+    assert "(AWS::IAM::Role) sets RoleName" in problems
+    assert "(AWS::ECR::Repository): RepositoryName must start with sagemaker-" in problems
+    assert "schedules in the default group only" in problems
