@@ -1,7 +1,8 @@
 """The project's CDK stack for every size x git provider: synthesized in-process from each bake's
 project.toml and repository, with cdk-nag as a gate (zero unacknowledged AwsSolutions findings),
-zero cfn-lint errors, the layout-dependent resources, an event pattern matched by a real matcher,
-and the buildspecs the CodeBuild projects name present in the bake."""
+zero cfn-lint errors, the layout-dependent resources, the size-dependent schedules and drift alarm,
+event patterns matched by a real matcher, and the buildspecs the CodeBuild projects name present in
+the bake."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.matrix import combinations
 pytest.importorskip("aws_cdk", reason="aws-cdk-lib is a pinned dev dependency; install it")
 
 from project_infra.builds import BUILDSPECS
-from project_infra.checks import Resolver, event_matches, lint_errors, nag_violations
+from project_infra.checks import ACCOUNT, Resolver, event_matches, lint_errors, nag_violations
 from project_infra.synth import build_app
 
 MATRIX = combinations()
@@ -63,6 +64,34 @@ def test_stack_synthesizes_clean(
         "detail": {"ModelPackageGroupName": f"{slug}-manual", "ModelApprovalStatus": "Approved"},
     }
     assert event_matches(resolver.resolve(decision), approved, region)
+
+    # Issue #7: batch inference for every size; drift monitoring and its alarm for medium/large.
+    monitored = extra["mlops_size"] != "small"
+    schedules = sorted(
+        k.removeprefix("CiCd")[:-8]
+        for k, r in cfn["Resources"].items()
+        if r["Type"] == "AWS::Scheduler::Schedule"
+    )
+    assert schedules == sorted(
+        ["BatchInference", "Retraining", *(["Monitoring"] if monitored else [])]
+    )
+    assert kinds.count("AWS::CloudWatch::Alarm") == (1 if monitored else 0)
+    rules = {
+        key: r["Properties"]
+        for key, r in cfn["Resources"].items()
+        if r["Type"] == "AWS::Events::Rule"
+    }
+    drift_rules = [p for key, p in rules.items() if key.startswith("CiCdDataDriftRule")]
+    assert len(drift_rules) == (1 if monitored else 0)
+    alarm_name = f"{slug}-manual-data-drift"
+    alarm = {
+        "source": "aws.cloudwatch",
+        "detail-type": "CloudWatch Alarm State Change",
+        "resources": [f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{alarm_name}"],
+        "detail": {"alarmName": alarm_name, "state": {"value": "ALARM"}},
+    }
+    for rule in drift_rules:
+        assert event_matches(resolver.resolve(rule["EventPattern"]), alarm, region)
 
 
 @pytest.mark.parametrize("path", BUILDSPECS)

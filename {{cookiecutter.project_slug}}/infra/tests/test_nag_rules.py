@@ -41,3 +41,19 @@ def test_unknown_wildcards_are_not_accepted() -> None:
         {"Action": "sagemaker:CreateEndpoint", "Resource": "arn:aws:sagemaker:*:*:endpoint/*"},
     ]
     assert findings(statements) == {}
+
+
+def test_batch_pipeline_wildcards_are_accepted() -> None:
+    """The transform jobs, their logs and the models the batch pipeline creates (issue #7)."""
+    arn = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
+    resources = [
+        arn.format("sagemaker", "transform-job/pipelines-*"),
+        arn.format("logs", "log-group:/aws/sagemaker/TransformJobs*"),
+        arn.format("sagemaker", "model/<SageMakerProjectName>-*"),
+    ]
+    accepted = findings([{"Action": "sagemaker:CreateModel", "Resource": resources}])
+    assert sorted(accepted) == sorted(f"Resource::{r}" for r in resources)
+    assert "batch pipeline" in accepted[f"Resource::{resources[2]}"]
+    # Another project's models, or any model, stay findings.
+    other = [arn.format("sagemaker", "model/*"), arn.format("sagemaker", "model/other-*")]
+    assert findings([{"Action": "sagemaker:CreateModel", "Resource": other}]) == {}

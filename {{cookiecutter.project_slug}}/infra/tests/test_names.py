@@ -14,6 +14,15 @@ def test_stack_names_equal_settings_names(slug: str) -> None:
     assert stack.model_package_group == settings.model_package_group
     assert stack.build_pipeline == settings.build_pipeline
     assert stack.ecr_repository == settings.ecr_repository
+    for name in (
+        "monitoring_pipeline",
+        "batch_pipeline",
+        "raw_data_prefix",
+        "batch_input_prefix",
+        "drift_alarm",
+        "drift_namespace",
+    ):
+        assert getattr(stack, name) == getattr(settings, name), name
     for stage in ("staging", "prod"):
         assert stack.endpoint(stage) == settings.endpoint(stage)
         assert stack.deploy_stack(stage) == settings.deploy_stack(stage)

@@ -180,7 +180,11 @@ def test_connection_sources_trigger_on_their_folder_only(synthesized: Synthesize
 
 
 def test_retraining_schedule_starts_the_sagemaker_pipeline(synthesized: Synthesized) -> None:
-    (schedule,) = synthesized.resources("AWS::Scheduler::Schedule").values()
+    (schedule,) = [
+        s
+        for key, s in synthesized.resources("AWS::Scheduler::Schedule").items()
+        if key.startswith("CiCdRetraining")
+    ]
     target = synthesized.resolver.resolve(schedule["Properties"]["Target"]["Arn"])
     region = synthesized.settings.region
     assert target == (
@@ -215,6 +219,7 @@ def _in_project(resource: str, slug: str) -> bool:
         slug in resource
         or ":processing-job/pipelines-" in resource
         or (":training-job/pipelines-" in resource)
+        or (":transform-job/pipelines-" in resource)
         or ":log-group:/aws/sagemaker/" in resource
     )
 
@@ -228,7 +233,11 @@ def test_sagemaker_pipeline_role_is_scoped_to_the_project(synthesized: Synthesiz
         for p in synthesized.resources("AWS::IAM::Policy").values()
         if p["Properties"]["Roles"] == [{"Ref": role_id}]
     ]
-    unscopable = {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+    unscopable = {
+        "ecr:GetAuthorizationToken",
+        "cloudwatch:PutMetricData",
+        "sagemaker:ListModelPackages",
+    }
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
         for resource in _as_list(synthesized.resolver.resolve(statement["Resource"])):
             if "Fn::GetAtt" in str(resource):  # this stack's own bucket, key or repository

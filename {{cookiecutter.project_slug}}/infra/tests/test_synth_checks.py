@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,10 +26,32 @@ def test_parameters_serve_studio_and_hand_deploys(synthesized: Synthesized) -> N
     parameters = synthesized.template["Parameters"]
     assert parameters["SageMakerProjectName"]["Default"] == synthesized.project_name
     assert parameters["SageMakerProjectId"]["Type"] == "String"
-    expected = {"SageMakerProjectName", "SageMakerProjectId", "BranchName", "RetrainingSchedule"}
+    expected = {
+        "SageMakerProjectName",
+        "SageMakerProjectId",
+        "BranchName",
+        "RetrainingSchedule",
+        "BatchInferenceSchedule",
+        "BatchInferenceScheduleState",
+    }
     if synthesized.settings.git_provider != "codecommit":
         expected |= {"CodeConnectionArn", "RepositoryOwner", "RepositoryName"}
     assert expected <= set(parameters)
+    # Drift monitoring exists in medium and large only; small has none of its parameters.
+    monitoring = {"MonitoringSchedule", "MonitoringScheduleState"}
+    assert monitoring & set(parameters) == (monitoring if synthesized.settings.monitored else set())
+
+
+def test_every_parameter_default_is_allowed(synthesized: Synthesized) -> None:
+    """CloudFormation rejects a default outside the parameter's own pattern or values at deploy."""
+    for name, parameter in synthesized.template["Parameters"].items():
+        default = parameter.get("Default")
+        if default is None:
+            continue
+        if "AllowedPattern" in parameter:
+            assert re.fullmatch(parameter["AllowedPattern"], default), name
+        if "AllowedValues" in parameter:
+            assert default in parameter["AllowedValues"], name
 
 
 def test_synth_cli_names_a_bad_value_in_one_line(tmp_path: Path, synthesized: Synthesized) -> None:

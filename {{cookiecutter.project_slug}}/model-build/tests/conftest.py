@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from model_build import catalog
 from model_build.pipeline import PipelineConfig, get_definition
 
 # Fixed names so the snapshot is stable; the role and account are documentation placeholders.
@@ -36,6 +38,20 @@ def _no_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 def definition() -> dict[str, Any]:
     """The real SDK's definition, built under the socket guard (pytest-socket, see pyproject)."""
     return json.loads(get_definition(CONFIG))
+
+
+# Monitoring exists for medium and large projects only.
+MEDIUM = dataclasses.replace(CONFIG, size="medium")
+
+
+@pytest.fixture(scope="session")
+def monitoring_definition() -> dict[str, Any]:
+    return json.loads(catalog.definition(catalog.MONITORING, MEDIUM))
+
+
+@pytest.fixture(scope="session")
+def batch_definition() -> dict[str, Any]:
+    return json.loads(catalog.definition(catalog.BATCH_INFERENCE, CONFIG))
 
 
 @pytest.fixture(scope="session")

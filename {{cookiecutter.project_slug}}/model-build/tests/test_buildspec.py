@@ -19,10 +19,16 @@ def test_buildspec_phases_and_commands() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "scripts"
     ]
-    for command in ("get-pipeline-definition", "run-pipeline"):
+    for command in ("get-pipeline-definition", "run-pipeline", "upsert-pipelines"):
         assert command in text and command in scripts
     assert "ruff check" in text and "pytest" in text
     assert "ImageUri=${IMAGE_URI}" in text
+    # The scheduled pipelines are upserted after the model-build run started, with the same image.
+    build = phases["build"]["commands"]
+    run = next(i for i, c in enumerate(build) if c.startswith("run-pipeline"))
+    upsert = [i for i, c in enumerate(build) if c.startswith("upsert-pipelines")]
+    assert upsert and upsert[0] > run
+    assert build[upsert[0]] == 'upsert-pipelines --image-uri "${IMAGE_URI}"'
 
 
 def test_requirements_are_exact_pins() -> None:

@@ -17,8 +17,8 @@ from moto import mock_aws
 from model_build import cli
 from model_build.errors import run_cli
 from model_build.local import registry
+from tests.botocore_requests import simulate
 from tests.conftest import CONFIG
-from tests.test_definition import simulate
 
 NAME_ENV = {
     "SAGEMAKER_PROJECT_NAME": "mammo",
@@ -212,7 +212,13 @@ def test_local_approve_flips_the_newest_pending(
 
 
 def test_console_scripts_are_installed() -> None:
-    for script in ("get-pipeline-definition", "run-pipeline", "run-local", "approve"):
+    for script in (
+        "get-pipeline-definition",
+        "run-pipeline",
+        "upsert-pipelines",
+        "run-local",
+        "approve",
+    ):
         path = Path(sys.executable).parent / script
         assert path.exists(), f"{script} missing: pip install -e model-build"
         assert (

@@ -9,19 +9,14 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore.validate import ParamValidator
 
 from model_build.local.resolve import Context, resolve
+from tests.botocore_requests import REQUESTS, request_errors, simulate
 from tests.conftest import CONFIG, all_steps
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "pipeline-definition.json"
-REQUESTS = {
-    "Processing": ("CreateProcessingJob", "ProcessingJobName"),
-    "Training": ("CreateTrainingJob", "TrainingJobName"),
-    "RegisterModel": ("CreateModelPackage", None),
-}
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+SNAPSHOT = SNAPSHOTS / "pipeline-definition.json"
 
 
 def test_socket_guard_is_active() -> None:
@@ -152,40 +147,12 @@ def test_register_step_contents(definition: dict[str, Any]) -> None:
     assert {"Key": "project-name", "Value": "mammo"} in register["Tags"]
 
 
-def simulate(definition: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """Resolve every job step's Arguments as an execution would, with stand-in step properties."""
-    params = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
-    ctx = Context(
-        parameters=params, execution={"PipelineExecutionId": "abcdef123456", "PipelineName": "p"}
-    )
-    resolved = []
-    for step in all_steps(definition["Steps"]):
-        if step["Type"] not in REQUESTS:
-            continue
-        args = resolve(step["Arguments"], ctx)
-        if step["Type"] == "Training":
-            model = f"{args['OutputDataConfig']['S3OutputPath']}/job/output/model.tar.gz"
-            ctx.steps[step["Name"]] = {**args, "ModelArtifacts": {"S3ModelArtifacts": model}}
-        else:
-            ctx.steps[step["Name"]] = args
-        resolved.append((step["Name"], step["Type"], args))
-    return resolved
-
-
 def test_every_request_is_valid_for_botocore(definition: dict[str, Any]) -> None:
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    validator = ParamValidator()
     checked = []
     for name, kind, args in simulate(definition):
-        operation, job_name_field = REQUESTS[kind]
-        request = dict(args)
-        if (
-            job_name_field
-        ):  # the service names jobs itself; the SDK pops the name from the definition
-            request[job_name_field] = f"pipelines-abc-{name}"
-        report = validator.validate(request, model.operation_model(operation).input_shape)
-        assert not report.has_errors(), f"{name} -> {operation}:\n{report.generate_report()}"
-        checked.append(operation)
+        errors = request_errors(name, kind, args)
+        assert not errors, f"{name} -> {REQUESTS[kind][0]}:\n{errors}"
+        checked.append(REQUESTS[kind][0])
     assert sorted(checked) == sorted(
         ["CreateProcessingJob"] * 3 + ["CreateTrainingJob", "CreateModelPackage"]
     )
@@ -196,12 +163,22 @@ def test_botocore_check_catches_a_typed_hyperparameter(definition: dict[str, Any
     broken = json.loads(json.dumps(definition))
     train = next(s for s in broken["Steps"] if s["Name"] == "Train")
     train["Arguments"]["HyperParameters"]["max_depth"] = {"Get": "Parameters.MaxDepth"}
-    model = botocore.session.get_session().get_service_model("sagemaker")
     args = next(a for n, _, a in simulate(broken) if n == "Train")
-    report = ParamValidator().validate(
-        {**args, "TrainingJobName": "x"}, model.operation_model("CreateTrainingJob").input_shape
+    assert "HyperParameters.max_depth" in request_errors("Train", "Training", args)
+
+
+def test_botocore_check_catches_lengths_and_patterns(definition: dict[str, Any]) -> None:
+    # ...and on what ParamValidator alone lets through: the model's maximum lengths and patterns.
+    args = next(a for n, _, a in simulate(definition) if n == "Evaluate")
+    too_long = {**args, "RoleArn": "arn:aws:iam::111122223333:role/" + "r" * 2048}
+    assert "CreateProcessingJob.RoleArn: 2079 characters, at most 2048" in request_errors(
+        "E", "Processing", too_long
     )
-    assert report.has_errors() and "HyperParameters.max_depth" in report.generate_report()
+    bad_role = {**args, "RoleArn": "arn:aws:iam::1234:role/short-account"}
+    assert (
+        "CreateProcessingJob.RoleArn: 'arn:aws:iam::1234:role/short-account' does not match"
+        in request_errors("E", "Processing", bad_role)
+    )
 
 
 def normalise(definition: dict[str, Any]) -> str:
@@ -209,13 +186,18 @@ def normalise(definition: dict[str, Any]) -> str:
     return re.sub(r"\b[0-9a-f]{32,}\b", "<hash>", text) + "\n"
 
 
-def test_snapshot(definition: dict[str, Any]) -> None:
+def check_snapshot(definition: dict[str, Any], path: Path) -> None:
+    """The definition equals the reviewed copy at ``path`` (UPDATE_SNAPSHOTS=1 rewrites it)."""
     text = normalise(definition)
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(text, encoding="utf-8")
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
         if os.environ.get("UPDATE_SNAPSHOTS") != "1":
-            pytest.fail(f"snapshot {SNAPSHOT.name} did not exist; written, review and commit it")
-    assert text == SNAPSHOT.read_text(encoding="utf-8"), (
-        "definition changed; rerun with UPDATE_SNAPSHOTS=1 and review the diff"
+            pytest.fail(f"snapshot {path.name} did not exist; written, review and commit it")
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{path.name} changed; rerun with UPDATE_SNAPSHOTS=1 and review the diff"
     )
+
+
+def test_snapshot(definition: dict[str, Any]) -> None:
+    check_snapshot(definition, SNAPSHOT)

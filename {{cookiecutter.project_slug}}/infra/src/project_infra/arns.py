@@ -26,8 +26,24 @@ def model_packages(names: Names) -> str:
     return sagemaker(f"model-package/{names.model_package_group}/*")
 
 
+def pipeline(name: str) -> str:
+    return sagemaker(f"pipeline/{name}")
+
+
 def build_pipeline(names: Names) -> str:
-    return sagemaker(f"pipeline/{names.build_pipeline}")
+    return pipeline(names.build_pipeline)
+
+
+def monitoring_pipeline(names: Names) -> str:
+    return pipeline(names.monitoring_pipeline)
+
+
+def batch_pipeline(names: Names) -> str:
+    return pipeline(names.batch_pipeline)
+
+
+def alarm(name: str) -> str:
+    return f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{name}"
 
 
 def endpoint(names: Names, stage: str, account: str = Aws.ACCOUNT_ID) -> str:

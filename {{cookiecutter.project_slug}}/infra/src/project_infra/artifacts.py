@@ -5,6 +5,7 @@ and prod accounts get read access to each, and nothing more."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
@@ -85,6 +86,11 @@ def create(scope: Construct, settings: Settings, names: Names) -> Artifacts:
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix="artifact-bucket/",
         removal_policy=RemovalPolicy.RETAIN,
+    )
+    # S3 -> EventBridge (new training data starts retraining). Set on the bucket itself: the L2's
+    # event_bridge_enabled adds a Lambda-backed custom resource, which a Studio product avoids.
+    cast(s3.CfnBucket, bucket.node.default_child).add_property_override(
+        "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
     )
     if accounts:
         bucket.add_to_resource_policy(

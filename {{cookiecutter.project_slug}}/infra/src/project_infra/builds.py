@@ -85,9 +85,14 @@ def image_build(scope: Construct, names: Names, artifacts: Artifacts) -> codebui
 
 
 def pipeline_run(
-    scope: Construct, names: Names, artifacts: Artifacts, pipeline_role: iam.IRole
+    scope: Construct,
+    names: Names,
+    artifacts: Artifacts,
+    pipeline_role: iam.IRole,
+    upserted: list[str],
 ) -> codebuild.PipelineProject:
-    """Tests model-build, then upserts and starts the SageMaker pipeline."""
+    """Tests model-build, then upserts and starts the SageMaker pipeline, and upserts the
+    ``upserted`` pipelines (the scheduled ones) without starting them."""
     project = _project(
         scope,
         "PipelineRun",
@@ -113,6 +118,18 @@ def pipeline_run(
                 "sagemaker:ListTags",
             ],
             resources=[pipeline],
+        )
+    )
+    project.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=[
+                "sagemaker:CreatePipeline",
+                "sagemaker:UpdatePipeline",
+                "sagemaker:DescribePipeline",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            resources=[arns.pipeline(name) for name in upserted],
         )
     )
     project.add_to_role_policy(

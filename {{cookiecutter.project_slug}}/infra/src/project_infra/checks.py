@@ -56,7 +56,15 @@ class Resolver:
         resource = self.template["Resources"][name]
         if resource["Type"] == "AWS::CodePipeline::Pipeline":
             return self.resolve(resource["Properties"]["Name"])
+        if resource["Type"] == "AWS::S3::Bucket":
+            # CloudFormation names a bucket without BucketName itself; pretend it is this name.
+            return self.resolve(resource["Properties"].get("BucketName", self.bucket_name(name)))
         raise KeyError(f"cannot resolve Ref {name} ({resource['Type']})")
+
+    @staticmethod
+    def bucket_name(logical_id: str) -> str:
+        """The pretend physical name of an unnamed bucket (lowercase, as S3 requires)."""
+        return logical_id.lower()
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):

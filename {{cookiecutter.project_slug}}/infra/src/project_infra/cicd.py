@@ -10,7 +10,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from project_infra import arns, artifacts, builds, events, nag, pipelines, roles
+from project_infra import arns, artifacts, builds, events, monitoring, nag, pipelines, roles
 from project_infra.builds import STAGES, Targets
 from project_infra.parameters import StackNames, declare
 from project_infra.pipelines import StageDeployment
@@ -27,7 +27,8 @@ class ProjectCiCd(Construct):
         parameters = declare(stack, settings)
         names = StackNames(parameters.project_name, parameters.project_id)
         shared = artifacts.create(self, settings, names)
-        pipeline_role = roles.pipeline_execution(self, names, shared)
+        pipeline_role = roles.pipeline_execution(self, names, shared, monitored=settings.monitored)
+        scheduled = monitoring.upserted_pipelines(names, settings.monitored)
         source = Source(self, "Source", parameters, repo_root)
 
         if settings.account_layout == "multi":
@@ -61,7 +62,7 @@ class ProjectCiCd(Construct):
             deployments = {stage: StageDeployment(None, None, statements) for stage in STAGES}
 
         image_build = builds.image_build(self, names, shared)
-        pipeline_run = builds.pipeline_run(self, names, shared, pipeline_role)
+        pipeline_run = builds.pipeline_run(self, names, shared, pipeline_role, scheduled)
         deploy_build = builds.deploy_build(self, names, shared, targets)
         endpoint_tests = builds.endpoint_tests(self, names, shared, targets)
         build = pipelines.model_build(
@@ -81,8 +82,15 @@ class ProjectCiCd(Construct):
             endpoint_tests=endpoint_tests,
             stages=deployments,
         )
-        events.wire(self, names, shared, build, deploy)
-        events.retraining_schedule(self, names, parameters.retrain_schedule)
+        events.wire(
+            self,
+            names,
+            shared,
+            build,
+            deploy,
+            sagemaker_pipelines=[names.build_pipeline, *scheduled],
+        )
+        monitoring.wire(self, names, parameters, shared, settings.monitored)
         nag.acknowledge_privileged_build(image_build)
 
         for name, value, description in (
@@ -94,6 +102,8 @@ class ProjectCiCd(Construct):
             ("BuildPipelineName", build.pipeline_name, "CodePipeline: model-build"),
             ("DeployPipelineName", deploy.pipeline_name, "CodePipeline: model-deploy"),
             ("NotificationTopicArn", shared.topic.topic_arn, "failures and approvals"),
+            ("TrainingDataPrefix", names.raw_data_prefix, "new .csv files here start retraining"),
+            ("BatchInputPrefix", names.batch_input_prefix, "input of the batch pipeline"),
         ):
             CfnOutput(stack, name, value=value, description=description)
         if source.repository is not None:

@@ -1,6 +1,7 @@
 """What starts what: EventBridge rules (model package decisions -> deploy pipeline, release image
-pushes -> build pipeline, failures -> the topic) and the retraining schedule. The patterns are
-plain functions so the tests match them against sample events with a real matcher."""
+pushes -> build pipeline, failures -> the topic). The patterns are plain functions so the tests
+match them against sample events with a real matcher. Schedules, the drift alarm and the retraining
+triggers live in :mod:`project_infra.monitoring`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from typing import Any
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from project_infra import arns
@@ -57,21 +56,24 @@ def codepipeline_failure(pipeline_names: list[str]) -> Pattern:
     }
 
 
-def sagemaker_pipeline_failure(pipeline_arn: str) -> Pattern:
+def sagemaker_pipeline_failure(pipeline_arns: list[str]) -> Pattern:
     return {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
-        "detail": {"pipelineArn": [pipeline_arn], "currentPipelineExecutionStatus": ["Failed"]},
+        "detail": {"pipelineArn": pipeline_arns, "currentPipelineExecutionStatus": ["Failed"]},
     }
 
 
-def _rule(scope: Construct, construct_id: str, description: str, pattern: Pattern) -> events.Rule:
+def rule(scope: Construct, construct_id: str, description: str, pattern: Pattern) -> events.Rule:
     return events.Rule(
         scope,
         construct_id,
         description=description,
         event_pattern=events.EventPattern(
-            source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"]
+            source=pattern["source"],
+            detail_type=pattern["detail-type"],
+            resources=pattern.get("resources"),
+            detail=pattern["detail"],
         ),
     )
 
@@ -82,8 +84,11 @@ def wire(
     artifacts: Artifacts,
     build: codepipeline.Pipeline,
     deploy: codepipeline.Pipeline,
+    *,
+    sagemaker_pipelines: list[str],
 ) -> None:
-    decision = _rule(
+    """``sagemaker_pipelines``: names of the project's SageMaker pipelines whose failures notify."""
+    decision = rule(
         scope,
         "ModelPackageDecision",
         f"Approved or rejected packages of {names.model_package_group} start the deploy pipeline",
@@ -91,7 +96,7 @@ def wire(
     )
     decision.add_target(targets.CodePipeline(deploy))
 
-    image = _rule(
+    image = rule(
         scope,
         "ReleaseImagePush",
         f"Pushes of {RELEASE_TAG_PREFIX}* images start the build pipeline",
@@ -110,39 +115,9 @@ def wire(
         ),
         (
             "SageMakerPipelineFailure",
-            f"Failed runs of {names.build_pipeline} notify the topic",
-            sagemaker_pipeline_failure(arns.build_pipeline(names)),
+            f"Failed runs of the SageMaker pipelines of {names.model_package_group} notify the topic",
+            sagemaker_pipeline_failure([arns.pipeline(name) for name in sagemaker_pipelines]),
         ),
     ):
-        rule = _rule(scope, construct_id, description, pattern)
-        rule.add_target(targets.SnsTopic(artifacts.topic, message=failed_message))
-
-
-def retraining_schedule(scope: Construct, names: Names, expression: str) -> scheduler.CfnSchedule:
-    """Starts the SageMaker pipeline on a schedule with its current definition (the image of the
-    last build); a code change goes through the build pipeline instead."""
-    pipeline = arns.build_pipeline(names)
-    role = iam.Role(
-        scope,
-        "RetrainingRole",
-        assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
-        description=f"Start {names.build_pipeline} on schedule",
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline])
-    )
-    return scheduler.CfnSchedule(
-        scope,
-        "Retraining",
-        description=f"Retrain: start SageMaker pipeline {names.build_pipeline}",
-        schedule_expression=expression,
-        flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
-            mode="FLEXIBLE", maximum_window_in_minutes=60
-        ),
-        state="ENABLED",
-        target=scheduler.CfnSchedule.TargetProperty(
-            arn=pipeline,
-            role_arn=role.role_arn,
-            retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=3),
-        ),
-    )
+        failure = rule(scope, construct_id, description, pattern)
+        failure.add_target(targets.SnsTopic(artifacts.topic, message=failed_message))

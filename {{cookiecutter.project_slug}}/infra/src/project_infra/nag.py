@@ -36,8 +36,14 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
         "the stage's deploy stack; the suffix is the stack id CloudFormation assigns",
     ),
     (
+        r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+        r"model/<SageMakerProjectName>-\*",
+        "SageMaker models named after the project: the stage stacks' and the batch pipeline's "
+        "(<project>-<id> cut to 40 characters, then the execution id)",
+    ),
+    (
         r"Resource::arn:<AWS::Partition>:(sagemaker|cloudwatch):<AWS::Region>:<AWS::AccountId>:"
-        r"(model/|endpoint-config/|endpoint/|alarm:)<SageMakerProjectName>-\*",
+        r"(endpoint-config/|endpoint/|alarm:)<SageMakerProjectName>-\*",
         STAGE_RESOURCES,
     ),
     (
@@ -47,7 +53,7 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
     ),
     (
         r"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-        r"/aws/sagemaker/(ProcessingJobs|TrainingJobs|Endpoints/<SageMakerProjectName>-)\*",
+        r"/aws/sagemaker/(ProcessingJobs|TrainingJobs|TransformJobs|Endpoints/<SageMakerProjectName>-)\*",
         "log streams SageMaker creates for the project's jobs and endpoints",
     ),
     (
@@ -62,7 +68,7 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
     ),
     (
         r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-        r"(processing|training)-job/pipelines-\*",
+        r"(processing|training|transform)-job/pipelines-\*",
         "SageMaker Pipelines names its jobs pipelines-<execution id>-*, not after the project",
     ),
 )

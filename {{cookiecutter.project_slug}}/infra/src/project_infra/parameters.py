@@ -1,5 +1,5 @@
 """The stack's CloudFormation parameters: the two SageMaker Projects passes, plus the source and
-retraining schedule, each defaulting to the answers in ``project.toml``."""
+the schedules (retraining, batch inference, drift monitoring), each with a working default."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ PROJECT_NAME = "SageMakerProjectName"  # the two parameters SageMaker Projects p
 PROJECT_ID = "SageMakerProjectId"
 HAND_DEPLOY_PROJECT_ID = "manual"  # the id of a project deployed with `cdk deploy`, not from Studio
 DEFAULT_SCHEDULE = "cron(0 3 ? * MON *)"  # weekly retraining, Monday 03:00 UTC
+# Daily, just after midnight UTC: the monitoring window (WindowHours, default 24) ends at the
+# scheduled time, so each run covers the previous day once the capture files of its last hour land.
+DEFAULT_MONITORING_SCHEDULE = "cron(15 0 * * ? *)"
+DEFAULT_BATCH_SCHEDULE = "cron(0 2 * * ? *)"  # daily 02:00 UTC, after the monitoring run
+SCHEDULE_PATTERN = r"^(cron|rate)\(.+\)$"
+SCHEDULE_STATES = ["ENABLED", "DISABLED"]
 
 
 class StackNames(Names):
@@ -35,6 +41,10 @@ class StackNames(Names):
     def endpoint(self, stage: str) -> str:
         return f"{self.slug}-{stage}"
 
+    @property
+    def drift_namespace(self) -> str:
+        return f"{self.slug}/DataDrift"
+
 
 @dataclass(frozen=True)
 class Parameters:
@@ -44,6 +54,10 @@ class Parameters:
     project_id: str
     branch: str
     retrain_schedule: str
+    batch_schedule: str
+    batch_schedule_state: str
+    monitoring_schedule: str = ""  # medium and large only
+    monitoring_schedule_state: str = ""
     connection_arn: str = ""  # CodeConnections sources only
     repository_owner: str = ""
     repository_name: str = ""
@@ -72,14 +86,43 @@ def declare(stack: Stack, settings: Settings) -> Parameters:
         constraint_description="lowercase letters, digits and hyphens; 1-20 characters",
     )
     branch = parameter("BranchName", "Branch the pipelines build.", default="main", min_length=1)
-    schedule = parameter(
-        "RetrainingSchedule",
-        "EventBridge Scheduler expression of the retraining run (cron(...) or rate(...)).",
-        default=DEFAULT_SCHEDULE,
-        allowed_pattern=r"^(cron|rate)\(.+\)$",
-    )
+    schedules = {
+        "retrain_schedule": parameter(
+            "RetrainingSchedule",
+            "EventBridge Scheduler expression of the retraining run (cron(...) or rate(...)).",
+            default=DEFAULT_SCHEDULE,
+            allowed_pattern=SCHEDULE_PATTERN,
+        ),
+        "batch_schedule": parameter(
+            "BatchInferenceSchedule",
+            "EventBridge Scheduler expression of the batch inference run (cron(...) or rate(...)).",
+            default=DEFAULT_BATCH_SCHEDULE,
+            allowed_pattern=SCHEDULE_PATTERN,
+        ),
+        "batch_schedule_state": parameter(
+            "BatchInferenceScheduleState",
+            "TODO: ENABLED once batch input files arrive under "
+            "s3://<artifact bucket>/<project>-<id>/batch/input/ (until then every run fails).",
+            default="DISABLED",
+            allowed_values=SCHEDULE_STATES,
+        ),
+    }
+    if settings.monitored:
+        schedules["monitoring_schedule"] = parameter(
+            "MonitoringSchedule",
+            "EventBridge Scheduler expression of the drift monitoring run; each run checks the "
+            "WindowHours (default 24) before its scheduled time.",
+            default=DEFAULT_MONITORING_SCHEDULE,
+            allowed_pattern=SCHEDULE_PATTERN,
+        )
+        schedules["monitoring_schedule_state"] = parameter(
+            "MonitoringScheduleState",
+            "DISABLED pauses drift monitoring (runs fail while the prod endpoint has no traffic).",
+            default="ENABLED",
+            allowed_values=SCHEDULE_STATES,
+        )
     if settings.git_provider == "codecommit":
-        return Parameters(project_name, project_id, branch, schedule)
+        return Parameters(project_name, project_id, branch, **schedules)
     connection_props: dict[str, object] = {"allowed_pattern": CONNECTION_ARN_PATTERN}
     if settings.codeconnection_arn:
         connection_props["default"] = settings.codeconnection_arn
@@ -87,7 +130,7 @@ def declare(stack: Stack, settings: Settings) -> Parameters:
         project_name,
         project_id,
         branch,
-        schedule,
+        **schedules,
         connection_arn=parameter(
             "CodeConnectionArn",
             f"ARN of the AWS CodeConnections connection to {settings.git_provider}.",

@@ -14,7 +14,11 @@ from project_infra.settings import Names
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
 # SageMaker Pipelines names its jobs pipelines-<execution id>-<step>-<suffix>, not after the project.
-PIPELINE_JOBS = ("processing-job/pipelines-*", "training-job/pipelines-*")
+PIPELINE_JOBS = (
+    "processing-job/pipelines-*",
+    "training-job/pipelines-*",
+    "transform-job/pipelines-*",
+)
 
 
 def _logs(resource_prefix: str) -> iam.PolicyStatement:
@@ -26,21 +30,24 @@ def _logs(resource_prefix: str) -> iam.PolicyStatement:
     )
 
 
-def _metrics() -> iam.PolicyStatement:
+def _metrics(namespace: str = "/aws/sagemaker/*") -> iam.PolicyStatement:
     return iam.PolicyStatement(
         actions=["cloudwatch:PutMetricData"],
         resources=["*"],  # PutMetricData has no resource-level permissions; scoped by namespace.
-        conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
+        conditions={"StringLike": {"cloudwatch:namespace": [namespace]}},
     )
 
 
-def pipeline_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam.Role:
-    """Runs the SageMaker pipeline's jobs: the project's bucket, image and model package group only."""
+def pipeline_execution(
+    scope: Construct, names: Names, artifacts: Artifacts, *, monitored: bool
+) -> iam.Role:
+    """Runs the project's SageMaker pipelines (model-build, batch inference and, when ``monitored``,
+    monitoring): their jobs, the project's bucket, image and model package group only."""
     role = iam.Role(
         scope,
         "SageMakerPipelineRole",
         assumed_by=SAGEMAKER,
-        description=f"SageMaker pipeline {names.build_pipeline}: its jobs and model registration",
+        description=f"SageMaker pipelines of {names.model_package_group}: jobs, models, registry",
     )
     jobs = [arns.sagemaker(job) for job in PIPELINE_JOBS]
     role.add_to_policy(
@@ -52,10 +59,25 @@ def pipeline_execution(scope: Construct, names: Names, artifacts: Artifacts) -> 
                 "sagemaker:CreateTrainingJob",
                 "sagemaker:DescribeTrainingJob",
                 "sagemaker:StopTrainingJob",
+                "sagemaker:CreateTransformJob",
+                "sagemaker:DescribeTransformJob",
+                "sagemaker:StopTransformJob",
                 "sagemaker:AddTags",
             ],
             resources=jobs,
         )
+    )
+    # The batch pipeline's first step creates a Model from the newest Approved package
+    # (<project>-<id>, cut to 40 characters, -<execution id>); its transform job runs that model.
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
+            resources=[arns.sagemaker(f"model/{names.slug}-*")],
+        )
+    )
+    # Finding the newest Approved package: IAM evaluates ListModelPackages without a resource.
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"])
     )
     role.add_to_policy(
         iam.PolicyStatement(
@@ -64,6 +86,8 @@ def pipeline_execution(scope: Construct, names: Names, artifacts: Artifacts) -> 
                 "sagemaker:DescribeModelPackage",
                 "sagemaker:DescribeModelPackageGroup",
                 "sagemaker:AddTags",
+                # approved_model copies the package's tags onto the Model it creates.
+                "sagemaker:ListTags",
             ],
             resources=[arns.model_package_group(names), arns.model_packages(names)],
         )
@@ -80,7 +104,10 @@ def pipeline_execution(scope: Construct, names: Names, artifacts: Artifacts) -> 
     artifacts.repository.grant_pull(role)
     role.add_to_policy(_logs("/aws/sagemaker/ProcessingJobs"))
     role.add_to_policy(_logs("/aws/sagemaker/TrainingJobs"))
+    role.add_to_policy(_logs("/aws/sagemaker/TransformJobs"))
     role.add_to_policy(_metrics())
+    if monitored:  # the monitor publishes the drift metrics that the drift alarm watches
+        role.add_to_policy(_metrics(names.drift_namespace))
     return role
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SIZES = ("small", "medium", "large")
+MONITORED_SIZES = ("medium", "large")  # data capture -> drift monitor -> retraining
 LAYOUTS = ("single", "multi")
 
 
@@ -34,6 +35,30 @@ class Names:
     @property
     def build_pipeline(self) -> str:  # PipelineName: up to 256 characters
         return f"{self.slug}-{self.project_id}-model-build"
+
+    @property
+    def monitoring_pipeline(self) -> str:  # medium and large only
+        return f"{self.slug}-{self.project_id}-monitoring"
+
+    @property
+    def batch_pipeline(self) -> str:
+        return f"{self.slug}-{self.project_id}-batch-inference"
+
+    @property
+    def raw_data_prefix(self) -> str:  # model_build's default InputDataUrl, below the bucket
+        return f"{self.slug}-{self.project_id}/data/raw/"
+
+    @property
+    def batch_input_prefix(self) -> str:  # the batch pipeline's default BatchInputUrl
+        return f"{self.slug}-{self.project_id}/batch/input/"
+
+    @property
+    def drift_alarm(self) -> str:  # AlarmName: up to 255 characters
+        return f"{self.slug}-{self.project_id}-data-drift"
+
+    @property
+    def drift_namespace(self) -> str:  # the monitor's --namespace: <project name>/DataDrift
+        return f"{self.slug.lower()}/DataDrift"
 
     @property
     def ecr_repository(
@@ -70,6 +95,11 @@ class Settings:
 
     def names(self, project_id: str = "local") -> Names:
         return Names(self.slug, project_id)
+
+    @property
+    def monitored(self) -> bool:
+        """Whether the prod endpoint's traffic is watched for drift (monitoring pipeline + alarm)."""
+        return self.size in MONITORED_SIZES
 
     @property
     def tags(self) -> dict[str, str]:

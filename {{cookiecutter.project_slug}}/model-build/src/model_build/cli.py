@@ -1,4 +1,4 @@
-"""Console scripts: get-pipeline-definition, run-pipeline, run-local, approve."""
+"""Console scripts: get-pipeline-definition, run-pipeline, upsert-pipelines, run-local, approve."""
 
 # boto3, the SDK and the executor load only in the commands that use them (`approve` stays instant).
 # ruff: noqa: PLC0415
@@ -18,12 +18,18 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from model_build import catalog
 from model_build.errors import StepFailedError, UsageError, run_cli
 from model_build.pipeline import PipelineConfig
+from model_build.settings import (
+    add_name_arguments,
+    add_size_argument,
+    build_config,
+    parse_overrides,
+)
 
 if TYPE_CHECKING:
     from model_build.local.executor import RunResult
-from model_build.settings import add_name_arguments, build_config, parse_overrides
 
 BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data" / "mammographic_masses.data"
 SUMMARY_METRICS = ("auc", "accuracy", "precision", "recall", "f1")
@@ -37,21 +43,37 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_definition(config: PipelineConfig) -> dict[str, Any]:
-    """``get_pipeline(config)``'s definition as a dict, with the SDK's import-time chatter silenced."""
+def build_definition(config: PipelineConfig, kind: str = catalog.MODEL_BUILD) -> dict[str, Any]:
+    """The definition of pipeline ``kind`` as a dict, with the SDK's import-time chatter silenced."""
     from model_build.offline import import_sdk
-    from model_build.pipeline import get_definition
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the SDK's own moved-module shims
         import_sdk(config.region, quiet=True)
-        return json.loads(get_definition(config))
+        return json.loads(catalog.definition(kind, config))
+
+
+def require_available(kind: str, config: PipelineConfig) -> None:
+    """A one-line refusal for a pipeline this project does not have (monitoring on small)."""
+    if kind not in catalog.available(config):
+        raise UsageError(
+            f"the {kind} pipeline is only for medium and large projects; this one is "
+            f"{config.size!r} (project.toml [project] size, or --size)"
+        )
+
+
+def project_tags(config: PipelineConfig) -> list[dict[str, str]]:
+    """The tags SageMaker Projects use to list a project's pipelines in Studio."""
+    return [
+        {"Key": "sagemaker:project-name", "Value": config.project_name},
+        {"Key": "sagemaker:project-id", "Value": config.project_id},
+    ]
 
 
 def definition_key(config: PipelineConfig) -> str:
     """Changes whenever the definition could: names, pipeline code, or SDK versions."""
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
-    for module in ("pipeline.py", "offline.py"):
+    for module in ("pipeline.py", "steps.py", "offline.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     for package in ("sagemaker-mlops", "sagemaker-core", "sagemaker-train", "sagemaker-serve"):
         digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
@@ -81,14 +103,21 @@ def definition_main(argv: list[str] | None = None) -> int:
         prog="get-pipeline-definition", description="Print the pipeline definition JSON."
     )
     add_name_arguments(parser)
+    add_size_argument(parser)
+    parser.add_argument(
+        "--pipeline",
+        choices=catalog.KINDS,
+        default=catalog.MODEL_BUILD,
+        help="which of the project's pipelines (default: model-build)",
+    )
     parser.add_argument(
         "--local", action="store_true", help="use local defaults for names not given"
     )
     parser.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
     args = parser.parse_args(argv)
-    text = json.dumps(
-        build_definition(build_config(args, local=args.local)), indent=2, sort_keys=True
-    )
+    config = build_config(args, local=args.local)
+    require_available(args.pipeline, config)
+    text = json.dumps(build_definition(config, args.pipeline), indent=2, sort_keys=True)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
     else:
@@ -136,11 +165,7 @@ def run_pipeline_main(argv: list[str] | None = None) -> int:
         definition,
         role_arn=config.role_arn,
         description=args.description,
-        # The tags SageMaker Projects use to list a project's pipelines in Studio.
-        tags=[
-            {"Key": "sagemaker:project-name", "Value": config.project_name},
-            {"Key": "sagemaker:project-id", "Value": config.project_id},
-        ],
+        tags=project_tags(config),
     )
     print(f"upserted {arn}")
     execution = client.start_pipeline_execution(
@@ -215,6 +240,47 @@ def wait_for_execution(
             print(f"execution {status}{reason}", file=out, flush=True)
             return str(status)
         time.sleep(poll_seconds)
+
+
+# -- upsert-pipelines -------------------------------------------------------------------------------------
+
+
+def upsert_pipelines_main(argv: list[str] | None = None) -> int:
+    parser = _Parser(
+        prog="upsert-pipelines",
+        description="Create or update the project's scheduled pipelines in SageMaker "
+        "(monitoring for medium/large, batch inference); starts nothing.",
+    )
+    add_name_arguments(parser)
+    add_size_argument(parser)
+    args = parser.parse_args(argv)
+    config = build_config(args, local=False)
+    if not (args.image_uri or os.environ.get("IMAGE_URI")):
+        # The schedules start these pipelines without parameters: the image is their default.
+        raise UsageError(
+            "missing IMAGE_URI (or --image-uri): the image the pipelines run by default"
+        )
+    kinds = [kind for kind in catalog.available(config) if kind != catalog.MODEL_BUILD]
+    definitions = {kind: build_definition(config, kind) for kind in kinds}
+
+    import boto3
+
+    client = boto3.client("sagemaker", region_name=config.region)
+    for kind, definition in definitions.items():
+        arn = upsert(
+            client,
+            catalog.pipeline_name(kind, config),
+            definition,
+            role_arn=config.role_arn,
+            description=catalog.DESCRIPTIONS[kind],
+            tags=project_tags(config),
+        )
+        print(f"upserted {arn}")
+    if catalog.MONITORING not in kinds:
+        print(
+            f"no {catalog.MONITORING} pipeline: project size is {config.size!r} (medium/large have it)"
+        )
+    return 0
 
 
 # -- run-local --------------------------------------------------------------------------------------------
@@ -372,6 +438,10 @@ def main_definition() -> int:
 
 def main_run_pipeline() -> int:
     return run_cli(run_pipeline_main)
+
+
+def main_upsert_pipelines() -> int:
+    return run_cli(upsert_pipelines_main)
 
 
 def main_run_local() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from model_build.errors import UsageError
 from model_build.offline import OFFLINE_ROLE_ARN
-from model_build.pipeline import PipelineConfig
+from model_build.pipeline import SIZES, PipelineConfig
 
 # argument dest -> environment variable (the names CodeBuild sets in the project's build project)
 ENVIRONMENT = {
@@ -38,6 +38,13 @@ def add_name_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_size_argument(parser: argparse.ArgumentParser) -> None:
+    """``--size``: which pipelines the project has (monitoring only for medium and large)."""
+    parser.add_argument(
+        "--size", choices=SIZES, help="default: project.toml [project] size, else small"
+    )
+
+
 def parse_overrides(items: list[str] | None) -> dict[str, str]:
     """``["Name=Value", ...]`` -> ``{"Name": "Value"}`` with a clear error for anything else."""
     overrides = {}
@@ -59,7 +66,8 @@ def find_project_toml(start: Path | None = None) -> Path | None:
 
 
 def project_defaults(path: Path | None) -> dict[str, str]:
-    """Names and instance types from project.toml (``[project] slug, region``, ``[instances]``)."""
+    """Names, size and instance types from project.toml (``[project] slug, region, size``,
+    ``[instances]``)."""
     if path is None:
         return {}
     try:
@@ -69,6 +77,7 @@ def project_defaults(path: Path | None) -> dict[str, str]:
     wanted = {
         "project_name": ("project", "slug"),
         "region": ("project", "region"),
+        "size": ("project", "size"),
         "processing_instance_type": ("instances", "processing"),
         "training_instance_type": ("instances", "training"),
     }
@@ -90,7 +99,8 @@ def build_config(
     }
     if not values["region"]:
         values["region"] = env.get("AWS_DEFAULT_REGION") or None
-    from_file = project_defaults(find_project_toml())
+    toml = find_project_toml()
+    from_file = project_defaults(toml)
     for key in ("project_name", "region"):
         values[key] = values[key] or from_file.get(key)
     if local:
@@ -124,6 +134,7 @@ def build_config(
     for key in ("processing_instance_type", "training_instance_type"):
         if key in from_file:
             extra[key] = from_file[key]
+    extra["size"] = _size(getattr(args, "size", None), from_file.get("size"), toml)
     return PipelineConfig(
         region=str(values["region"]),
         role_arn=str(values["role_arn"]),
@@ -132,3 +143,14 @@ def build_config(
         project_id=str(values["project_id"]),
         **extra,
     )
+
+
+def _size(given: str | None, from_file: str | None, path: Path | None) -> str:
+    """``--size``, else project.toml's ``[project] size``, else small; a value outside SIZES fails."""
+    if given:
+        return given
+    if from_file is None:
+        return "small"
+    if from_file not in SIZES:
+        raise UsageError(f"{path}: [project] size {from_file!r} is not one of {', '.join(SIZES)}")
+    return from_file

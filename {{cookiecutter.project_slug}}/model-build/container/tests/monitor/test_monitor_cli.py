@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import boto3
+import numpy as np
 import pytest
 from moto import mock_aws
 
@@ -217,3 +218,167 @@ def test_module_entry_point(baseline_dir: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def summary_of(output: Path) -> dict[str, object]:
+    return json.loads((output / "summary.json").read_text())
+
+
+def test_summary_of_a_clean_and_a_drifted_batch(
+    normal_dir: Path, baseline_dir: Path, tmp_path: Path, opt_ml: Path
+) -> None:
+    assert run(normal_dir, baseline_dir, tmp_path / "normal") == 0
+    assert summary_of(tmp_path / "normal") == {
+        "violations": 0,
+        "rows": 289,
+        "features_with_violations": [],
+    }
+    assert run(SHIPPED, baseline_dir, tmp_path / "outliers") == 2
+    summary = summary_of(tmp_path / "outliers")
+    assert summary["violations"] == 2 and summary["features_with_violations"] == ["Age", "Margin"]
+    statistics = json.loads((tmp_path / "outliers" / "statistics.json").read_text())
+    assert summary["rows"] == statistics["dataset"]["item_count"] > 0
+
+
+@pytest.mark.parametrize(("status", "expected"), [("0", 0), ("3", 3), ("2", 2)])
+def test_violation_status(
+    status: str,
+    expected: int,
+    *,
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(SHIPPED, baseline_dir, tmp_path, "--violation-status", status) == expected
+    # The violations are reported either way; only a failing exit writes the failure reason.
+    assert "violation: Age baseline_drift_check" in capsys.readouterr().out
+    assert summary_of(tmp_path)["violations"] == 2
+    assert (opt_ml / "output" / "message").exists() == (expected != 0)
+
+
+def test_violation_status_does_not_hide_errors(
+    baseline_dir: Path, tmp_path: Path, opt_ml: Path
+) -> None:
+    assert run(tmp_path / "none", baseline_dir, tmp_path, "--violation-status", "0") == 1
+
+
+def test_hours_window_in_a_folder(baseline_dir: Path, tmp_path: Path, opt_ml: Path) -> None:
+    assert run(SHIPPED, baseline_dir, tmp_path, "--end", "2026-01-01T03:00Z", "--hours", "2") == 2
+    statistics = json.loads((tmp_path / "statistics.json").read_text())
+    assert statistics["monitor"]["window"] == {
+        "start": "2026-01-01T01:00:00+00:00",
+        "end": "2026-01-01T03:00:00+00:00",
+    }
+    assert (statistics["monitor"]["files"], statistics["monitor"]["records"]) == (2, 120)
+
+
+def write_csv(folder: Path, name: str, rows: np.ndarray) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "".join(",".join("" if np.isnan(v) else f"{v:g}" for v in row) + "\n" for row in rows)
+    (folder / name).write_text(text)
+
+
+def test_csv_batch_input(
+    make_outliers: ModuleType,
+    split: tuple[np.ndarray, np.ndarray],
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+) -> None:
+    normal = split[1]
+    clean = tmp_path / "clean"
+    write_csv(clean, "part-1.csv", normal[:100])
+    write_csv(clean / "more", "part-2.txt", normal[100:])
+    write_csv(clean, ".hidden.csv", make_outliers.shift(normal))  # skipped, as are other suffixes
+    write_csv(clean, "notes.json", make_outliers.shift(normal))
+    assert run(clean, baseline_dir, tmp_path / "out-clean", "--input-format", "csv") == 0
+    assert summary_of(tmp_path / "out-clean") == {
+        "violations": 0,
+        "rows": len(normal),
+        "features_with_violations": [],
+    }
+    statistics = json.loads((tmp_path / "out-clean" / "statistics.json").read_text())
+    assert statistics["monitor"]["files"] == 2
+    assert statistics["monitor"]["input_format"] == "csv"
+
+    shifted = tmp_path / "shifted"
+    write_csv(shifted, "input.csv", make_outliers.shift(normal))
+    code = run(
+        shifted,
+        baseline_dir,
+        tmp_path / "out-shifted",
+        "--input-format",
+        "csv",
+        "--violation-status",
+        "0",
+    )
+    assert code == 0
+    assert summary_of(tmp_path / "out-shifted")["features_with_violations"] == ["Age", "Margin"]
+
+
+def test_csv_with_a_header_or_wrong_widths_is_flagged(
+    baseline_dir: Path, tmp_path: Path, opt_ml: Path
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.csv").write_text(
+        "Age,Shape,Margin,Density\n55,2,3,3\n60,4,4\n\n61,4,5,3\n"
+    )
+    assert run(tmp_path / "in", baseline_dir, tmp_path / "out", "--input-format", "csv") == 2
+    statistics = json.loads((tmp_path / "out" / "statistics.json").read_text())
+    assert statistics["monitor"]["wrong_width_rows"] == 1
+    assert statistics["monitor"]["non_numeric_values"] == {
+        "Age": 1,
+        "Shape": 1,
+        "Margin": 1,
+        "Density": 1,
+    }
+    assert ("Age", "data_type_check") in violations(tmp_path / "out")
+
+
+def test_empty_csv_input_is_an_error(
+    baseline_dir: Path, tmp_path: Path, opt_ml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "in").mkdir()
+    assert run(tmp_path / "in", baseline_dir, tmp_path / "out", "--input-format", "csv") == 1
+    assert f"no rows in {tmp_path / 'in'} (0 files" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--hours", "0"], "hours '0' must be a positive whole number"),
+        (["--hours", "1.5"], "hours '1.5' must be a positive whole number"),
+        (
+            ["--hours", "2", "--start", "2026-01-01T00:00Z"],
+            "--hours and --start both set the window's start",
+        ),
+        (
+            ["--violation-status", "256"],
+            "violation status '256' must be a whole number from 0 to 255",
+        ),
+        (["--violation-status", "-1"], "violation status '-1' must be a whole number"),
+        (["--input-format", "csv", "--hours", "1"], "--input-format csv reads whole files"),
+        (["--input-format", "parquet"], "argument --input-format: invalid choice: 'parquet'"),
+        (
+            ["--model-package-group", "g", "--baseline-dir", "x"],
+            "argument --baseline-dir: not allowed with argument --model-package-group",
+        ),
+    ],
+)
+def test_bad_window_and_mode_flags(
+    extra: list[str],
+    message: str,
+    *,
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(
+        ["--capture-dir", str(SHIPPED), "--output-dir", str(tmp_path), *extra]
+        + ([] if "--baseline-dir" in extra else ["--baseline-dir", str(baseline_dir)])
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err, err

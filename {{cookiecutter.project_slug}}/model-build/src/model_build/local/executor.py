@@ -17,6 +17,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from model_build import catalog
 from model_build.errors import StepFailedError, UsageError
 from model_build.local import registry
 from model_build.local.jobs import run_processing, run_training
@@ -71,6 +72,13 @@ class LocalExecutor:
         self.log = log
         self.max_parallel = max_parallel
         self.train_command = train_command
+        kind = catalog.kind_of(definition)
+        if kind not in (None, catalog.MODEL_BUILD):
+            # Their steps read S3, the model registry and CloudWatch themselves: nothing to map.
+            raise UnsupportedDefinitionError(
+                f"this is the {kind} pipeline, which runs only on SageMaker (upsert it with "
+                "upsert-pipelines); the local executor runs the model-build pipeline"
+            )
         for step in self._all_steps(definition["Steps"]):
             if step["Type"] not in SUPPORTED:
                 raise UnsupportedDefinitionError(

@@ -1,13 +1,15 @@
 """Reading SageMaker data-capture files of a time window into feature rows, chunk by chunk.
 
-Files are ``<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``; a window [start, end) skips files
-whose hour lies outside it and records whose ``eventMetadata.inferenceTime`` does. Request payloads
-(``captureData.endpointInput``) may be CSV (one or many rows, no header), JSON (``{"instances":
-[...]}``, a list of rows, one row, by-name objects, ``{"features": [...]}``) or JSON lines, stored as
-text or base64. Memory stays bounded: rows are handed out in chunks of ``chunk_rows`` (plus at
-most one request's rows), whatever the window holds.
+Files are ``<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``, in a folder or streamed from S3
+(``monitor.s3`` lists them; both feed the same parser as (name, lines) pairs); a window [start,
+end) skips files whose hour lies outside it and records whose ``eventMetadata.inferenceTime``
+does. Request payloads (``captureData.endpointInput``) may be CSV (one or many rows, no header),
+JSON (``{"instances": [...]}``, a list of rows, one row, by-name objects, ``{"features": [...]}``)
+or JSON lines, stored as text or base64. Memory stays bounded: rows are handed out in chunks of
+``chunk_rows`` (plus at most one request's rows), whatever the window holds.
 
 A line that cannot be read is counted (with the first few reasons kept for the report), never fatal.
+``read_csv_lines`` reads a batch transform's input (CSV feature rows) through the same row buffer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import functools
 import io
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +43,7 @@ _HOUR_PATH = re.compile(r"(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
 _PLAIN = (int, float, type(None))  # JSON values a numeric feature takes as they are
 _PLAIN_TYPES = frozenset(_PLAIN)
 MAX_EXAMPLES = 5  # unreadable-record reasons kept for the report
+CSV_SUFFIXES = (".csv", ".txt")  # files of a batch input (--input-format csv)
 
 
 @dataclass
@@ -314,6 +317,26 @@ def _json_instances(document: object) -> list:
     raise PayloadError(f"JSON payload is {type(document).__name__}; expected an object or a list")
 
 
+def folder_files(paths: Iterable[Path]) -> Iterator[tuple[str, Iterable[bytes]]]:
+    """(name, lines) of local files; each is closed once its lines have been read."""
+    for path in paths:
+        with path.open("rb") as handle:
+            yield path.name, handle
+
+
+def csv_files(root: Path) -> list[Path]:
+    """The ``*.csv`` and ``*.txt`` files below ``root`` (hidden ones skipped): a batch's input."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"input folder {root} does not exist")
+    return [
+        path
+        for path in sorted(root.rglob("*"))
+        if path.suffix in CSV_SUFFIXES
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+    ]
+
+
 def read_capture(
     root: Path,
     features: Sequence[str],
@@ -323,8 +346,24 @@ def read_capture(
     end: datetime | None = None,
     chunk_rows: int = 65_536,
 ) -> Iterator[Chunk]:
+    """The window's request rows of the capture files below the folder ``root``."""
+    files = folder_files(capture_files(root, start, end))
+    return read_capture_lines(files, features, summary, start=start, end=end, chunk_rows=chunk_rows)
+
+
+def read_capture_lines(
+    files: Iterable[tuple[str, Iterable[bytes]]],
+    features: Sequence[str],
+    summary: ReadSummary,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    chunk_rows: int = 65_536,
+) -> Iterator[Chunk]:
     """Yield the window's request rows as chunks of about ``chunk_rows`` rows (``summary`` counts).
 
+    ``files`` are (name, lines) pairs of capture files, from a folder or streamed from S3; the
+    name appears in the reasons of unreadable records.
     The loop is the hot path (a million records take a few seconds): a CSV payload stored as text,
     the common request, is added without a function call; JSON text takes one call.
     """
@@ -332,41 +371,68 @@ def read_capture(
     add_csv_text = buffer.csv_texts.append
     windowed = start is not None or end is not None
     loads = orjson.loads
-    for path in capture_files(root, start, end):
+    for name, lines in files:
         summary.files += 1
         records = 0
-        with path.open("rb") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                try:
-                    record = loads(line)
-                    endpoint_input = record["captureData"]["endpointInput"]
-                    if windowed:
-                        when = parse_time(record["eventMetadata"]["inferenceTime"])
-                        if (start and when < start) or (end and when >= end):
-                            summary.outside_window += 1
-                            continue
-                    data = endpoint_input["data"]
-                    encoding = endpoint_input["encoding"]
-                    kind = payload_format(endpoint_input["observedContentType"], encoding)
-                    if type(data) is not str:
-                        raise PayloadError("endpointInput.data is not a string")
-                    if encoding == "CSV" and kind == CSV:
-                        add_csv_text(data)
-                        buffer.csv_rows += data.count("\n") + 1
-                    elif encoding == "JSON" and kind == JSON:
-                        _add_json_text(buffer, data, features)
-                    else:
-                        _add_payload(buffer, endpoint_input, features)
-                except (
-                    Exception
-                ) as error:  # a bad record is counted; _reason re-raises our own bugs
-                    if line.strip():
-                        summary.unreadable_record(f"{path.name}:{line_no}", _reason(error))
-                    continue
-                records += 1
-                if buffer.csv_rows + len(buffer.json_rows) >= chunk_rows:
-                    yield buffer.take()
+        for line_no, line in enumerate(lines, start=1):
+            try:
+                record = loads(line)
+                endpoint_input = record["captureData"]["endpointInput"]
+                if windowed:
+                    when = parse_time(record["eventMetadata"]["inferenceTime"])
+                    if (start and when < start) or (end and when >= end):
+                        summary.outside_window += 1
+                        continue
+                data = endpoint_input["data"]
+                encoding = endpoint_input["encoding"]
+                kind = payload_format(endpoint_input["observedContentType"], encoding)
+                if type(data) is not str:
+                    raise PayloadError("endpointInput.data is not a string")
+                if encoding == "CSV" and kind == CSV:
+                    add_csv_text(data)
+                    buffer.csv_rows += data.count("\n") + 1
+                elif encoding == "JSON" and kind == JSON:
+                    _add_json_text(buffer, data, features)
+                else:
+                    _add_payload(buffer, endpoint_input, features)
+            except Exception as error:  # a bad record is counted; _reason re-raises our own bugs
+                if line.strip():
+                    summary.unreadable_record(f"{name}:{line_no}", _reason(error))
+                continue
+            records += 1
+            if buffer.csv_rows + len(buffer.json_rows) >= chunk_rows:
+                yield buffer.take()
         summary.records += records
+    if len(buffer):
+        yield buffer.take()
+
+
+def read_csv_lines(
+    files: Iterable[tuple[str, Iterable[bytes]]],
+    features: Sequence[str],
+    summary: ReadSummary,
+    *,
+    chunk_rows: int = 65_536,
+) -> Iterator[Chunk]:
+    """Feature rows of CSV files (a batch transform's input: no header, no label), chunk by chunk.
+
+    Every non-blank line is a record and a row; rows of another width and fields that are not
+    numbers are counted as for captured CSV payloads.
+    """
+    buffer = RowBuffer(len(features), summary)
+    for name, lines in files:
+        summary.files += 1
+        for line_no, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                buffer.add_csv(line.decode("utf-8"))
+            except UnicodeDecodeError as error:
+                summary.unreadable_record(f"{name}:{line_no}", f"not UTF-8 text ({error})")
+                continue
+            summary.records += 1
+            if len(buffer) >= chunk_rows:
+                yield buffer.take()
     if len(buffer):
         yield buffer.take()
 

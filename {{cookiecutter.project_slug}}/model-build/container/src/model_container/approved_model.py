@@ -1,0 +1,93 @@
+"""Processing step of batch inference: the newest Approved model package of a group.
+
+``python3 -m model_container.approved_model --model-package-group G [--model-name NAME
+--execution-role-arn ARN] [--output-dir DIR]`` finds the group's most recently created Approved
+package, downloads its drift baselines to ``<output-dir>/baselines/{statistics,constraints}.json``
+(the monitor's ``--baseline-dir``), optionally creates a SageMaker Model from the package (tagged
+with the package's tags), and writes ``<output-dir>/model-package.json`` (``model_package_arn``,
+``model_name``, ``image_uri``, ``statistics_uri``, ``constraints_uri``) for the pipeline's JsonGet.
+No Approved package: exit 1 with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from model_container import registry
+from model_container.paths import PROCESSING_FAILURE_FILE, processing
+from model_container.steps import StepArgumentParser, StepError, run_step
+
+# SageMaker's pattern of RoleArn (botocore checks lengths only).
+_ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+
+
+def _role_arn(text: str) -> str:
+    if not _ROLE_ARN.fullmatch(text):
+        raise StepError(
+            f"execution role ARN {text!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+        )
+    return text
+
+
+def _parser() -> StepArgumentParser:
+    parser = StepArgumentParser(
+        prog="approved_model",
+        description="The newest Approved model package of a group: baselines and, optionally, a Model.",
+    )
+    parser.add_argument(
+        "--model-package-group", required=True, type=registry.entity_name("model package group")
+    )
+    parser.add_argument(
+        "--model-name",
+        type=registry.entity_name("model name"),
+        help="create a SageMaker Model of this name",
+    )
+    parser.add_argument(
+        "--execution-role-arn", type=_role_arn, help="the created Model's role (with --model-name)"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, help="default: processing/approved"
+    )
+    parser.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
+    return parser
+
+
+def approved_model(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if (args.model_name is None) != (args.execution_role_arn is None):
+        raise StepError("--model-name and --execution-role-arn go together: pass both or neither")
+    output_dir = args.output_dir or processing("approved")
+
+    sagemaker = registry.client("sagemaker", args.region)
+    package = registry.newest_approved(sagemaker, args.model_package_group)
+    arn = package["ModelPackageArn"]
+    uris = registry.download_baselines(
+        registry.client("s3", args.region), package, output_dir / "baselines"
+    )
+    if args.model_name:
+        tags = registry.package_tags(sagemaker, arn)
+        registry.create_model(sagemaker, args.model_name, arn, args.execution_role_arn, tags)
+        print(f"created model {args.model_name} from {arn} ({len(tags)} tags)")
+
+    document = {
+        "model_package_arn": arn,
+        "model_name": args.model_name,
+        "image_uri": registry.image_uri(package),
+        "statistics_uri": uris["Statistics"],
+        "constraints_uri": uris["Constraints"],
+    }
+    (output_dir / "model-package.json").write_text(
+        json.dumps(document, indent=2) + "\n", encoding="utf-8"
+    )
+    print(f"approved model package {arn} (version {package.get('ModelPackageVersion', '?')})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(approved_model, argv, PROCESSING_FAILURE_FILE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

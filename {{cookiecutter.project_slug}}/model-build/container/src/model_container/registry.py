@@ -1,0 +1,177 @@
+"""The model registry as the monitor and batch inference read it: the newest Approved package of a
+group, its drift baselines (``DriftCheckBaselines.ModelDataQuality``) and a SageMaker Model made from it.
+
+Every AWS failure becomes a ``StepError`` naming what was attempted (one line, exit 1). boto3 is
+imported only when a client is made: steps that never call AWS do not pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from model_container.steps import StepError
+
+APPROVED = "Approved"
+BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}
+_S3_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?")
+_RESERVED_TAG_PREFIX = "aws:"  # tags SageMaker refuses on create
+# SageMaker's EntityName (model package groups, models); botocore checks lengths only.
+_ENTITY_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def entity_name(what: str) -> Callable[[str], str]:
+    """An argparse type checking a SageMaker resource name, with a one-line error naming ``what``."""
+
+    def check(text: str) -> str:
+        if not _ENTITY_NAME.fullmatch(text):
+            raise StepError(
+                f"{what} {text!r} is not valid: 1-63 letters, digits and hyphens, "
+                "starting and ending with a letter or digit"
+            )
+        return text
+
+    return check
+
+
+def client(service: str, region: str | None = None) -> Any:
+    """A boto3 client (region: the argument, else AWS_REGION / AWS_DEFAULT_REGION / the profile).
+
+    SageMaker jobs set AWS_REGION, which botocore itself does not read (only AWS_DEFAULT_REGION).
+    """
+    import boto3  # noqa: PLC0415
+
+    region = region or os.environ.get("AWS_REGION") or None
+    with aws_errors(f"create a {service} client"):
+        return boto3.client(service, region_name=region)
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Turn botocore's errors (denied, missing, no credentials or region) into one-line StepErrors."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    try:
+        yield
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        raise StepError(
+            f"could not {action}: {details.get('Code', 'error')}: {details.get('Message', error)}"
+        ) from None
+    except BotoCoreError as error:
+        raise StepError(f"could not {action}: {error}") from None
+
+
+def split_s3_url(url: str, what: str = "S3 URL") -> tuple[str, str]:
+    """``s3://bucket/key`` -> (bucket, key); the key may be empty."""
+    match = _S3_URL.fullmatch(url)
+    if not match:
+        raise StepError(f"{what} {url!r} is not an s3://<bucket>/<key> URL")
+    return match.group(1), match.group(2) or ""
+
+
+def newest_approved(sagemaker: Any, group: str) -> dict[str, Any]:
+    """``DescribeModelPackage`` of the group's most recently created Approved package."""
+    paginator = sagemaker.get_paginator("list_model_packages")
+    pages = paginator.paginate(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=APPROVED,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+    )
+    with aws_errors(f"list the model packages of group {group!r}"):
+        # Sorted newest first: the first summary of the first non-empty page is the one.
+        arn = next(
+            (s["ModelPackageArn"] for p in pages for s in p["ModelPackageSummaryList"]), None
+        )
+    if arn is None:
+        raise StepError(
+            f"model package group {group!r} has no Approved model package; "
+            "approve one (make approve, or the SageMaker console) first"
+        )
+    with aws_errors(f"describe model package {arn}"):
+        return sagemaker.describe_model_package(ModelPackageName=arn)
+
+
+def baseline_uris(package: dict[str, Any]) -> dict[str, str]:
+    """``{"Statistics": s3 URI, "Constraints": s3 URI}`` of the package's data-quality drift baselines."""
+    quality = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    uris = {}
+    for key in BASELINE_FILES:
+        uri = (quality.get(key) or {}).get("S3Uri")
+        if not uri:
+            raise StepError(
+                f"model package {package['ModelPackageArn']} has no "
+                f"DriftCheckBaselines.ModelDataQuality.{key}; register it with the model-build pipeline"
+            )
+        uris[key] = uri
+    return uris
+
+
+def image_uri(package: dict[str, Any]) -> str | None:
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
+    return containers[0].get("Image")
+
+
+def download(s3: Any, url: str, target: Path) -> Path:
+    """Copy one S3 object to ``target`` (streamed; the folder is created)."""
+    bucket, key = split_s3_url(url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with aws_errors(f"download {url}"):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        with target.open("wb") as handle:
+            for chunk in body.iter_chunks(1 << 20):
+                handle.write(chunk)
+    return target
+
+
+def download_baselines(s3: Any, package: dict[str, Any], folder: Path) -> dict[str, str]:
+    """Write the package's ``statistics.json`` and ``constraints.json`` into ``folder``; returns the URIs."""
+    uris = baseline_uris(package)
+    for key, name in BASELINE_FILES.items():
+        download(s3, uris[key], folder / name)
+    return uris
+
+
+def package_tags(sagemaker: Any, arn: str) -> list[dict[str, str]]:
+    """The package's tags (the project's, set at registration), for the resources made from it.
+
+    Without permission to read them the model is created untagged (a warning, not a failure): tags
+    are for cost allocation and Studio, and batch inference must not stop for them.
+    """
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    pages = sagemaker.get_paginator("list_tags").paginate(ResourceArn=arn)
+    try:
+        tags = [tag for page in pages for tag in page.get("Tags", [])]
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        code = details.get("Code", "")
+        if code not in ("AccessDeniedException", "AccessDenied"):
+            message = details.get("Message", error)
+            raise StepError(f"could not list the tags of {arn}: {code}: {message}") from None
+        print(
+            f"warning: no permission to list the tags of {arn}; model not tagged", file=sys.stderr
+        )
+        return []
+    return [tag for tag in tags if not tag["Key"].startswith(_RESERVED_TAG_PREFIX)]
+
+
+def create_model(
+    sagemaker: Any, name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]
+) -> str:
+    """A SageMaker Model serving the package (as batch transform and endpoints use it); its ARN."""
+    request: dict[str, Any] = {
+        "ModelName": name,
+        "ExecutionRoleArn": role_arn,
+        "Containers": [{"ModelPackageName": package_arn}],
+    }
+    if tags:
+        request["Tags"] = tags
+    with aws_errors(f"create model {name!r} from {package_arn}"):
+        return sagemaker.create_model(**request)["ModelArn"]

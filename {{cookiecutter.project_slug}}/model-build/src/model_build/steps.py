@@ -1,0 +1,230 @@
+"""Step factories every project pipeline shares: processing, training, register and transform steps.
+
+Each runs the project's own image (``ImageUri`` parameter) with the entry points fixed in
+docs/design.md; the pipeline modules (model-build in ``pipeline``, ``monitoring_pipeline``,
+``batch_pipeline``) decide which steps exist and how they connect.
+"""
+
+# The SDK is imported inside the methods: callers load it through model_build.offline first.
+# ruff: noqa: PLC0415
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from model_build.pipeline import PipelineConfig
+
+# Container paths of the step contract (docs/design.md, "The container contract").
+PROCESSING = "/opt/ml/processing"
+
+
+class StepBuilder:
+    """Builds steps sharing one pipeline's session, names and parameters."""
+
+    def __init__(self, config: PipelineConfig, session: Any, parameters: Iterable[Any]) -> None:
+        self.config = config
+        self.session = session
+        self.params: dict[str, Any] = {param.name: param for param in parameters}
+
+    def s3_uri(self, *parts: Any) -> Any:
+        """``s3://<bucket>/<project>-<id>/<execution id>/...``: runs never mix artifacts."""
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join
+
+        root = ["s3:/", self.config.bucket, self.config.base_name]
+        return Join(on="/", values=[*root, ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+
+    def processing(
+        self,
+        name: str,
+        module: str,
+        inputs: list[tuple[str, Any, str]],
+        outputs: list[tuple[str, str]],
+        *,
+        arguments: list[Any] | None = None,
+        property_files: list[Any] | None = None,
+    ) -> Any:
+        """A ProcessingStep running ``python3 -m <module>`` in the image; paths under /opt/ml/processing."""
+        from sagemaker.core.processing import Processor
+        from sagemaker.core.shapes import (
+            ProcessingInput,
+            ProcessingOutput,
+            ProcessingS3Input,
+            ProcessingS3Output,
+        )
+        from sagemaker.mlops.workflow.steps import ProcessingStep
+
+        processor = Processor(
+            role=self.config.role_arn,
+            image_uri=self.params["ImageUri"],
+            instance_count=1,
+            instance_type=self.params["ProcessingInstanceType"],
+            entrypoint=["python3", "-m", module],
+            sagemaker_session=self.session,
+            base_job_name=f"{self.config.base_name}-{name.lower()}",
+            tags=tag_list(self.config.all_tags),
+        )
+        step_args = processor.run(
+            inputs=[
+                ProcessingInput(
+                    input_name=input_name,
+                    s3_input=ProcessingS3Input(
+                        s3_uri=source,
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                        local_path=f"{PROCESSING}/{local}",
+                    ),
+                )
+                for input_name, source, local in inputs
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name=output_name,
+                    s3_output=ProcessingS3Output(
+                        s3_uri=self.s3_uri(name.lower(), output_name),
+                        s3_upload_mode="EndOfJob",
+                        local_path=f"{PROCESSING}/{local}",
+                    ),
+                )
+                for output_name, local in outputs
+            ],
+            arguments=arguments,
+        )
+        return ProcessingStep(name, step_args=step_args, property_files=property_files)
+
+    def training(self, preprocess: Any) -> Any:
+        """The TrainingStep: SageMaker runs ``<image> train`` on the train/validation channels."""
+        from sagemaker.core.shapes import Tag
+        from sagemaker.mlops.workflow.steps import TrainingStep
+        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+        from sagemaker.train.model_trainer import ModelTrainer
+
+        p = self.params
+        # CreateTrainingJob hyperparameters are strings: typed parameters go through to_string().
+        names = {
+            "max_depth": "MaxDepth",
+            "eta": "Eta",
+            "num_round": "NumRound",
+            "early_stopping_rounds": "EarlyStoppingRounds",
+            "seed": "Seed",
+        }
+        trainer = ModelTrainer(
+            training_image=p["ImageUri"],
+            role=self.config.role_arn,
+            sagemaker_session=self.session,
+            base_job_name=f"{self.config.base_name}-train",
+            compute=Compute(
+                instance_type=p["TrainingInstanceType"], instance_count=p["TrainingInstanceCount"]
+            ),
+            stopping_condition=StoppingCondition(max_runtime_in_seconds=3600),
+            output_data_config=OutputDataConfig(s3_output_path=self.s3_uri("train")),
+            hyperparameters={key: p[name].to_string() for key, name in names.items()},
+            tags=[Tag(key=key, value=value) for key, value in sorted(self.config.all_tags.items())],
+        )
+        channels = [
+            InputData(
+                channel_name=name, data_source=output_uri(preprocess, name), content_type="text/csv"
+            )
+            for name in ("train", "validation")
+        ]
+        return TrainingStep("Train", step_args=trainer.train(input_data_config=channels))
+
+    def register(self, model_data: Any, evaluate: Any, baselines: Any) -> Any:
+        """The RegisterModel step: package with metrics, drift baselines, approval status and tags."""
+        from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+        from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+        from sagemaker.core.workflow.functions import Join
+        from sagemaker.mlops.workflow.model_step import ModelStep
+        from sagemaker.serve.model_builder import ModelBuilder
+
+        def json_file(step: Any, output: str, file_name: str) -> MetricsSource:
+            uri = Join(on="/", values=[output_uri(step, output), file_name])
+            return MetricsSource(content_type="application/json", s3_uri=uri)
+
+        statistics = json_file(baselines, "baselines", "statistics.json")
+        constraints = json_file(baselines, "baselines", "constraints.json")
+        explainability = json_file(baselines, "explainability", "explainability.json")
+        builder = ModelBuilder(
+            image_uri=self.params["ImageUri"],
+            s3_model_data_url=model_data,
+            role_arn=self.config.role_arn,
+            sagemaker_session=self.session,
+            instance_type=self.config.processing_instance_type,
+        )
+        step_args = builder.register(
+            model_package_group_name=self.config.resolved_group,
+            content_types=["text/csv", "application/json"],
+            response_types=["text/csv", "application/json"],
+            inference_instances=["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge"],
+            transform_instances=["ml.m5.large", "ml.m5.xlarge"],
+            approval_status=self.params["ModelApprovalStatus"],
+            model_metrics=ModelMetrics(
+                model_statistics=json_file(evaluate, "evaluation", "evaluation.json"),
+                model_data_statistics=statistics,
+                model_data_constraints=constraints,
+                explainability=explainability,
+            ),
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_statistics=statistics,
+                model_data_constraints=constraints,
+                explainability_constraints=explainability,
+            ),
+            customer_metadata_properties={"image_uri": self.params["ImageUri"]},
+        )
+        request = step_args.create_model_package_request
+        # ModelBuilder.register has no tags argument; CreateModelPackage accepts them.
+        request["Tags"] = tag_list(self.config.all_tags)
+        # ModelBuilder adds script-mode variables (empty SAGEMAKER_PROGRAM, ...) our image does not read.
+        for container in request["InferenceSpecification"]["Containers"]:
+            container.pop("Environment", None)
+        # ModelMetrics always carries an empty Bias section; leave out what we do not report.
+        request["ModelMetrics"] = {
+            key: value for key, value in request["ModelMetrics"].items() if value
+        }
+        return ModelStep("Register", step_args=step_args)
+
+    def transform(self, name: str, model_name: Any, data: Any, output_path: Any) -> Any:
+        """A TransformStep: CSV rows in, one score per line out (the server's text/csv contract).
+
+        Input is split by line and sent many lines per request (MultiRecord, up to the 6 MB the
+        server accepts by default); the output keeps the input's line order within each file.
+        """
+        from sagemaker.core.transformer import Transformer
+        from sagemaker.mlops.workflow.steps import TransformStep
+
+        instance_count = self.params["TransformInstanceCount"]
+
+        class ParameterCountTransformStep(TransformStep):
+            # The SDK's TransformResources model takes only a literal int instance count (sagemaker-core
+            # 2.27); CreateTransformJob is given the pipeline parameter in its place.
+            @property
+            def arguments(self) -> dict[str, Any]:
+                request: dict[str, Any] = super().arguments
+                request["TransformResources"]["InstanceCount"] = instance_count
+                return request
+
+        transformer = Transformer(
+            model_name=model_name,
+            instance_count=1,  # replaced by the parameter, above
+            instance_type=self.params["TransformInstanceType"],
+            strategy="MultiRecord",
+            assemble_with="Line",
+            accept="text/csv",
+            output_path=output_path,
+            tags=tag_list(self.config.all_tags),
+            base_transform_job_name=f"{self.config.base_name}-{name.lower()}",
+            sagemaker_session=self.session,
+        )
+        step_args = transformer.transform(data=data, content_type="text/csv", split_type="Line")
+        return ParameterCountTransformStep(name, step_args=step_args)
+
+
+def output_uri(step: Any, name: str) -> Any:
+    """The S3 URI a processing step uploaded its output ``name`` to (a step property)."""
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
