@@ -31,10 +31,16 @@ def test_buildspec_phases_and_commands() -> None:
     assert build[upsert[0]] == 'upsert-pipelines --image-uri "${IMAGE_URI}"'
 
 
-def test_requirements_are_exact_pins() -> None:
-    lines = [
-        line
-        for line in (ROOT / "requirements-pipeline.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    assert lines and all(line.count("==") == 1 and " " not in line for line in lines)
+def test_dependencies_are_pinned_in_the_project_constraints() -> None:
+    """The buildspec installs with ``-c constraints.txt``: every dependency must have its pin there."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = {
+        name.split("[")[0].lower()
+        for name in [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    }
+    pins = {
+        line.split("==")[0].lower()
+        for line in (ROOT.parent / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert wanted and wanted <= pins, sorted(wanted - pins)
