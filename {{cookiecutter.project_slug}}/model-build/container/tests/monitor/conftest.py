@@ -19,13 +19,6 @@ DATA = HERE.parents[2] / "data"
 OUTLIERS = DATA / "outliers"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Network guard (pytest-socket): tests here may connect to the loopback address only."""
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.allow_hosts(["127.0.0.1"]))
-
-
 @pytest.fixture(scope="session")
 def make_outliers() -> ModuleType:
     """The generator of the shipped outliers batch (a script beside the data, not a package)."""
@@ -76,25 +69,7 @@ def normal_dir(
 
 
 @pytest.fixture
-def opt_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty /opt/ml tree (the failure file goes to output/message) resolved through OPT_ML."""
-    root = tmp_path / "opt_ml"
-    root.mkdir()
-    monkeypatch.setenv("OPT_ML", str(root))
-    return root
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws(aws_env: str) -> Iterator[None]:
     """Fake credentials and region (eu-west-1) and moto's in-process AWS: no sockets."""
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),  # botocore asks the instance metadata for a region
-        ("AWS_DEFAULT_REGION", "eu-west-1"),
-    ):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
         yield

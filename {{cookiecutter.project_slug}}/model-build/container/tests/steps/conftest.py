@@ -20,22 +20,6 @@ HERE = Path(__file__).resolve().parent
 BUNDLED = HERE.parents[3] / "model-build" / "data" / "mammographic_masses.data"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Network guard (pytest-socket): tests here may connect to the loopback address only."""
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.allow_hosts(["127.0.0.1"]))
-
-
-@pytest.fixture
-def opt_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty SageMaker /opt/ml tree that the step code resolves through OPT_ML."""
-    root = tmp_path / "opt_ml"
-    root.mkdir()
-    monkeypatch.setenv("OPT_ML", str(root))
-    return root
-
-
 @pytest.fixture(scope="session")
 def bundled_data() -> Path:
     assert BUNDLED.is_file(), f"bundled data missing at {BUNDLED}"
