@@ -186,23 +186,15 @@ def big_requests(url: str, model_dir: Path, body: bytes, n: int) -> tuple[float,
     return statistics.median(trips), statistics.median(raw)
 
 
-def server_side_ms(url: str, body: bytes, log: Path, n: int) -> float:
-    """Median of gunicorn's own request time (%(D)s, access log) for `n` requests, each on a fresh
-    connection: on a reused keep-alive connection gunicorn's clock also counts the idle time before it."""
-    host, port = url.removeprefix("http://").split(":")
-    before = len(re.findall(r'"POST /invocations ', log.read_text()))
-    for _ in range(n):
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        conn.request(
-            "POST", "/invocations", body, {"Content-Type": "text/csv", "Connection": "close"}
-        )
-        assert conn.getresponse().status == 200
-        conn.close()
+def server_side_ms(log: Path, n: int) -> float:
+    """Median of the server's own time for the last `n` requests in its access log (granian's `dt_ms`:
+    from the request reaching the WSGI app, body read included, to the response handed back; idle
+    time between keep-alive requests is not counted)."""
     time.sleep(0.5)  # let the access log lines reach the file
-    pattern = r'"POST /invocations [^"]*" 200 \d+ (\d+)us'
-    times = [int(m.group(1)) / 1000 for m in re.finditer(pattern, log.read_text())][before:]
-    assert len(times) == n, (len(times), n)
-    return statistics.median(times)
+    pattern = r'"POST /invocations [^"]*" 200 ([\d.]+)ms'
+    times = [float(m.group(1)) for m in re.finditer(pattern, log.read_text())]
+    assert len(times) >= n, (len(times), n)
+    return statistics.median(times[-n:])
 
 
 Results = dict[str, dict[int, list[dict[str, float]]]]
@@ -216,9 +208,10 @@ def report(
     def mean(name: str, connections: int, key: str) -> float:
         return statistics.fmean(r[key] for r in results[name][connections])
 
-    errors = sum(
-        r["errors"] + r["non2xx"] for runs in results.values() for rs in runs.values() for r in rs
-    )
+    errors_by = {
+        name: sum(r["errors"] + r["non2xx"] for rs in runs.values() for r in rs)
+        for name, runs in results.items()
+    }
     floors = [
         ("1-row req/s, 1 connection: ours / peer", mean("ours", 1, "rps") / mean("peer", 1, "rps"), ">= 3", 3.0, True),
         ("1-row req/s, 8 connections: ours / peer", mean("ours", 8, "rps") / mean("peer", 8, "rps"), ">= 2", 2.0, True),
@@ -237,7 +230,7 @@ def report(
         "|---|---|---|---|---|---|",
     ]
     for name, label in (
-        ("ours", "ours: gunicorn gthread + plain WSGI"),
+        ("ours", "ours: granian WSGI + GTIL/xgboost"),
         ("peer", "peer: gunicorn gevent + Flask"),
     ):
         for c in (1, 8):
@@ -247,7 +240,7 @@ def report(
             )
     lines += [
         "",
-        f"1000-row CSV request (medians): ours {big['server']:.2f} ms server-side (gunicorn's request time), "
+        f"1000-row CSV request (medians): ours {big['server']:.2f} ms server-side (granian's request time), "
         f"{big['ours']:.2f} ms round trip; peer {big['peer']:.2f} ms round trip; raw parse + inplace_predict "
         f"in process {big['raw']:.2f} ms (interleaved with the round trips). Round trip / raw: "
         f"{big['ours'] / big['raw']:.2f} (includes client and scheduler wake-ups on a loaded 2-CPU machine).",
@@ -266,8 +259,10 @@ def report(
             f"{mean('ours', 8, 'rps') / mean('mms', 8, 'rps'):.2f} | (context) | |"
         )
     lines.append(f"\nMMS peer: {mms_note}.")
-    lines.append(f"\nSocket errors and non-2xx responses during the runs: {errors:.0f}.")
-    return "\n".join(lines) + "\n", not failed and not errors
+    shown = ", ".join(f"{name} {count:.0f}" for name, count in errors_by.items())
+    lines.append(f"\nSocket errors and non-2xx responses during the runs: {shown}.")
+    # Only our server's errors fail the run (a peer's are its own problem, reported above).
+    return "\n".join(lines) + "\n", not failed and not errors_by["ours"]
 
 
 def main() -> int:
@@ -322,11 +317,12 @@ def main() -> int:
                         wrk(url, work / "one.csv", connections, args.seconds)
                     )
         big["peer"], _ = big_requests(peer_url, model_dir, many_rows, 100)
-    # 1000-row requests on a fresh instance with gunicorn's access log on, for the server-side time.
+    # 1000-row requests on a fresh instance with the access log on: the server's own time of each
+    # request alternates with an in-process parse + predict of the same body, so load hits both alike.
     logged = {**ours_env, "MODEL_SERVER_ACCESS_LOG": "1"}
     with running("ours", ours_argv, logged, ours_port, work / "ours-logged.log") as ours_url:
         big["ours"], big["raw"] = big_requests(ours_url, model_dir, many_rows, 200)
-        big["server"] = server_side_ms(ours_url, many_rows, work / "ours-logged.log", 200)
+        big["server"] = server_side_ms(work / "ours-logged.log", 200)
     mms_note = "not run (no --mms-bin / MMS_BIN)"
     if args.mms_bin:
         try:

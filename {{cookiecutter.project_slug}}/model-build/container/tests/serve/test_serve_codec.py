@@ -189,30 +189,40 @@ def test_unsupported_accept_is_406() -> None:
 # --- encoding ------------------------------------------------------------------------------------------
 
 
-SCORES = np.array([0.25, 0.5, 0.7312345], dtype=np.float32)
+SCORES = np.array([0.25, 0.5, 0.7312345, 1e-5, 1.0, 3.4e-8], dtype=np.float32)
 
 
 def test_csv_response_is_one_exact_score_per_line() -> None:
-    lines = codec.encode("text/csv", SCORES, 0.5).decode().splitlines()
-    assert len(lines) == 3
+    text = codec.encode("text/csv", SCORES, 0.5).decode()
+    lines = text.splitlines()
+    assert len(lines) == len(SCORES) and text.endswith("\n")
     np.testing.assert_array_equal(np.array(lines, dtype=np.float32), SCORES)
 
 
 def test_json_response_has_scores_and_labels_at_the_threshold() -> None:
     doc = orjson.loads(codec.encode("application/json", SCORES, 0.5))
-    assert [p["label"] for p in doc["predictions"]] == [0, 1, 1]
+    assert [p["label"] for p in doc["predictions"]] == [0, 1, 1, 0, 1, 0]
     np.testing.assert_array_equal(
         np.array([p["score"] for p in doc["predictions"]], dtype=np.float32), SCORES
     )
     assert [
         p["label"]
         for p in orjson.loads(codec.encode("application/json", SCORES, 0.6))["predictions"]
-    ] == [0, 0, 1]
+    ] == [0, 0, 1, 0, 1, 0]
 
 
 def test_jsonlines_response_is_one_object_per_line() -> None:
     lines = codec.encode("application/jsonlines", SCORES, 0.5).decode().splitlines()
-    assert [orjson.loads(line)["label"] for line in lines] == [0, 1, 1]
+    assert [orjson.loads(line)["label"] for line in lines] == [0, 1, 1, 0, 1, 0]
+    scores = [orjson.loads(line)["score"] for line in lines]
+    np.testing.assert_array_equal(np.array(scores, dtype=np.float32), SCORES)
+
+
+def test_scores_of_any_array_layout_are_encoded() -> None:
+    strided = np.repeat(SCORES, 2)[::2]  # not contiguous, as a view of a larger result can be
+    assert codec.encode("text/csv", strided, 0.5) == codec.encode("text/csv", SCORES, 0.5)
+    doubles = SCORES.astype(np.float64)
+    assert codec.encode("text/csv", doubles, 0.5) == codec.encode("text/csv", SCORES, 0.5)
 
 
 def test_error_body_is_json_naming_the_problem() -> None:

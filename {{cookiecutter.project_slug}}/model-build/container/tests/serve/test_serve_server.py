@@ -1,4 +1,4 @@
-"""`serve` as SageMaker runs it: a real gunicorn on a loopback port."""
+"""`serve` as SageMaker runs it: a real granian server on a loopback port."""
 
 from __future__ import annotations
 
@@ -43,6 +43,23 @@ def test_client_error_over_http_is_4xx_json(server: Server) -> None:
     response = conn.getresponse()
     assert response.status == 413
     assert b"exceeds the limit of 6291456 bytes" in response.read()
+
+
+def chunked(server: Server, body: bytes) -> tuple[int, bytes]:
+    conn = connect(server)
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+    conn.request("POST", "/invocations", chunks, {"Content-Type": "text/csv"}, encode_chunked=True)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def test_chunked_bodies_are_read_up_to_the_limit(server: Server) -> None:
+    status, data = chunked(server, b"60,3,4,2\n" * 5000)
+    assert status == 200
+    assert len(data.split()) == 5000
+    status, data = chunked(server, b"60,3,4,2\n" * (7 * 1024 * 1024 // 9))
+    assert status == 413
+    assert b"body exceeds the limit of 6291456 bytes" in data
 
 
 def test_a_killed_worker_is_replaced(server: Server) -> None:
@@ -136,3 +153,22 @@ def test_workers_drop_root_only_when_the_model_is_world_readable(
     assert server_module._unprivileged_user(str(private)) is None
     monkeypatch.setattr(server_module.os, "geteuid", lambda: 1000)
     assert server_module._unprivileged_user(str(model_dir)) is None
+
+
+def test_server_settings_come_from_the_environment() -> None:
+    settings = server_module.Settings.from_env(
+        {
+            "SAGEMAKER_BIND_TO_PORT": "9001",
+            "SAGEMAKER_MODEL_SERVER_WORKERS": "3",
+            "MODEL_SERVER_HOST": "127.0.0.1",
+            "MODEL_SERVER_GRACEFUL_TIMEOUT": "20",
+            "MODEL_SERVER_ACCESS_LOG": "1",
+        }
+    )
+    built = server_module.build_server(settings)
+    assert (built.bind_addr, built.bind_port, built.workers) == ("127.0.0.1", 9001, 3)
+    assert built.workers_kill_timeout == 20  # SIGTERM: drain, then kill after this long
+    assert built.log_access and built.respawn_failed_workers
+    # One Python thread runs requests; many connections may wait for it (backpressure 1 would
+    # let one keep-alive connection hold a worker and starve the rest).
+    assert built.blocking_threads == 1 and built.backpressure > 1

@@ -6,7 +6,7 @@ import os
 
 
 def main() -> int:
-    """Entry point of the `serve` console script (imports gunicorn only when serving)."""
+    """Entry point of the `serve` console script (imports the HTTP server only when serving)."""
     # One OpenMP thread per worker (workers already use every CPU). Set before xgboost is imported:
     # the OpenMP runtime reads it once, when it loads.
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -1,11 +1,13 @@
-"""Run the inference app under gunicorn: one process per CPU, each with its own copy of the model.
+"""Run the inference app under granian: one process per CPU, each with its own copy of the model.
 
-Why gunicorn (measured by bench/serving of the template repository): scoring is CPU-bound and holds the GIL, so one request
-at a time per process is all a worker can do; gunicorn's `gthread` worker with one thread does
-exactly that while keeping idle keep-alive connections open, with no event-loop monkey-patching.
-gunicorn also brings what a hand-written server would have to re-implement: TCP_NODELAY on its
-sockets (no 40 ms Nagle stalls on keep-alive), request-line and header limits, SIGTERM draining
-(`graceful_timeout`), and replacing workers that die.
+Why granian (measured side by side by bench/serving of the template repository): its HTTP/1.1 side is
+Rust (hyper on tokio), so a one-row request spends about 50 us in the server instead of the ~230 us a
+Python server such as gunicorn needs, and 1-row throughput is the server's cost plus the model's.
+Each worker runs the plain WSGI app on one Python thread with backpressure 1: scoring is CPU-bound and
+holds the GIL, so one request at a time per process is all a worker can do, and further requests wait
+in the kernel's and the runtime's queues instead of in Python. granian also brings what a hand-written
+server would have to re-implement: TCP_NODELAY (no 40 ms Nagle stalls on keep-alive), header limits,
+SIGTERM draining with a kill timeout, and replacing workers that die.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from gunicorn.app.base import BaseApplication
-from gunicorn.arbiter import Arbiter
+from granian import Granian
+from granian.constants import HTTPModes, Interfaces
 
 from model_container.monitor.capture import CaptureWriter
 from model_container.serve.app import InferenceApp
 from model_container.serve.model import ModelError, load_model, read_spec
 from model_container.serve.settings import Settings, SettingsError
+from model_container.serve.watchdog import Watchdog
 
-WORKER_BOOT_ERROR = Arbiter.WORKER_BOOT_ERROR
 SERVE_USER = "model-server"  # created by the Dockerfile
+WORKER_BOOT_ERROR = 3
+# The access log's per-request time (`dt_ms`) is measured around the WSGI call, body read included.
+ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3fms'
 
 
 def _world_readable(model_dir: str) -> bool:
@@ -57,56 +62,61 @@ def _unprivileged_user(model_dir: str) -> pwd.struct_passwd | None:
     return user
 
 
-class _Server(BaseApplication):
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        super().__init__()
+def _drop_root(user: pwd.struct_passwd) -> None:
+    os.setgroups([])
+    os.setgid(user.pw_gid)
+    os.setuid(user.pw_uid)
 
-    def load_config(self) -> None:
-        s = self.settings
-        user = _unprivileged_user(s.model_dir)
-        if user is not None:
-            # The master keeps root only to manage workers; workers (which parse untrusted input) do not.
-            self.cfg.set("user", user.pw_uid)
-            self.cfg.set("group", user.pw_gid)
-        options = {
-            "bind": f"{s.host}:{s.port}",
-            "workers": s.workers,
-            # gthread with one thread: one request at a time (the model holds the GIL anyway) but idle
-            # keep-alive connections are parked in a selector instead of closed after every response.
-            "worker_class": "gthread",
-            "threads": 1,
-            "timeout": s.timeout_s,
-            "graceful_timeout": s.graceful_timeout_s,
-            # SageMaker's front end keeps connections open between invocations.
-            "keepalive": 75,
-            "accesslog": "-" if s.access_log else None,
-            # %(D)s: microseconds from the parsed request line to the last byte of the response.
-            "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(D)sus',
-            "errorlog": "-",
-            "loglevel": s.log_level,
-            "proc_name": "model-server",
-            "preload_app": False,
-            # No runtime control socket: nothing in a SageMaker container uses it, and /root may be read-only.
-            "control_socket_disable": True,
-        }
-        for key, value in options.items():
-            self.cfg.set(key, value)
 
-    def load(self) -> Callable:
-        # Runs in each worker after fork: one model per process, loaded before the worker accepts
-        # connections, so /ping can only answer once the model is in memory.
-        s = self.settings
-        try:
-            model = load_model(s.model_dir, nthread=1)
-        except ModelError as exc:
-            print(f"serve: error: {exc}", file=sys.stderr)
-            # Exit code 3 makes gunicorn stop instead of re-spawning a worker that cannot boot.
-            sys.exit(WORKER_BOOT_ERROR)
-        # One capture writer per worker process (SageMaker captures outside the container; locally the
-        # server does it so the drift monitor has the same files to read).
-        capture = CaptureWriter(Path(s.capture_dir)) if s.capture_dir else None
-        return InferenceApp(model, s.max_body_bytes, s.workers, capture=capture)
+def create_app() -> Callable:
+    """granian's app factory, called in each worker process before it accepts connections.
+
+    The main process keeps root only to bind the port and manage workers; workers (which parse
+    untrusted input) drop it first. Then one model per process, loaded before the worker serves, so
+    /ping can only answer once the model is in memory.
+    """
+    settings = Settings.from_env()
+    user = _unprivileged_user(settings.model_dir)
+    if user is not None:
+        _drop_root(user)
+    try:
+        model = load_model(settings.model_dir, nthread=1)
+    except ModelError as exc:
+        print(f"serve: error: {exc}", file=sys.stderr)
+        sys.exit(WORKER_BOOT_ERROR)
+    # One capture writer per worker process (SageMaker captures outside the container; locally the
+    # server does it so the drift monitor has the same files to read).
+    capture = CaptureWriter(Path(settings.capture_dir)) if settings.capture_dir else None
+    app = InferenceApp(model, settings.max_body_bytes, settings.workers, capture=capture)
+    return Watchdog(app, settings.timeout_s)
+
+
+def build_server(settings: Settings) -> Granian:
+    return Granian(
+        f"{__name__}:create_app",
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        # One request at a time per worker on one Python thread (see the module docstring). Not
+        # backpressure=1: granian counts it per connection, so one keep-alive client would hold a
+        # worker and starve the others (the soak test caught it).
+        blocking_threads=1,
+        runtime_threads=1,
+        # SageMaker's front end speaks HTTP/1.1 with keep-alive; no HTTP/2 or websockets to detect.
+        http=HTTPModes.http1,
+        websockets=False,
+        log_level=settings.log_level,
+        log_access=settings.access_log,
+        log_access_format=ACCESS_LOG_FORMAT,
+        # A worker that dies (OOM, watchdog) is replaced; one that cannot boot ends the server
+        # (granian stops on a worker that dies again within seconds of being started).
+        respawn_failed_workers=True,
+        respawn_interval=0.0,
+        # SIGTERM: stop accepting, finish requests in flight, and kill what is left after this long.
+        workers_kill_timeout=settings.graceful_timeout_s,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,5 +135,5 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ModelError) as exc:
         print(f"serve: error: {exc}", file=sys.stderr)
         return 1
-    _Server(settings).run()
+    build_server(settings).serve()
     return 0

@@ -1,0 +1,105 @@
+"""The small-batch fast path (treelite GTIL) must score exactly like xgboost's `inplace_predict`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import treelite
+import xgboost as xgb
+from serve_fixtures import make_rows
+
+from model_container.serve import model as model_module
+from model_container.serve.model import SMALL_BATCH_ROWS, Model, load_model
+
+
+def xgboost_scores(model_dir: Path, rows: np.ndarray, stop: int = 0) -> np.ndarray:
+    """What xgboost itself says, from a booster loaded afresh (not the server's)."""
+    booster = xgb.Booster(model_file=str(model_dir / "xgboost-model.json"))
+    return booster.inplace_predict(rows, iteration_range=(0, stop))
+
+
+def one_by_one(model: Model, rows: np.ndarray) -> np.ndarray:
+    return np.concatenate([model.predict(rows[i : i + 1]) for i in range(len(rows))])
+
+
+def test_the_fast_path_is_on_for_the_training_steps_model(model: Model) -> None:
+    assert model.small_batch is not None
+
+
+def test_one_row_requests_equal_xgboost_within_1e6(model: Model, model_dir: Path) -> None:
+    rows = make_rows(2000, seed=11)  # about 5 % missing values
+    rows[:50] = np.nan  # all missing: every default branch
+    scores = one_by_one(model, rows)
+    assert scores.dtype == np.float32
+    np.testing.assert_allclose(scores, xgboost_scores(model_dir, rows), rtol=0, atol=1e-6)
+
+
+def test_every_batch_size_equals_xgboost_within_1e6(model: Model, model_dir: Path) -> None:
+    rows = make_rows(64, seed=12)
+    expected = xgboost_scores(model_dir, rows)
+    for n in range(1, 2 * SMALL_BATCH_ROWS + 2):
+        np.testing.assert_allclose(model.predict(rows[:n]), expected[:n], rtol=0, atol=1e-6)
+
+
+def test_the_fast_path_uses_only_the_trees_up_to_best_iteration(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    meta = json.loads((copy / "model-metadata.json").read_text())
+    meta["best_iteration"] = 9
+    (copy / "model-metadata.json").write_text(json.dumps(meta))
+    sliced = load_model(copy)
+    assert sliced.small_batch is not None
+    rows = make_rows(300, seed=13)
+    expected = xgboost_scores(copy, rows, stop=10)
+    assert not np.allclose(xgboost_scores(copy, rows), expected)
+    np.testing.assert_allclose(one_by_one(sliced, rows), expected, rtol=0, atol=1e-6)
+
+
+def test_large_batches_go_to_xgboost(model: Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("GTIL used for a large batch")
+
+    monkeypatch.setattr(treelite.gtil, "predict", refuse)
+    assert model.predict(make_rows(SMALL_BATCH_ROWS + 1, seed=14)).shape == (SMALL_BATCH_ROWS + 1,)
+
+
+def test_the_fast_path_is_off_when_treelite_disagrees(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = treelite.gtil.predict
+
+    def off_by_a_little(*args: object, **kwargs: object) -> np.ndarray:
+        return real(*args, **kwargs) + 1e-5
+
+    monkeypatch.setattr(treelite.gtil, "predict", off_by_a_little)
+    model = load_model(model_dir)
+    assert model.small_batch is None
+    rows = make_rows(3, seed=15)
+    np.testing.assert_array_equal(model.predict(rows), xgboost_scores(model_dir, rows))
+
+
+def test_the_fast_path_is_off_when_treelite_cannot_read_the_model(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(text: str) -> None:
+        raise treelite.TreeliteError("unsupported objective")
+
+    monkeypatch.setattr(model_module.treelite.frontend, "from_xgboost_json", unreadable)
+    assert load_model(model_dir).small_batch is None
+
+
+def test_the_fast_path_is_off_when_treelite_gives_other_shapes_or_nan(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = treelite.gtil.predict
+    for fake in (
+        lambda *args, **kwargs: np.repeat(real(*args, **kwargs), 2, axis=-1),  # two per row
+        lambda *args, **kwargs: np.full_like(real(*args, **kwargs), np.nan),
+    ):
+        monkeypatch.setattr(treelite.gtil, "predict", fake)
+        assert load_model(model_dir).small_batch is None
