@@ -230,7 +230,7 @@ def report(
         "|---|---|---|---|---|---|",
     ]
     for name, label in (
-        ("ours", "ours: granian WSGI + GTIL/xgboost"),
+        ("ours", "ours: granian WSGI + tree arrays/xgboost"),
         ("peer", "peer: gunicorn gevent + Flask"),
     ):
         for c in (1, 8):

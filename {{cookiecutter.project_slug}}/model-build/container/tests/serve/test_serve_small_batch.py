@@ -1,4 +1,4 @@
-"""The small-batch fast path (treelite GTIL) must score exactly like xgboost's `inplace_predict`."""
+"""The small-batch fast path (serve/trees.py) must score exactly like xgboost's `inplace_predict`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import treelite
 import xgboost as xgb
 from serve_fixtures import make_rows
 
-from model_container.serve import model as model_module
+from model_container.serve import trees
 from model_container.serve.model import SMALL_BATCH_ROWS, Model, load_model
 
 
@@ -62,44 +61,71 @@ def test_the_fast_path_uses_only_the_trees_up_to_best_iteration(
 
 def test_large_batches_go_to_xgboost(model: Model, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("GTIL used for a large batch")
+        raise AssertionError("tree arrays used for a large batch")
 
-    monkeypatch.setattr(treelite.gtil, "predict", refuse)
+    monkeypatch.setattr(trees.TreeArrays, "predict", refuse)
     assert model.predict(make_rows(SMALL_BATCH_ROWS + 1, seed=14)).shape == (SMALL_BATCH_ROWS + 1,)
 
 
-def test_the_fast_path_is_off_when_treelite_disagrees(
+def test_the_fast_path_is_off_when_it_disagrees_with_xgboost(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = treelite.gtil.predict
+    real = trees.TreeArrays.predict
 
-    def off_by_a_little(*args: object, **kwargs: object) -> np.ndarray:
-        return real(*args, **kwargs) + 1e-5
+    def off_by_a_little(self: trees.TreeArrays, rows: np.ndarray) -> np.ndarray:
+        return real(self, rows) + np.float32(1e-5)
 
-    monkeypatch.setattr(treelite.gtil, "predict", off_by_a_little)
+    monkeypatch.setattr(trees.TreeArrays, "predict", off_by_a_little)
     model = load_model(model_dir)
     assert model.small_batch is None
     rows = make_rows(3, seed=15)
     np.testing.assert_array_equal(model.predict(rows), xgboost_scores(model_dir, rows))
 
 
-def test_the_fast_path_is_off_when_treelite_cannot_read_the_model(
+def test_the_fast_path_is_off_when_it_gives_nan(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreadable(text: str) -> None:
-        raise treelite.TreeliteError("unsupported objective")
-
-    monkeypatch.setattr(model_module.treelite.frontend, "from_xgboost_json", unreadable)
+    monkeypatch.setattr(
+        trees.TreeArrays, "predict", lambda self, rows: np.full(len(rows), np.nan, np.float32)
+    )
     assert load_model(model_dir).small_batch is None
 
 
-def test_the_fast_path_is_off_when_treelite_gives_other_shapes_or_nan(
-    model_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real = treelite.gtil.predict
-    for fake in (
-        lambda *args, **kwargs: np.repeat(real(*args, **kwargs), 2, axis=-1),  # two per row
-        lambda *args, **kwargs: np.full_like(real(*args, **kwargs), np.nan),
-    ):
-        monkeypatch.setattr(treelite.gtil, "predict", fake)
-        assert load_model(model_dir).small_batch is None
+def _continuous_rows(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rows = rng.standard_normal((n, 4)).astype(np.float32)
+    rows[rng.random(rows.shape) < 0.05] = np.nan
+    return rows
+
+
+def _trained(params: dict, rounds: int = 5) -> xgb.Booster:
+    rows = _continuous_rows(2000, seed=16)
+    # A noisy interaction of continuous features: trees of the full depth, with uneven branches.
+    x = np.nan_to_num(rows)
+    noise = np.random.default_rng(16).standard_normal(len(rows))
+    labels = (x[:, 0] * x[:, 1] - x[:, 2] + noise > 0).astype(np.float32)
+    return xgb.train({"max_depth": 3, **params}, xgb.DMatrix(rows, label=labels), rounds)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"objective": "reg:squarederror"},  # not a probability
+        {"objective": "binary:logistic", "booster": "dart"},
+        {"objective": "binary:logistic", "num_parallel_tree": 2},
+    ],
+    ids=["regression", "dart", "forest"],
+)
+def test_models_the_training_step_does_not_make_are_left_to_xgboost(params: dict) -> None:
+    with pytest.raises(trees.UnsupportedModelError):
+        trees.from_booster(_trained(params))
+
+
+def test_deeper_and_uneven_trees_equal_xgboost() -> None:
+    booster = _trained({"objective": "binary:logistic", "max_depth": 7, "eta": 0.3}, rounds=30)
+    arrays = trees.from_booster(booster)
+    assert arrays.depth > 3
+    rows = _continuous_rows(500, seed=17)
+    np.testing.assert_allclose(
+        arrays.predict(rows), booster.inplace_predict(rows), rtol=0, atol=1e-6
+    )

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import treelite
 import xgboost as xgb
+
+from model_container.serve import trees
 
 METADATA_FILE = "model-metadata.json"
 FORMAT_VERSION = 1
-# Up to this many rows per request, treelite's GTIL interpreter scores the same trees faster than
-# xgboost: `inplace_predict` has 60-100 us of fixed cost per call (its C++ side parses JSON arguments
-# and re-reads the cgroup CPU quota on every call), GTIL a few us per row. Beyond it xgboost's
-# blocked predictor wins (crossover measured at 8-16 rows on the benchmark model, bench/serving).
+# Up to this many rows per request, walking the tree arrays (serve/trees.py) beats xgboost's
+# `inplace_predict` and its 60-100 us of fixed cost per call; beyond it xgboost's blocked predictor
+# wins (crossover measured at 8-16 rows on the benchmark model, bench/serving).
 SMALL_BATCH_ROWS = 8
 # The fast path is used only if it reproduces xgboost on probe rows to this absolute tolerance.
 AGREEMENT_TOLERANCE = 1e-6
@@ -33,8 +33,8 @@ class Model:
     features: tuple[str, ...]
     threshold: float
     iteration_range: tuple[int, int]
-    # The same trees (already cut to iteration_range) for treelite's GTIL; None = xgboost only.
-    small_batch: treelite.Model | None = None
+    # The same trees (already cut to iteration_range) as arrays; None = xgboost only.
+    small_batch: trees.TreeArrays | None = None
 
     @property
     def n_features(self) -> int:
@@ -43,8 +43,7 @@ class Model:
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Probability of the positive class for each row (NaN = missing value), as float32."""
         if self.small_batch is not None and len(rows) <= SMALL_BATCH_ROWS:
-            scores = treelite.gtil.predict(self.small_batch, rows, nthread=1)
-            return scores.reshape(len(rows)).astype(np.float32, copy=False)
+            return self.small_batch.predict(rows)
         return self.predict_xgboost(rows)
 
     def predict_xgboost(self, rows: np.ndarray) -> np.ndarray:
@@ -62,20 +61,16 @@ def probe_rows(n_features: int, n: int = 256) -> np.ndarray:
     return rows.astype(np.float32)
 
 
-def small_batch_model(model: Model) -> treelite.Model | None:
-    """The model's trees for GTIL, or None when treelite cannot reproduce xgboost's scores."""
-    stop = model.iteration_range[1]
-    booster = model.booster[:stop] if stop else model.booster
+def small_batch_model(model: Model) -> trees.TreeArrays | None:
+    """The model's trees as arrays, or None when they cannot reproduce xgboost's scores."""
     probe = probe_rows(model.n_features)
     try:
-        converted = treelite.frontend.from_xgboost_json(booster.save_raw("json").decode())
-        ours = treelite.gtil.predict(converted, probe, nthread=1)
-    except treelite.TreeliteError:
+        converted = trees.from_booster(model.booster, model.iteration_range[1])
+        ours = converted.predict(probe)
+    except (trees.UnsupportedModelError, KeyError, TypeError, ValueError, IndexError):
         return None
-    # One score per row (not, say, one per class), each within the tolerance (NaN never is).
-    if ours.size != len(probe):
-        return None
-    difference = np.abs(ours.reshape(len(probe)) - model.predict_xgboost(probe))
+    # Each score within the tolerance (NaN never is).
+    difference = np.abs(ours - model.predict_xgboost(probe))
     return converted if bool((difference <= AGREEMENT_TOLERANCE).all()) else None
 
 
