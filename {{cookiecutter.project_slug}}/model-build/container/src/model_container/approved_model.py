@@ -70,7 +70,7 @@ def approved_model(argv: Sequence[str] | None = None) -> None:
     if args.model_name:
         tags = registry.package_tags(sagemaker, arn)
         registry.create_model(sagemaker, args.model_name, arn, args.execution_role_arn, tags)
-        print(f"created model {args.model_name} from {arn} ({len(tags)} tags)")
+        print(f"model {args.model_name} serves {arn}")
 
     document = {
         "model_package_arn": arn,

@@ -165,7 +165,21 @@ def package_tags(sagemaker: Any, arn: str) -> list[dict[str, str]]:
 def create_model(
     sagemaker: Any, name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]
 ) -> str:
-    """A SageMaker Model serving the package (as batch transform and endpoints use it); its ARN."""
+    """A SageMaker Model serving the package (as batch transform and endpoints use it); its ARN.
+
+    A model of that name that already serves the package is reused: a retried step (same execution
+    id, same name) must not fail on its own earlier success.
+    """
+    existing = _existing_model(sagemaker, name)
+    if existing is not None:
+        served = [c.get("ModelPackageName") for c in existing.get("Containers") or []]
+        served.append((existing.get("PrimaryContainer") or {}).get("ModelPackageName"))
+        if package_arn not in served:
+            raise StepError(
+                f"model {name!r} already exists and does not serve {package_arn}; "
+                "pass another --model-name"
+            )
+        return existing["ModelArn"]
     request: dict[str, Any] = {
         "ModelName": name,
         "ExecutionRoleArn": role_arn,
@@ -175,3 +189,21 @@ def create_model(
         request["Tags"] = tags
     with aws_errors(f"create model {name!r} from {package_arn}"):
         return sagemaker.create_model(**request)["ModelArn"]
+
+
+def _existing_model(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    """``DescribeModel`` of ``name``, or None when there is no such model."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        return sagemaker.describe_model(ModelName=name)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") == "ValidationException" and "Could not find" in str(
+            details.get("Message")
+        ):
+            return None
+        raise StepError(
+            f"could not describe model {name!r}: {details.get('Code', 'error')}: "
+            f"{details.get('Message', error)}"
+        ) from None

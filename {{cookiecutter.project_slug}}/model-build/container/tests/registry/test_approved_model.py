@@ -70,6 +70,31 @@ def test_without_model_name_no_model_is_created(
     assert registry.sagemaker.list_models()["Models"] == []
 
 
+def test_a_retried_step_reuses_its_model(registry: Registry, tmp_path: Path, opt_ml: Path) -> None:
+    arn = registry.register("Approved", feature_table(1))
+    args = ("--model-name", "demo-batch-abc", "--execution-role-arn", ROLE)
+    assert run(tmp_path / "first", *args) == 0
+    assert run(tmp_path / "retry", *args) == 0
+    models = registry.sagemaker.list_models()["Models"]
+    assert [m["ModelName"] for m in models] == ["demo-batch-abc"]
+    retried = json.loads((tmp_path / "retry" / "model-package.json").read_text())
+    assert retried["model_package_arn"] == arn
+
+
+def test_a_model_of_that_name_serving_another_package_is_one_line_and_status_1(
+    registry: Registry, tmp_path: Path, opt_ml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry.sagemaker.create_model(
+        ModelName="demo-batch-abc",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE},
+    )
+    registry.register("Approved", feature_table(1))
+    args = ("--model-name", "demo-batch-abc", "--execution-role-arn", ROLE)
+    assert run(tmp_path, *args) == 1
+    assert "model 'demo-batch-abc' already exists and does not serve" in one_line_error(capsys)
+
+
 def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
