@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,16 @@ import pytest
 
 from model_build import catalog
 from model_build.pipeline import PipelineConfig, get_definition
+from model_build.settings import ENVIRONMENT
+
+# Where a CodeBuild container (or an ECS task) gets its role's credentials from.
+CODEBUILD_CREDENTIALS = (
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
 
 # Fixed names so the snapshot is stable; the role and account are documentation placeholders.
 CONFIG = PipelineConfig(
@@ -24,6 +35,17 @@ CONFIG = PipelineConfig(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_build_environment() -> Iterator[None]:
+    """CodeBuild runs these tests with the build project's variables and its role's credentials
+    (a container endpoint) set; the tests state their own names and region instead. Session-wide:
+    the session's definition fixture builds before any function-scoped fixture runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in (*ENVIRONMENT.values(), *CODEBUILD_CREDENTIALS, "AWS_DEFAULT_REGION"):
+            patch.delenv(name, raising=False)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     # A test that reaches for AWS must fail on the socket guard, never succeed with a real identity.
@@ -32,6 +54,8 @@ def _no_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)  # an emulator's endpoint (`make twin`) is not for unit tests
 
 
 @pytest.fixture(scope="session")

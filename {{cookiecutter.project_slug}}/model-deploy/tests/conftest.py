@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -8,6 +9,25 @@ import pytest
 from moto import mock_aws
 
 REGION = "us-east-1"
+# What the deploy build's CodeBuild project sets (the infra stack) and where a CodeBuild container
+# gets its role's credentials: the moto tests state their own values instead. (The endpoint suite
+# needs the build's real credentials, so this is not session-wide.)
+BUILD_ENVIRONMENT = (
+    "ARTIFACT_BUCKET",
+    "SAGEMAKER_PROJECT_NAME",
+    "SAGEMAKER_PROJECT_ID",
+    "MODEL_PACKAGE_GROUP_NAME",
+    *(
+        f"{stage}_{name}"
+        for stage in ("STAGING", "PROD")
+        for name in ("MODEL_EXECUTION_ROLE_ARN", "DATA_CAPTURE_URI", "KMS_KEY_ARN")
+    ),
+    "SUBNET_IDS",
+    "SECURITY_GROUP_IDS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+)
 
 
 @pytest.fixture
@@ -21,6 +41,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
+    for name in BUILD_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    # An endpoint override (an emulator such as `make twin`'s) would take calls past moto's mock.
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
     with mock_aws():
         yield
 

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from project_infra import arns
 from project_infra.artifacts import Artifacts
+from project_infra.events import RELEASE_TAG_PREFIX
 from project_infra.settings import Names
 
 IMAGE_BUILDSPEC = "model-build/container/buildspec.yml"
@@ -71,7 +72,10 @@ def image_build(scope: Construct, names: Names, artifacts: Artifacts) -> codebui
         artifacts=artifacts,
         buildspec=IMAGE_BUILDSPEC,
         description=f"Build and push the image of {names.slug}",
-        environment={"ECR_REPOSITORY_URI": artifacts.repository.repository_uri},
+        environment={
+            "ECR_REPOSITORY_URI": artifacts.repository.repository_uri,
+            "RELEASE_TAG_PREFIX": RELEASE_TAG_PREFIX,
+        },
         privileged=True,
         cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
     )

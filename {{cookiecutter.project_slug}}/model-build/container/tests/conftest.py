@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,4 +39,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setenv(name, value)
     for name in ("AWS_REGION", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    # An endpoint override (an emulator such as `make twin`'s) would take calls past moto's mock.
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
     return region

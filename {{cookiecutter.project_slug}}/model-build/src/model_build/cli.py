@@ -145,6 +145,13 @@ def run_pipeline_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--description", default="model-build pipeline", help="pipeline description"
     )
+    parser.add_argument(
+        "--seed-data",
+        type=Path,
+        metavar="FILE",
+        help="upload FILE to the training-data prefix first if that prefix holds no object "
+        "(a new project's first run; your own data there is never touched)",
+    )
     args = parser.parse_args(argv)
     overrides = parse_overrides(args.parameter)
     config = build_config(args, local=False)
@@ -158,6 +165,10 @@ def run_pipeline_main(argv: list[str] | None = None) -> int:
 
     import boto3
 
+    if args.seed_data:
+        url = overrides.get("InputDataUrl", config.resolved_input_url)
+        if seed_input_data(boto3.client("s3", region_name=config.region), url, args.seed_data):
+            print(f"seeded {url} with {args.seed_data.name} (the prefix held no training data)")
     client = boto3.client("sagemaker", region_name=config.region)
     arn = upsert(
         client,
@@ -179,6 +190,23 @@ def run_pipeline_main(argv: list[str] | None = None) -> int:
         return 0
     status = wait_for_execution(client, execution, args.poll_seconds)
     return 0 if status == "Succeeded" else 1
+
+
+def seed_input_data(s3: Any, url: str, source: Path) -> bool:
+    """Upload ``source`` below the S3 prefix ``url`` if nothing is there yet; True if it did.
+
+    The name keeps its own suffix (``.data``): the retraining rule starts on new ``.csv`` files,
+    and this upload belongs to the run that is about to start anyway.
+    """
+    if not source.is_file():
+        raise UsageError(f"--seed-data {source}: no such file")
+    if not url.startswith("s3://"):
+        raise UsageError(f"InputDataUrl {url!r} is not an s3:// URL")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    if s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0):
+        return False
+    s3.upload_file(str(source), bucket, f"{prefix.rstrip('/')}/{source.name}".lstrip("/"))
+    return True
 
 
 def upsert(

@@ -64,6 +64,7 @@ class LocalExecutor:
         log: Callable[[str], None] = print,
         max_parallel: int = 2,
         train_command: tuple[str, ...] = ("train",),
+        register: Callable[..., dict[str, Any]] = registry.register,
     ):
         self.definition = definition
         self.work = work
@@ -72,6 +73,8 @@ class LocalExecutor:
         self.log = log
         self.max_parallel = max_parallel
         self.train_command = train_command
+        # RegisterModel's registry: the local one, or (the cloud twin) the emulator's.
+        self.register = register
         kind = catalog.kind_of(definition)
         if kind not in (None, catalog.MODEL_BUILD):
             # Their steps read S3, the model registry and CloudWatch themselves: nothing to map.
@@ -203,7 +206,7 @@ class LocalExecutor:
                 elif kind == "Training":
                     ctx.steps[name] = run_training(self.work, name, args, env, self.train_command)
                 else:  # RegisterModel
-                    record = registry.register(
+                    record = self.register(
                         self.work, args, region=self.region, account=self.account
                     )
                     ctx.steps[name] = record

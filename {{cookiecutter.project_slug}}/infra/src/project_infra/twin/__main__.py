@@ -1,0 +1,185 @@
+"""``make twin``: the project's CI/CD flow, from git push to a prod endpoint and back to retraining,
+rehearsed offline against an AWS emulator on 127.0.0.1 (``python -m project_infra.twin``)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from project_infra.settings import SettingsError, find_project_file
+from project_infra.twin import samples
+from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
+from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
+
+RELEASE_TAG = "release-twin"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make twin", description=__doc__)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the emulator running at the end (or on failure) and print its URL",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="default: twin-<slug>-<hash> in the system's temporary folder"
+    )
+    args = parser.parse_args(argv)
+    try:
+        root = find_project_file(Path.cwd()).parent
+        settings = load(root)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    work = (args.work_dir or default_work_dir(root, settings.slug)).resolve()
+    if work.is_relative_to(root):
+        # A CodeBuild container has nothing above its source folder; a project.toml above the
+        # builds' temporary folders would change what the project's own tests see.
+        print(f"error: --work-dir {work}: must lie outside the project ({root})", file=sys.stderr)
+        return 2
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    emulator = Emulator(settings.region).start()
+    twin = Twin(root, work, settings, emulator, log=lambda line: print(line, flush=True))
+    print(f"twin: emulator (moto server) on {emulator.url}; work folder {work}")
+    code = 0
+    try:
+        run_flow(twin)
+    except StageError as error:
+        print(f"twin: FAILED: {error}", file=sys.stderr)
+        code = 1
+    finally:
+        report = write_report(twin, work / "report.json")
+        print_summary(twin)
+        print(f"twin: report {report}")
+        if args.keep:
+            print(
+                f"twin: emulator kept at {emulator.url} (AWS_ENDPOINT_URL={emulator.url}); Ctrl-C ends it"
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+        if twin.runtime is not None:
+            twin.runtime.stop()
+        emulator.stop()
+    return code
+
+
+def default_work_dir(root: Path, slug: str) -> Path:
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]
+    return Path(tempfile.gettempdir()) / f"twin-{slug}-{digest}"
+
+
+def run_flow(twin: Twin) -> None:
+    twin.stage("1 first run: the README's steps", twin.first_run)
+    twin.stage("2 push: pipelines start", twin.start_pipelines_on_create)
+    twin.stage("3 SageMaker pipeline: train, evaluate, register", lambda r: _build_run(twin, r))
+    twin.stage("4 approval -> deploy: staging, tests, approval, prod", twin.approve)
+    twin.stage("5 prod traffic -> data capture", lambda r: _traffic(twin, r))
+    twin.stage("6 release image push -> retraining on that image", lambda r: _release(twin, r))
+    twin.stage("7 new training data -> retraining", lambda r: _new_data(twin, r))
+
+
+def _build_run(twin: Twin, report: StageReport) -> None:
+    pipeline = f"{twin.settings.slug}-manual-model-build"
+    (execution,) = [
+        e for e in twin.sagemaker_runs(report, expect=pipeline) if e.pipeline == pipeline
+    ]
+    if not execution.registered:
+        raise StageError(f"SageMaker pipeline {pipeline} registered no model package")
+    report.detail.append(f"registered {execution.registered[0]}")
+
+
+def _traffic(twin: Twin, report: StageReport) -> None:
+    prod = f"{twin.settings.slug.lower()}-prod"
+    keys = twin.traffic(report, sample_rows(twin.root, 20), prod)
+    if not keys:
+        raise StageError(f"endpoint {prod}: no data capture was written (DataCaptureConfig)")
+
+
+def _release(twin: Twin, report: StageReport) -> None:
+    """A person pushes a release-* image (a patched base): retraining must run THAT image."""
+    repository = twin.output("RepositoryUri")
+    digest = twin.push_image(f"{repository}:{RELEASE_TAG}", report)
+    started = twin.publish(
+        samples.ecr_image_push(
+            repository=repository.split("/", 1)[1],
+            tag=RELEASE_TAG,
+            digest=digest,
+            region=twin.emulator.region,
+            account=TOOLING_ACCOUNT,
+        )
+    )
+    build = twin.output("BuildPipelineName")
+    if build not in started:
+        raise StageError(f"the release image push started no build pipeline {build!r}")
+    run = twin.runs[build]
+    if run.status != "Succeeded":
+        raise StageError(run.failure)
+    pipeline = f"{twin.settings.slug}-manual-model-build"
+    (execution,) = [
+        e for e in twin.sagemaker_runs(report, expect=pipeline) if e.pipeline == pipeline
+    ]
+    image = execution.parameters.get("ImageUri", "")
+    if not image.endswith(digest):
+        raise StageError(
+            f"retraining after the release push ran image {image or '(default)'}, not the pushed "
+            f"{RELEASE_TAG} ({digest})"
+        )
+    report.detail.append(f"retraining ran {image}")
+
+
+def _new_data(twin: Twin, report: StageReport) -> None:
+    bucket = twin.output("ArtifactBucketName")
+    key = twin.output("TrainingDataPrefix") + "twin-upload.csv"
+    data = twin.root / "model-build" / "data" / "mammographic_masses.data"
+    twin.clients("s3").put_object(Bucket=bucket, Key=key, Body=data.read_bytes())
+    started = twin.publish(
+        samples.s3_object_created(
+            bucket=bucket,
+            key=key,
+            size=data.stat().st_size,
+            region=twin.emulator.region,
+            account=TOOLING_ACCOUNT,
+        )
+    )
+    pipeline = f"{twin.settings.slug}-manual-model-build"
+    if pipeline not in started:
+        raise StageError(f"the upload of s3://{bucket}/{key} started no run of {pipeline}")
+    twin.sagemaker_runs(report, expect=pipeline)
+
+
+def write_report(twin: Twin, path: Path) -> Path:
+    data = {
+        "stages": [dataclasses.asdict(r) for r in twin.reports],
+        "emulation": [
+            {"type": kind, "how": how, "note": note}
+            for kind, how, note in (twin.stack.coverage() if twin.stack else [])
+        ],
+        "sagemaker_executions": [dataclasses.asdict(e) for e in twin.ran],
+    }
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+def print_summary(twin: Twin) -> None:
+    if twin.stack is not None:
+        print("\nwhat emulates what (CI/CD stack):")
+        for kind, how, note in twin.stack.coverage():
+            print(f"  {kind:<45} {how:<24} {note}")
+    print("\ntimeline:")
+    for report in twin.reports:
+        print(f"  {report.outcome:<7} {report.seconds:6.1f}s  {report.name}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

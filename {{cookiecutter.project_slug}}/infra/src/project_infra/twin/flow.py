@@ -1,0 +1,482 @@
+"""The flow the twin rehearses, stage by stage, as AWS would run it: the README's first-run steps,
+a push, the build pipeline and the SageMaker pipeline it starts, approval, the deploy pipeline
+through staging, endpoint tests and prod, prod traffic and its capture, and the retraining triggers.
+Each stage checks what the synthesized resources say should happen and fails with one line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from project_infra.settings import Settings
+from project_infra.settings import load as load_settings
+from project_infra.source import SEED_EXCLUDES
+from project_infra.twin import samples
+from project_infra.twin.bus import Bus, Delivery
+from project_infra.twin.codepipeline import Handlers, PipelineRun, Runner, triggered
+from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
+from project_infra.twin.interpreters import INTERPRETERS, NOT_EMULATED
+from project_infra.twin.provision import ProvisionError, Resource, Stack, deploy
+from project_infra.twin.runtime import Runtime
+from project_infra.twin.sagemaker import Execution, executions, run_execution
+
+FIRST_RUN_HEADING = "## First run on AWS"
+REPOSITORY_OWNER = "twin-owner"
+# A connection ARN of the documented shape; CodeConnections itself is not emulated.
+CODECONNECTION_ARN = (
+    "arn:aws:codeconnections:{region}:123456789012:connection/00000000-0000-4000-8000-000000000000"
+)
+
+
+class StageError(RuntimeError):
+    """One line: the stage, the resource and the first error."""
+
+
+@dataclass
+class StageReport:
+    name: str
+    outcome: str = "running"  # ok | failed
+    seconds: float = 0.0
+    resources: list[str] = field(default_factory=list)
+    detail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Twin:
+    root: Path  # the project
+    work: Path  # .twin/
+    settings: Settings
+    emulator: Emulator
+    log: Callable[[str], None]
+    reports: list[StageReport] = field(default_factory=list)
+    stack: Stack | None = None
+    bus: Bus | None = None
+    runner: Runner | None = None
+    runtime: Runtime | None = None
+    runs: dict[str, PipelineRun] = field(default_factory=dict)
+    seen_executions: set[str] = field(default_factory=set)
+    ran: list[Execution] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        env = self.emulator.environment()
+        env.update(
+            TWIN_STATE=str(self.work),
+            CDK=f"{sys.executable} -m project_infra.twin.cdk",
+            REPOSITORY_OWNER=REPOSITORY_OWNER,
+            CODECONNECTION_ARN=CODECONNECTION_ARN.format(region=self.emulator.region),
+            TWIN_DOCKER_STORE=str(self.work / "docker.json"),
+            TWIN_SHIM_LOG=str(self.work / "shims.jsonl"),
+        )
+        return env
+
+    def clients(self, service: str) -> Any:
+        return self.emulator.client(service)
+
+    def stage(self, name: str, body: Callable[[StageReport], None]) -> None:
+        report = StageReport(name)
+        self.reports.append(report)
+        self.log(f"[{time.perf_counter() - self.started:6.1f}s] == {name}")
+        began = time.perf_counter()
+        try:
+            body(report)
+        except (StageError, ProvisionError) as error:
+            report.outcome, report.seconds = "failed", time.perf_counter() - began
+            report.detail.append(str(error))
+            raise StageError(f"stage '{name}': {error}") from None
+        report.outcome, report.seconds = "ok", time.perf_counter() - began
+        self.log(f"[{time.perf_counter() - self.started:6.1f}s]    ok ({report.seconds:.1f}s)")
+
+    def output(self, key: str) -> str:
+        assert self.stack is not None
+        if key not in self.stack.outputs:
+            raise StageError(f"the CI/CD stack has no output {key!r}")
+        return self.stack.outputs[key]
+
+    # -- stages -----------------------------------------------------------------------------------------
+
+    def first_run(self, report: StageReport) -> None:
+        """The project README's first-run commands, executed as written."""
+        for command in readme_commands(self.root / "README.md"):
+            report.detail.append(f"$ {command}")
+            self.log(f"  $ {command}")
+            done = subprocess.run(
+                ["bash", "-c", command],
+                check=False,
+                cwd=self.root,
+                env=self.env(),
+                capture_output=True,
+                text=True,
+            )
+            (self.work / "first-run.log").open("a").write(done.stdout + done.stderr)
+            if done.returncode != 0:
+                raise StageError(f"README command `{command}` failed: {_last_error(done)}")
+        stacks = sorted((self.work / "stacks").glob("*.json"))
+        if not stacks:
+            raise StageError(
+                "the README's first-run steps deployed no CI/CD stack (make deploy-infra)"
+            )
+        self.stack = Stack.from_dict(json.loads(stacks[0].read_text(encoding="utf-8")))
+        report.resources = [f"{r.type} {r.physical_id}" for r in self.stack.resources.values()]
+        rules = {
+            logical: res.properties
+            for logical, res in self.stack.of_type("AWS::Events::Rule").items()
+        }
+        self.bus = Bus(rules, self.clients("events"), sqs=self.clients("sqs"))
+        self.runtime = Runtime(self.clients, self.work, self.log)
+        self.runner = Runner(
+            self.stack,
+            self.work / "repo",
+            self.work / "pipelines",
+            Handlers(self._deploy_stage, self._approve, self._action_environment),
+            self.log,
+        )
+
+    def push(self, message: str, changed: list[str] | None = None) -> list[str]:
+        """Commit the project's files to the twin's repository; return the changed paths."""
+        repo = self.work / "repo"
+        if not (repo / ".git").is_dir():
+            repo.mkdir(parents=True, exist_ok=True)
+            _git(repo, "init", "-q", "-b", "main")
+            _git(repo, "config", "user.email", "twin@localhost")
+            _git(repo, "config", "user.name", "cloud twin")
+        if changed is None:
+            _copy_project(self.root, repo)
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "--allow-empty", "-m", message)
+        listed = _git(repo, "show", "--name-only", "--format=", "HEAD")
+        return [line for line in listed.splitlines() if line]
+
+    def start_pipelines_on_create(self, report: StageReport) -> None:
+        """CodePipeline starts every new pipeline once; the build one must succeed."""
+        assert self.runner is not None
+        self.push("initial commit")
+        build = self.output("BuildPipelineName")
+        run = self._run_pipeline(build, "pipeline created", report)
+        if run.status != "Succeeded":
+            raise StageError(run.failure)
+
+    def sagemaker_runs(self, report: StageReport, expect: str = "") -> list[Execution]:
+        """Run every execution the emulator holds that has not run yet."""
+        ran = []
+        for arn in executions(self.clients):
+            if arn in self.seen_executions:
+                continue
+            self.seen_executions.add(arn)
+            self.log(f"  SageMaker execution {arn.split(':pipeline/')[1]}")
+            execution = run_execution(
+                self.clients,
+                arn,
+                self.work / "sagemaker",
+                region=self.emulator.region,
+                account=TOOLING_ACCOUNT,
+                env=self.emulator.environment(),
+                log=lambda line: self.log(f"    {line}"),
+            )
+            report.resources.append(f"SageMaker pipeline execution {arn}")
+            report.detail.append(
+                f"{execution.pipeline}: {execution.status} {execution.failure}".strip()
+            )
+            ran.append(execution)
+            self.ran.append(execution)
+            if execution.status == "Failed":
+                self.publish(
+                    samples.pipeline_execution_status_change(
+                        arn.split("/execution/")[0], arn, "Failed"
+                    )
+                )
+        if expect and not any(e.pipeline == expect for e in ran):
+            raise StageError(f"no execution of SageMaker pipeline {expect!r} was started")
+        for execution in ran:
+            if execution.pipeline == expect and execution.status != "Succeeded":
+                raise StageError(
+                    f"SageMaker pipeline {expect}: {execution.failure or execution.status}"
+                )
+        return ran
+
+    def approve(self, report: StageReport) -> None:
+        group = self.output("ModelPackageGroupName")
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "approve"),
+                "--cloud",
+                "--model-package-group",
+                group,
+            ],
+            check=False,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise StageError(
+                f"approve --cloud: {(done.stderr or done.stdout).strip().splitlines()[-1]}"
+            )
+        arn = done.stdout.split(":", maxsplit=0)[0].rsplit(": ", 1)[0].strip()
+        package = self.clients("sagemaker").describe_model_package(ModelPackageName=arn)
+        report.resources.append(arn)
+        event = samples.model_package_state_change(
+            group=group,
+            version=int(package.get("ModelPackageVersion", arn.rsplit("/", 1)[-1])),
+            status=package["ModelApprovalStatus"],
+            arn=arn,
+            region=self.emulator.region,
+            account=TOOLING_ACCOUNT,
+        )
+        started = self.publish(event)
+        deploy = self.output("DeployPipelineName")
+        if deploy not in started:
+            raise StageError(
+                f"the approval event started no deploy pipeline {deploy!r} (rules matched: "
+                f"{', '.join(sorted(started)) or 'none'})"
+            )
+        run = self.runs[deploy]
+        report.detail.append(f"{deploy}: {run.status}")
+        if run.status != "Succeeded":
+            raise StageError(run.failure)
+
+    # -- events and their targets -----------------------------------------------------------------------
+
+    def publish(self, event: dict[str, Any]) -> list[str]:
+        """Route ``event`` through the synthesized rules; run what their targets start. Returns the
+        names of the CodePipeline and SageMaker pipelines started."""
+        assert self.bus is not None
+        started = []
+        deliveries = self.bus.put(event)
+        self.log(f"  event {event['detail-type']}: {len(deliveries)} target(s)")
+        for delivery in deliveries:
+            started += self._deliver(delivery)
+        return started
+
+    def _deliver(self, delivery: Delivery) -> list[str]:
+        arn = delivery.target.arn
+        service = arn.split(":")[2]
+        if service == "codepipeline":
+            name = arn.rsplit(":", 1)[-1]
+            self.runs[name] = self._run_pipeline(name, f"rule {delivery.rule}", None)
+            return [name]
+        if service == "sagemaker":
+            name = arn.split(":pipeline/")[1]
+            self.clients("sagemaker").start_pipeline_execution(PipelineName=name)
+            self.log(f"  rule {delivery.rule} -> StartPipelineExecution {name}")
+            return [name]
+        if service == "sns":
+            self.clients("sns").publish(TopicArn=arn, Message=delivery.text)
+            self.log(f"  rule {delivery.rule} -> SNS {arn.rsplit(':', 1)[-1]}")
+            return []
+        raise StageError(f"rule {delivery.rule}: target {arn} is not emulated by the twin")
+
+    def _run_pipeline(self, name: str, trigger: str, report: StageReport | None) -> PipelineRun:
+        assert self.runner is not None
+        run = self.runner.start(name, trigger)
+        self.runs[name] = run
+        if report is not None:
+            report.resources.append(f"CodePipeline {name}: {run.status}")
+        return run
+
+    # -- handlers for CodePipeline actions --------------------------------------------------------------
+
+    def _action_environment(self, _action: str) -> dict[str, str]:
+        """What a CodeBuild container has besides the project's variables: the emulator's
+        endpoints and the role's credentials through the container endpoint."""
+        assert self.runtime is not None
+        return {
+            **self.emulator.container_environment(),
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.runtime.url,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "SAGEMAKER_TELEMETRY_OPT_OUT": "true",
+            "TWIN_DOCKER_STORE": str(self.work / "docker.json"),
+            "TWIN_SHIM_LOG": str(self.work / "shims.jsonl"),
+        }
+
+    def _deploy_stage(
+        self, config: dict[str, Any], files: dict[str, Path], _pipeline: Resource
+    ) -> str:
+        """A CloudFormation CREATE_UPDATE action: the stack from the artifacts, into the emulator."""
+        if config.get("ActionMode", "CREATE_UPDATE") != "CREATE_UPDATE":
+            raise StageError(f"CloudFormation ActionMode {config['ActionMode']!r} is not emulated")
+        template = json.loads(json.dumps(_artifact_file(config["TemplatePath"], files, yaml=True)))
+        configuration: dict[str, Any] = {}
+        if config.get("TemplateConfiguration"):
+            configuration = _artifact_file(config["TemplateConfiguration"], files, yaml=False)
+        parameters = dict(configuration.get("Parameters", {}))
+        parameters.update(json.loads(config.get("ParameterOverrides", "{}")))
+        name = config["StackName"]
+        cloudformation = self.clients("cloudformation")
+        try:
+            cloudformation.describe_stacks(StackName=name)
+            cloudformation.delete_stack(StackName=name)  # moto cannot update a split stack
+        except Exception:
+            pass
+        stack = deploy(
+            template,
+            stack_name=name,
+            parameters={k: str(v) for k, v in parameters.items()},
+            clients=self.clients,
+            account=TOOLING_ACCOUNT,
+            region=self.emulator.region,
+            interpreters=INTERPRETERS,
+            not_emulated=NOT_EMULATED,
+        )
+        endpoint = next(iter(stack.of_type("AWS::SageMaker::Endpoint").values()))
+        config_res = next(iter(stack.of_type("AWS::SageMaker::EndpointConfig").values()))
+        assert self.runtime is not None
+        self.runtime.host(
+            endpoint.properties["EndpointName"],
+            stack.parameters["ModelPackageArn"],
+            config_res.properties,
+        )
+        return f"stack {name}: {len(stack.resources)} resources, endpoint {endpoint.properties['EndpointName']}"
+
+    def _approve(self, config: dict[str, Any], _pipeline: Resource) -> str:
+        topic = config.get("NotificationArn")
+        if topic:
+            self.clients("sns").publish(
+                TopicArn=topic, Message=config.get("CustomData", "approval needed")
+            )
+        return "approved by the twin as an approver would (PutApprovalResult)"
+
+    def push_image(self, uri: str, report: StageReport) -> str:
+        """``docker build`` + ``docker push`` of the project's image as a person would; its digest."""
+        env = self.env()
+        env["PATH"] = f"{Path(__file__).parent / 'shims'}:{env['PATH']}"
+        env["TWIN_PYTHON"] = sys.executable
+        registry = uri.split("/", 1)[0]
+        region = self.emulator.region
+        for command in (
+            f"aws ecr get-login-password --region {region} | docker login --username AWS "
+            f"--password-stdin {registry}",
+            f"docker build --tag {uri} model-build/container",
+            f"docker push {uri}",
+        ):
+            done = subprocess.run(
+                ["bash", "-o", "pipefail", "-c", command],
+                cwd=self.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise StageError(f"`{command}`: {_last_error(done)}")
+        repository, tag = uri.split("/", 1)[1].rsplit(":", 1)
+        images = self.clients("ecr").describe_images(
+            repositoryName=repository, imageIds=[{"imageTag": tag}]
+        )
+        digest = images["imageDetails"][0]["imageDigest"]
+        report.resources.append(f"ECR {repository}:{tag} {digest}")
+        return str(digest)
+
+    # -- traffic ----------------------------------------------------------------------------------------
+
+    def traffic(self, report: StageReport, rows: list[str], endpoint: str) -> list[str]:
+        assert self.runtime is not None
+        client = self.emulator.session().client("sagemaker-runtime", endpoint_url=self.runtime.url)
+        for row in rows:
+            client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=row.encode())
+        keys = self.runtime.flush_all()
+        report.detail.append(
+            f"{len(rows)} requests to {endpoint}; capture: {', '.join(keys) or 'none'}"
+        )
+        return keys
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """The commands of the first ```bash block under the first-run heading (comments dropped)."""
+    text = readme.read_text(encoding="utf-8")
+    start = text.find(FIRST_RUN_HEADING)
+    if start < 0:
+        raise StageError(f"{readme.name} has no '{FIRST_RUN_HEADING}' section")
+    block = re.search(r"```bash\n(.*?)```", text[start:], re.S)
+    if block is None:
+        raise StageError(f"{readme.name}: the '{FIRST_RUN_HEADING}' section has no ```bash block")
+    commands = []
+    for line in block.group(1).splitlines():
+        command = line.split(" #", 1)[0].strip()
+        if command and not command.startswith("#"):
+            commands.append(command)
+    return commands
+
+
+def _last_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The last line a failed command wrote to stderr that is not make's own epilogue."""
+    for stream in (done.stderr, done.stdout):
+        lines = [x for x in stream.splitlines() if x.strip() and not x.startswith("make: ***")]
+        if lines:
+            return lines[-1].strip()
+    return f"exit code {done.returncode}"
+
+
+def _artifact_file(reference: str, files: dict[str, Path], *, yaml: bool) -> Any:
+    artifact, _, path = reference.partition("::")
+    if artifact not in files:
+        raise StageError(f"{reference}: artifact {artifact!r} is not an input of the action")
+    file = files[artifact] / path
+    if not file.is_file():
+        raise StageError(f"{reference}: no file {path!r} in artifact {artifact}")
+    text = file.read_text(encoding="utf-8")
+    if yaml:
+        from cfnlint.decode import decode_str  # noqa: PLC0415 - CloudFormation's YAML tags
+
+        template, errors = decode_str(text)
+        if errors or template is None:
+            raise StageError(
+                f"{reference}: not a readable template ({errors[0] if errors else 'empty'})"
+            )
+        return json.loads(json.dumps(template, default=str))
+    return json.loads(text)
+
+
+def _copy_project(root: Path, repo: Path) -> None:
+    for item in repo.iterdir():
+        if item.name != ".git":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    ignore = shutil.ignore_patterns(
+        *(p.replace("**/", "") for p in SEED_EXCLUDES), ".twin", ".local"
+    )
+    for item in root.iterdir():
+        if item.name in (".git", ".venv", ".twin", ".local"):
+            continue
+        target = repo / item.name
+        shutil.copytree(item, target, ignore=ignore) if item.is_dir() else shutil.copy2(
+            item, target
+        )
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def sample_rows(root: Path, count: int) -> list[str]:
+    """``count`` feature rows of the bundled data (the label column dropped), as CSV request bodies."""
+    data = root / "model-build" / "data" / "mammographic_masses.data"
+    rows = []
+    with data.open(encoding="utf-8") as handle:
+        for fields in csv.reader(handle):
+            rows.append(",".join("" if v == "?" else v for v in fields[1:-1]))
+            if len(rows) == count:
+                break
+    return rows
+
+
+def load(root: Path) -> Settings:
+    return load_settings(root / "project.toml")
+
+
+__all__ = ["StageError", "Twin", "load", "os", "readme_commands", "sample_rows", "triggered"]

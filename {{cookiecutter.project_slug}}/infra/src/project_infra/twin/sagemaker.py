@@ -1,0 +1,174 @@
+"""SageMaker pipeline executions started in the emulator, run by the project's local executor from
+the definition the emulator stored for that execution (what SageMaker would read), with the S3 URIs
+the definition names mapped onto the emulated S3 and RegisterModel writing to the emulated registry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from model_build.local.executor import LocalExecutor
+from model_build.local.resolve import UnsupportedDefinitionError
+
+Clients = Callable[[str], Any]
+
+
+@dataclass
+class Execution:
+    pipeline: str
+    arn: str
+    parameters: dict[str, str]
+    status: str = "Executing"  # Succeeded | Failed | NotRunLocally
+    failure: str = ""
+    steps: dict[str, str] = field(default_factory=dict)
+    registered: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(
+        json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+    )
+
+
+def emulator_registry(clients: Clients) -> Callable[..., dict[str, Any]]:
+    """A ``register`` for the local executor that calls CreateModelPackage in the emulator."""
+
+    def register(
+        _work: Path, request: dict[str, Any], *, region: str, account: str
+    ) -> dict[str, Any]:
+        sagemaker = clients("sagemaker")
+        arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
+        record = _jsonable(sagemaker.describe_model_package(ModelPackageName=arn))
+        record.pop("ResponseMetadata", None)
+        return record
+
+    return register
+
+
+class S3Mirror:
+    """The executor's local S3 folder, filled from the emulated S3 before a run and written back
+    after it (only objects the run created or changed)."""
+
+    def __init__(self, clients: Clients, root: Path) -> None:
+        self.s3 = clients("s3")
+        self.root = root
+
+    def _folder(self, bucket: str) -> Path:
+        return self.root / "s3" / bucket
+
+    def pull(self, bucket: str) -> dict[str, tuple[int, int]]:
+        folder = self._folder(bucket)
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                target = folder / item["Key"]
+                if item["Key"].endswith("/"):
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.s3.download_file(bucket, item["Key"], str(target))
+        return self._state(folder)
+
+    def push(self, bucket: str, before: dict[str, tuple[int, int]]) -> list[str]:
+        folder = self._folder(bucket)
+        written = []
+        for key, state in self._state(folder).items():
+            if before.get(key) != state:
+                self.s3.upload_file(str(folder / key), bucket, key)
+                written.append(key)
+        return written
+
+    @staticmethod
+    def _state(folder: Path) -> dict[str, tuple[int, int]]:
+        if not folder.is_dir():
+            return {}
+        return {
+            p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*")
+            if p.is_file()
+        }
+
+
+def buckets_of(definition: dict[str, Any], parameters: dict[str, str]) -> set[str]:
+    """The buckets a definition's S3 URIs (literal or parameter defaults/values) name."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and value.startswith("s3://"):
+            found.add(value[5:].split("/", 1)[0])
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk(definition)
+    walk(list(parameters.values()))
+    return {b for b in found if b and "{" not in b}
+
+
+def run_execution(
+    clients: Clients,
+    arn: str,
+    work: Path,
+    *,
+    region: str,
+    account: str,
+    env: dict[str, str],
+    log: Callable[[str], None],
+) -> Execution:
+    sagemaker = clients("sagemaker")
+    pipeline = arn.split(":pipeline/")[1].split("/execution/", maxsplit=1)[0]
+    definition = json.loads(
+        sagemaker.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)[
+            "PipelineDefinition"
+        ]
+    )
+    parameters = {
+        p["Name"]: p["Value"]
+        for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn).get(
+            "PipelineParameters", []
+        )
+    }
+    execution = Execution(pipeline, arn, parameters)
+    try:
+        executor = LocalExecutor(
+            definition,
+            work,
+            region=region,
+            account=account,
+            log=log,
+            register=emulator_registry(clients),
+        )
+    except UnsupportedDefinitionError as error:
+        execution.status, execution.failure = "NotRunLocally", str(error)
+        return execution
+    mirror = S3Mirror(clients, work)
+    values = executor.parameters(parameters)
+    buckets = buckets_of(definition, {k: str(v) for k, v in values.items()})
+    before = {bucket: mirror.pull(bucket) for bucket in buckets}
+    result = executor.run(parameters, env=env)
+    for bucket in buckets:
+        mirror.push(bucket, before[bucket])
+    execution.status = result.status
+    execution.failure = result.failure or ""
+    execution.steps = {name: step["status"] for name, step in result.steps.items()}
+    execution.registered = [r["ModelPackageArn"] for r in result.registered]
+    execution.seconds = sum(step["seconds"] for step in result.steps.values())
+    return execution
+
+
+def executions(clients: Clients) -> list[str]:
+    """Every execution ARN in the emulator, oldest first."""
+    sagemaker = clients("sagemaker")
+    found = []
+    for summary in sagemaker.list_pipelines().get("PipelineSummaries", []):
+        listed = sagemaker.list_pipeline_executions(PipelineName=summary["PipelineName"])
+        for item in listed.get("PipelineExecutionSummaries", []):
+            found.append((item["StartTime"], item["PipelineExecutionArn"]))
+    return [arn for _, arn in sorted(found)]
