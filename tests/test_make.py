@@ -4,16 +4,14 @@ pip's index switched off, so the tier runs offline."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.baking import bake
+from tests.baking import WHEELS, bake, make
 
 pytestmark = pytest.mark.slow
-WHEELS = Path(os.environ.get("CACHE", Path.home() / ".cache" / "mlops-template")) / "wheels"
 
 
 @pytest.fixture(scope="module")
@@ -21,26 +19,6 @@ def project(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert (WHEELS / ".complete").is_file(), f"no wheel cache at {WHEELS}: run ./dev test"
     return bake(
         template, tmp_path_factory.mktemp("make"), {"mlops_size": "large", "single_account": True}
-    )
-
-
-def make(project: Path, *targets: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PIP_NO_INDEX": "1",
-        "PIP_FIND_LINKS": str(WHEELS),
-        "PIP_CONSTRAINT": "",
-        "VIRTUAL_ENV": "",
-        "PYTHONPATH": "",
-    }
-    return subprocess.run(
-        ["make", "--no-print-directory", *targets],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
     )
 
 

@@ -64,6 +64,7 @@ case "$*" in
   "ecr get-login-password"*) echo password ;;
   *"--image-ids imageTag="*)
     if [[ -f "$STATE/pushed" ]]; then echo "$DIGEST"; else echo "An error occurred (ImageNotFoundException)" >&2; exit 254; fi ;;
+  *"starts_with(@"*) echo "${NEWEST_DIGEST:-$DIGEST}" ;;  # newest of this commit's and release-* images
   *"sort_by(imageDetails"*) echo "${PREVIOUS_TAG:-None}" ;;
   *) echo "unexpected aws call: $*" >&2; exit 2 ;;
 esac
@@ -148,3 +149,17 @@ def test_buildspec_without_repository_fails_with_one_line(tmp_path: Path) -> Non
     done, _, _ = run_buildspec(tmp_path, ECR_REPOSITORY_URI="")
     assert done.returncode != 0
     assert "error: ECR_REPOSITORY_URI is not set" in done.stdout
+
+
+def test_a_release_image_pushed_after_the_commit_image_is_the_one_the_pipeline_runs(
+    tmp_path: Path,
+) -> None:
+    """A hand-pushed release-* image newer than this commit's image started the pipeline: the
+    SageMaker pipeline must run it, not the commit's older image."""
+    release = "sha256:" + "cd" * 32
+    done, work, calls = run_buildspec(tmp_path, NEWEST_DIGEST=release, RELEASE_TAG_PREFIX="release-")
+    assert done.returncode == 0, done.stdout + done.stderr
+    uri = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-project@{release}"
+    assert f"EXPORTED IMAGE_URI={uri} " in done.stdout
+    assert (work / "image-uri.txt").read_text().strip() == uri
+    assert "starts_with(@, 'release-')" in calls.read_text()

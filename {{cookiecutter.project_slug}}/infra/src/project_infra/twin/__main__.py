@@ -90,7 +90,7 @@ def run_flow(twin: Twin) -> None:
 
 
 def _build_run(twin: Twin, report: StageReport) -> None:
-    pipeline = f"{twin.settings.slug}-manual-model-build"
+    pipeline = twin.names().build_pipeline
     (execution,) = [
         e for e in twin.sagemaker_runs(report, expect=pipeline) if e.pipeline == pipeline
     ]
@@ -100,7 +100,7 @@ def _build_run(twin: Twin, report: StageReport) -> None:
 
 
 def _traffic(twin: Twin, report: StageReport) -> None:
-    prod = f"{twin.settings.slug.lower()}-prod"
+    prod = twin.names().endpoint("prod")
     keys = twin.traffic(report, sample_rows(twin.root, 20), prod)
     if not keys:
         raise StageError(f"endpoint {prod}: no data capture was written (DataCaptureConfig)")
@@ -125,7 +125,7 @@ def _release(twin: Twin, report: StageReport) -> None:
     run = twin.runs[build]
     if run.status != "Succeeded":
         raise StageError(run.failure)
-    pipeline = f"{twin.settings.slug}-manual-model-build"
+    pipeline = twin.names().build_pipeline
     (execution,) = [
         e for e in twin.sagemaker_runs(report, expect=pipeline) if e.pipeline == pipeline
     ]
@@ -152,18 +152,26 @@ def _new_data(twin: Twin, report: StageReport) -> None:
             account=TOOLING_ACCOUNT,
         )
     )
-    pipeline = f"{twin.settings.slug}-manual-model-build"
+    pipeline = twin.names().build_pipeline
     if pipeline not in started:
         raise StageError(f"the upload of s3://{bucket}/{key} started no run of {pipeline}")
-    twin.sagemaker_runs(report, expect=pipeline)
+    (execution,) = [
+        e for e in twin.sagemaker_runs(report, expect=pipeline) if e.pipeline == pipeline
+    ]
+    reads = execution.values.get("InputDataUrl", "")
+    if not f"s3://{bucket}/{key}".startswith(reads):
+        raise StageError(
+            f"the upload of s3://{bucket}/{key} started {pipeline}, but it reads its training data "
+            f"from {reads}: the new data is not used (TrainingDataPrefix and InputDataUrl differ)"
+        )
+    report.detail.append(f"retraining read {reads}")
 
 
 def write_report(twin: Twin, path: Path) -> Path:
     data = {
         "stages": [dataclasses.asdict(r) for r in twin.reports],
         "emulation": [
-            {"type": kind, "how": how, "note": note}
-            for kind, how, note in (twin.stack.coverage() if twin.stack else [])
+            {"type": kind, "how": how, "note": note} for kind, how, note in twin.coverage()
         ],
         "sagemaker_executions": [dataclasses.asdict(e) for e in twin.ran],
     }
@@ -173,8 +181,8 @@ def write_report(twin: Twin, path: Path) -> Path:
 
 def print_summary(twin: Twin) -> None:
     if twin.stack is not None:
-        print("\nwhat emulates what (CI/CD stack):")
-        for kind, how, note in twin.stack.coverage():
+        print("\nwhat emulates what (the CI/CD stack and the stage stacks):")
+        for kind, how, note in twin.coverage():
             print(f"  {kind:<45} {how:<24} {note}")
     print("\ntimeline:")
     for report in twin.reports:

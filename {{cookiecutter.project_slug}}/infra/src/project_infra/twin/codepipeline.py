@@ -48,7 +48,8 @@ class PipelineRun:
 class Handlers:
     """What the flow supplies for actions that reach beyond CodeBuild."""
 
-    cloudformation: Callable[[dict[str, Any], dict[str, Path], Resource], str]
+    # (action, its configuration with variables filled in, its input artifacts by name)
+    cloudformation: Callable[[dict[str, Any], dict[str, Any], dict[str, Path]], str]
     approval: Callable[[dict[str, Any], Resource], str]
     environment: Callable[[str], dict[str, str]]  # action name -> extra variables (the emulator's)
 
@@ -200,7 +201,7 @@ class Runner:
             )
         if provider == "CloudFormation":
             files = {name: artifacts[name] for name in inputs}
-            return self.handlers.cloudformation(config, files, pipeline)
+            return self.handlers.cloudformation(action, config, files)
         if provider == "Manual":
             return self.handlers.approval(config, pipeline)
         raise ActionError(f"action provider {provider!r} is not emulated by the twin")

@@ -13,12 +13,14 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from project_infra.settings import Settings
+from project_infra.parameters import PROJECT_ID
+from project_infra.settings import Names, Settings
 from project_infra.settings import load as load_settings
 from project_infra.source import SEED_EXCLUDES
 from project_infra.twin import samples
@@ -64,6 +66,7 @@ class Twin:
     runner: Runner | None = None
     runtime: Runtime | None = None
     runs: dict[str, PipelineRun] = field(default_factory=dict)
+    deployed: dict[str, Stack] = field(default_factory=dict)  # the stage stacks, by name
     seen_executions: set[str] = field(default_factory=set)
     ran: list[Execution] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -80,7 +83,42 @@ class Twin:
             TWIN_DOCKER_STORE=str(self.work / "docker.json"),
             TWIN_SHIM_LOG=str(self.work / "shims.jsonl"),
         )
+        if self.settings.account_layout == "multi":
+            env.update(
+                AWS_CONFIG_FILE=str(self._profiles()),
+                STAGING_PROFILE="staging",
+                PROD_PROFILE="prod",
+            )
         return env
+
+    def _profiles(self) -> Path:
+        """AWS CLI profiles of the staging and prod accounts: a role there, assumed with the
+        tooling account's credentials (how an administrator of an organization often works)."""
+        path = self.work / "aws-config"
+        lines = []
+        for stage, account in (
+            ("staging", self.settings.staging_account),
+            ("prod", self.settings.prod_account),
+        ):
+            lines += [
+                f"[profile {stage}]",
+                f"role_arn = arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                "credential_source = Environment",
+                f"region = {self.emulator.region}",
+                "",
+            ]
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    def coverage(self) -> list[tuple[str, str, str]]:
+        """What emulates what, over the CI/CD stack and every stage stack deployed."""
+        stacks = [self.stack, *self.deployed.values()] if self.stack else []
+        return sorted({row for stack in stacks for row in stack.coverage()})
+
+    def names(self) -> Names:
+        """The resource names of the deployed CI/CD stack (its SageMakerProjectId)."""
+        assert self.stack is not None
+        return self.settings.names(self.stack.parameters[PROJECT_ID])
 
     def clients(self, service: str) -> Any:
         return self.emulator.client(service)
@@ -302,10 +340,30 @@ class Twin:
             "TWIN_SHIM_LOG": str(self.work / "shims.jsonl"),
         }
 
+    def assume(self, role_arn: str, principal: str) -> Any:
+        """A session as ``role_arn`` after checking what IAM would: the role exists in its account
+        and its trust policy lets ``principal`` (an account id or a service) assume it."""
+        account = role_arn.split(":")[4]
+        session = self.emulator.assume(role_arn, "twin-codepipeline")
+        name = role_arn.rsplit("/", 1)[-1]
+        try:
+            role = self.emulator.client("iam", session).get_role(RoleName=name)["Role"]
+        except Exception as error:
+            raise StageError(
+                f"role {role_arn} does not exist in account {account}: {error}"
+            ) from None
+        if not _trusts(role["AssumeRolePolicyDocument"], principal):
+            raise StageError(
+                f"role {role_arn} does not trust {principal} (AssumeRolePolicyDocument)"
+            )
+        return session
+
     def _deploy_stage(
-        self, config: dict[str, Any], files: dict[str, Path], _pipeline: Resource
+        self, action: dict[str, Any], config: dict[str, Any], files: dict[str, Path]
     ) -> str:
-        """A CloudFormation CREATE_UPDATE action: the stack from the artifacts, into the emulator."""
+        """A CloudFormation CREATE_UPDATE action: the stack from the artifacts, into the emulator,
+        in the account of the action's role (CodePipeline assumes it) with CloudFormation's role
+        checked there."""
         if config.get("ActionMode", "CREATE_UPDATE") != "CREATE_UPDATE":
             raise StageError(f"CloudFormation ActionMode {config['ActionMode']!r} is not emulated")
         template = json.loads(json.dumps(_artifact_file(config["TemplatePath"], files, yaml=True)))
@@ -315,7 +373,17 @@ class Twin:
         parameters = dict(configuration.get("Parameters", {}))
         parameters.update(json.loads(config.get("ParameterOverrides", "{}")))
         name = config["StackName"]
-        cloudformation = self.clients("cloudformation")
+        clients, account = self.clients, TOOLING_ACCOUNT
+        if action.get("RoleArn"):
+            session = self.assume(action["RoleArn"], TOOLING_ACCOUNT)
+            account = action["RoleArn"].split(":")[4]
+
+            def clients(service: str) -> Any:
+                return self.emulator.client(service, session)
+
+            if config.get("RoleArn"):
+                self.assume(config["RoleArn"], "cloudformation.amazonaws.com")
+        cloudformation = clients("cloudformation")
         try:
             cloudformation.describe_stacks(StackName=name)
             cloudformation.delete_stack(StackName=name)  # moto cannot update a split stack
@@ -325,12 +393,13 @@ class Twin:
             template,
             stack_name=name,
             parameters={k: str(v) for k, v in parameters.items()},
-            clients=self.clients,
-            account=TOOLING_ACCOUNT,
+            clients=clients,
+            account=account,
             region=self.emulator.region,
             interpreters=INTERPRETERS,
             not_emulated=NOT_EMULATED,
         )
+        self.deployed[name] = stack
         endpoint = next(iter(stack.of_type("AWS::SageMaker::Endpoint").values()))
         config_res = next(iter(stack.of_type("AWS::SageMaker::EndpointConfig").values()))
         assert self.runtime is not None
@@ -339,7 +408,10 @@ class Twin:
             stack.parameters["ModelPackageArn"],
             config_res.properties,
         )
-        return f"stack {name}: {len(stack.resources)} resources, endpoint {endpoint.properties['EndpointName']}"
+        return (
+            f"stack {name} in account {account}: {len(stack.resources)} resources, "
+            f"endpoint {endpoint.properties['EndpointName']}"
+        )
 
     def _approve(self, config: dict[str, Any], _pipeline: Resource) -> str:
         topic = config.get("NotificationArn")
@@ -411,10 +483,30 @@ def readme_commands(readme: Path) -> list[str]:
     return commands
 
 
+def _trusts(document: dict[str, Any] | str, principal: str) -> bool:
+    """Whether a trust policy allows sts:AssumeRole to ``principal`` (an account or a service)."""
+    if isinstance(document, str):
+        document = json.loads(urllib.parse.unquote(document))
+    for statement in document.get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in actions:
+            continue
+        for values in statement.get("Principal", {}).values():
+            for value in [values] if isinstance(values, str) else values:
+                if value in (principal, f"arn:aws:iam::{principal}:root"):
+                    return True
+    return False
+
+
 def _last_error(done: subprocess.CompletedProcess[str]) -> str:
     """The last line a failed command wrote to stderr that is not make's own epilogue."""
     for stream in (done.stderr, done.stdout):
-        lines = [x for x in stream.splitlines() if x.strip() and not x.startswith("make: ***")]
+        lines = [
+            x
+            for x in stream.splitlines()
+            if x.strip() and not re.match(r"make(\[\d+\])?: (\*\*\*|Entering|Leaving)", x)
+        ]
         if lines:
             return lines[-1].strip()
     return f"exit code {done.returncode}"

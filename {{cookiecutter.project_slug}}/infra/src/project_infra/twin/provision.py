@@ -352,10 +352,12 @@ def _moto_template(
         _moto_workarounds(body)
         resources[logical] = body
     part: dict[str, Any] = {"Resources": resources or _placeholder(stack.name)}
-    # Rules (CDK's bootstrap check) and Outputs are the twin's: moto does not evaluate Rules.
+    # Rules (CDK's bootstrap check) are the twin's: moto does not evaluate Rules. The outputs go
+    # to moto too (DescribeStacks is how a later step reads them, e.g. make deploy-bootstrap).
     for key in ("Parameters", "Conditions", "Mappings"):
         if key in template:
             part[key] = template[key]
+    part["Outputs"] = _substitute(template.get("Outputs", {}), twin_values)
     return part
 
 
@@ -415,10 +417,13 @@ def _deploy_in_moto(
     """Create the moto part; moto itself resolves the values the twin's part needs (as outputs)."""
     index = sorted(needed)
     part["Outputs"] = {
-        f"Twin{i}": {
-            "Value": {"Ref": logical} if attr == "Ref" else {"Fn::GetAtt": [logical, attr]}
-        }
-        for i, (attr, logical) in enumerate(index)
+        **part.get("Outputs", {}),
+        **{
+            f"Twin{i}": {
+                "Value": {"Ref": logical} if attr == "Ref" else {"Fn::GetAtt": [logical, attr]}
+            }
+            for i, (attr, logical) in enumerate(index)
+        },
     }
     declared = part.get("Parameters", {})
     try:

@@ -22,12 +22,13 @@ Clients = Callable[[str], Any]
 class Execution:
     pipeline: str
     arn: str
-    parameters: dict[str, str]
+    parameters: dict[str, str]  # as started (overrides only)
     status: str = "Executing"  # Succeeded | Failed | NotRunLocally
     failure: str = ""
     steps: dict[str, str] = field(default_factory=dict)
     registered: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    values: dict[str, str] = field(default_factory=dict)  # every parameter, defaults included
 
 
 def _jsonable(value: Any) -> Any:
@@ -150,6 +151,7 @@ def run_execution(
         return execution
     mirror = S3Mirror(clients, work)
     values = executor.parameters(parameters)
+    execution.values = {k: str(v) for k, v in values.items()}
     buckets = buckets_of(definition, {k: str(v) for k, v in values.items()})
     before = {bucket: mirror.pull(bucket) for bucket in buckets}
     result = executor.run(parameters, env=env)

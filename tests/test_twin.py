@@ -1,0 +1,163 @@
+"""`make twin` for real, in fresh bakes with their own virtualenvs: the whole CI/CD flow of a small
+single-account project and of a medium three-account one against the emulator, and deliberate
+seam breaks that must each fail the flow at the right stage with a message naming the seam.
+
+The slow tier's reason: nothing else runs the flow ACROSS the contracts (buildspecs, synthesized
+pipelines and rules, stage configs, endpoint.yml) the way a first run on AWS does."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.baking import WHEELS, bake, make
+from tests.matrix import PROD, STAGING
+
+pytestmark = pytest.mark.slow
+STAGES = [
+    "1 first run: the README's steps",
+    "2 push: pipelines start",
+    "3 SageMaker pipeline: train, evaluate, register",
+    "4 approval -> deploy: staging, tests, approval, prod",
+    "5 prod traffic -> data capture",
+    "6 release image push -> retraining on that image",
+    "7 new training data -> retraining",
+]
+
+
+def _project(template: Path, output: Path, extra: dict[str, object]) -> Path:
+    assert (WHEELS / ".complete").is_file(), f"no wheel cache at {WHEELS}: run ./dev test"
+    project = bake(template, output, extra)
+    venv = make(project, "venv")
+    assert venv.returncode == 0, venv.stdout[-3000:] + venv.stderr[-3000:]
+    return project
+
+
+def _twin(project: Path) -> tuple[int, str, dict[str, object]]:
+    done = make(project, "twin", timeout=1500)
+    output = done.stdout + done.stderr
+    match = re.search(r"twin: report (\S+)", output)
+    assert match, output[-4000:]
+    return done.returncode, output, json.loads(Path(match.group(1)).read_text())
+
+
+@pytest.fixture(scope="module")
+def small(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _project(template, tmp_path_factory.mktemp("twin-small"), {"git_provider": "github"})
+
+
+def test_small_single_account_flow(small: Path) -> None:
+    code, output, report = _twin(small)
+    assert code == 0, output[-6000:]
+    assert [(s["name"], s["outcome"]) for s in report["stages"]] == [(s, "ok") for s in STAGES]
+    # The table of what emulates what is printed and covers every type of the CI/CD stack.
+    kinds = {row["type"] for row in report["emulation"]}
+    assert {"AWS::CodePipeline::Pipeline", "AWS::Events::Rule", "AWS::IAM::Role"} <= kinds
+    assert "what emulates what (the CI/CD stack and the stage stacks):" in output
+    executions = report["sagemaker_executions"]
+    assert len(executions) == 3 and all(e["status"] == "Succeeded" for e in executions)
+
+
+def test_medium_three_account_flow(template: Path, tmp_path: Path) -> None:
+    extra = {
+        "mlops_size": "medium",
+        "git_provider": "codecommit",
+        "staging_account_id": STAGING,
+        "prod_account_id": PROD,
+    }
+    code, output, report = _twin(_project(template, tmp_path, extra))
+    assert code == 0, output[-6000:]
+    assert [s["outcome"] for s in report["stages"]] == ["ok"] * len(STAGES)
+    deploy = next(s for s in report["stages"] if s["name"].startswith("4 "))
+    assert any(f"in account {STAGING}" in line for line in _lines(output))
+    assert any(f"in account {PROD}" in line for line in _lines(output))
+    assert deploy["outcome"] == "ok"
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One seam broken on one side only: the file, the text replaced, and what must fail."""
+
+    file: str
+    edits: tuple[tuple[str, str], ...]  # (old, new), each old text found exactly once
+    stage: str  # the stage name's number
+    message: str  # a piece of the one-line failure
+
+
+MUTATIONS = {
+    "s3-prefix-one-side": Mutation(
+        "infra/src/project_infra/settings.py",
+        (('/data/raw/"', '/data/incoming/"'),),
+        "7",
+        "the new data is not used",
+    ),
+    "output-artifact-renamed": Mutation(
+        "model-deploy/buildspec.yml",
+        (("    - staging-config-export.json", "    - staging-config.json"),),
+        "4",
+        "staging-config.json",
+    ),
+    "stage-config-key-renamed": Mutation(
+        "model-deploy/staging-config.json",
+        (('"min_instances"', '"minimum_instances"'),),
+        "4",
+        "minimum_instances",
+    ),
+    "codebuild-variable-dropped": Mutation(
+        "infra/src/project_infra/builds.py",
+        (
+            (
+                '            "ARTIFACT_BUCKET": artifacts.bucket.bucket_name,\n'
+                '            "SAGEMAKER_PIPELINE_ROLE_ARN"',
+                '            "SAGEMAKER_PIPELINE_ROLE_ARN"',
+            ),
+        ),
+        "2",
+        "ARTIFACT_BUCKET",
+    ),
+    "event-detail-type-typo": Mutation(
+        "infra/src/project_infra/events.py",
+        (('"SageMaker Model Package State Change"', '"SageMaker Model Package State Changed"'),),
+        "4",
+        "the approval event started no deploy pipeline",
+    ),
+    "endpoint-parameter-renamed": Mutation(
+        "model-deploy/endpoint.yml",
+        # renamed consistently inside endpoint.yml: only the deploy build's side still says InstanceType
+        (
+            ("  InstanceType:\n", "  EndpointInstanceType:\n"),
+            ("!Ref InstanceType\n", "!Ref EndpointInstanceType\n"),
+        ),
+        "4",
+        "'InstanceType'",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_a_seam_broken_on_one_side_fails_its_stage(small: Path, name: str) -> None:
+    mutation = MUTATIONS[name]
+    path = small / mutation.file
+    original = path.read_text(encoding="utf-8")
+    mutated = original
+    for old, new in mutation.edits:
+        assert mutated.count(old) == 1, f"{mutation.file}: {old!r} is not found exactly once"
+        mutated = mutated.replace(old, new)
+    path.write_text(mutated, encoding="utf-8")
+    try:
+        code, output, report = _twin(small)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    assert code != 0, output[-4000:]
+    failed = [s for s in report["stages"] if s["outcome"] == "failed"]
+    assert len(failed) == 1 and failed[0]["name"].startswith(mutation.stage + " "), output[-4000:]
+    (line,) = [line for line in output.splitlines() if line.startswith("twin: FAILED: ")]
+    assert mutation.message in line, line
