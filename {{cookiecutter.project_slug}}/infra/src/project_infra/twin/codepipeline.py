@@ -57,7 +57,7 @@ class Handlers:
 def path_matches(path: str, pattern: str) -> bool:
     """CodePipeline's glob on file paths: ``**`` spans folders, ``*`` stays within one."""
     regex = re.escape(pattern).replace(r"\*\*", "\0").replace(r"\*", "[^/]*").replace("\0", ".*")
-    return re.fullmatch(regex, path) is not None or fnmatch.fnmatch(path, pattern)
+    return re.fullmatch(regex, path) is not None
 
 
 def triggered(pipeline: Resource, branch: str, changed: list[str]) -> bool | None:

@@ -25,7 +25,7 @@ from project_infra.settings import load as load_settings
 from project_infra.source import SEED_EXCLUDES
 from project_infra.twin import samples
 from project_infra.twin.bus import Bus, Delivery
-from project_infra.twin.codepipeline import Handlers, PipelineRun, Runner, triggered
+from project_infra.twin.codepipeline import Handlers, PipelineRun, Runner
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.interpreters import INTERPRETERS, NOT_EMULATED
 from project_infra.twin.provision import ProvisionError, Resource, Stack, deploy
@@ -570,5 +570,3 @@ def sample_rows(root: Path, count: int) -> list[str]:
 def load(root: Path) -> Settings:
     return load_settings(root / "project.toml")
 
-
-__all__ = ["StageError", "Twin", "load", "os", "readme_commands", "sample_rows", "triggered"]
