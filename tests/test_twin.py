@@ -71,7 +71,14 @@ def test_medium_three_account_flow(template: Path, tmp_path: Path) -> None:
     }
     code, output, report = _twin(_project(template, tmp_path, extra))
     assert code == 0, output[-6000:]
-    assert [s["outcome"] for s in report["stages"]] == ["ok"] * len(STAGES)
+    drift = "5b shifted traffic -> drift alarm -> retraining"  # medium and large only
+    expected = [*STAGES[:5], drift, *STAGES[5:]]
+    assert [(s["name"], s["outcome"]) for s in report["stages"]] == [(s, "ok") for s in expected]
+    (stage,) = [s for s in report["stages"] if s["name"] == drift]
+    assert any(
+        line.startswith("alarm ") and ": ALARM (Threshold Crossed" in line
+        for line in stage["detail"]
+    )
     deploy = next(s for s in report["stages"] if s["name"].startswith("4 "))
     assert any(f"in account {STAGING}" in line for line in _lines(output))
     assert any(f"in account {PROD}" in line for line in _lines(output))

@@ -4,6 +4,7 @@ rehearsed offline against an AWS emulator on 127.0.0.1 (``python -m project_infr
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import hashlib
 import json
@@ -11,10 +12,12 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from project_infra.monitoring import SCHEDULED_TIME, WINDOW_END
 from project_infra.settings import SettingsError, find_project_file
-from project_infra.twin import samples
+from project_infra.twin import alarms, samples
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
 
@@ -85,6 +88,8 @@ def run_flow(twin: Twin) -> None:
     twin.stage("3 SageMaker pipeline: train, evaluate, register", lambda r: _build_run(twin, r))
     twin.stage("4 approval -> deploy: staging, tests, approval, prod", twin.approve)
     twin.stage("5 prod traffic -> data capture", lambda r: _traffic(twin, r))
+    if twin.settings.monitored:
+        twin.stage("5b shifted traffic -> drift alarm -> retraining", lambda r: _drift(twin, r))
     twin.stage("6 release image push -> retraining on that image", lambda r: _release(twin, r))
     twin.stage("7 new training data -> retraining", lambda r: _new_data(twin, r))
 
@@ -104,6 +109,47 @@ def _traffic(twin: Twin, report: StageReport) -> None:
     keys = twin.traffic(report, sample_rows(twin.root, 20), prod)
     if not keys:
         raise StageError(f"endpoint {prod}: no data capture was written (DataCaptureConfig)")
+
+
+def _drift(twin: Twin, report: StageReport) -> None:
+    """Shifted prod traffic, the monitoring run its schedule starts, the synthesized alarm
+    evaluated on the metric that run published, and the alarm's event starting retraining."""
+    prod = twin.names().endpoint("prod")
+    twin.traffic(report, shifted_rows(twin.root), prod)
+    schedule = twin.schedule_input(WINDOW_END)
+    now = datetime.now(UTC)
+    request = json.loads(schedule.replace(SCHEDULED_TIME, now.strftime("%Y-%m-%dT%H:%M:%SZ")))
+    twin.clients("sagemaker").start_pipeline_execution(**request)
+    monitoring = twin.names().monitoring_pipeline
+    twin.sagemaker_runs(report, expect=monitoring)
+    (alarm,) = twin.stack.of_type("AWS::CloudWatch::Alarm").values()  # type: ignore[union-attr]
+    spec = alarms.AlarmSpec.from_template({**alarm.properties, "AlarmName": alarm.physical_id})
+    evaluation = alarms.evaluate(spec, twin.clients("cloudwatch"), now + timedelta(minutes=1))
+    report.detail.append(f"alarm {spec.name}: {evaluation.state} ({evaluation.reason})")
+    if evaluation.state != "ALARM":
+        raise StageError(
+            f"alarm {spec.name} is {evaluation.state} after the drifted window: {evaluation.reason}"
+        )
+    event = alarms.state_change_event(spec, evaluation, "OK", TOOLING_ACCOUNT, twin.emulator.region)
+    pipeline = twin.names().build_pipeline
+    if pipeline not in twin.publish(event):
+        raise StageError(f"alarm {spec.name} in ALARM started no run of {pipeline}")
+    twin.sagemaker_runs(report, expect=pipeline)
+
+
+def shifted_rows(root: Path) -> list[tuple[str, str]]:
+    """The requests of the shipped shifted batch (a capture of drifted traffic), as captured."""
+    folder = root / "model-build" / "data" / "outliers" / "capture"
+    rows = []
+    for path in sorted(folder.rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                request = json.loads(line)["captureData"]["endpointInput"]
+                data = request["data"]
+                if request.get("encoding") == "BASE64":
+                    data = base64.b64decode(data).decode("utf-8")
+                rows.append((request["observedContentType"], data))
+    return rows
 
 
 def _release(twin: Twin, report: StageReport) -> None:

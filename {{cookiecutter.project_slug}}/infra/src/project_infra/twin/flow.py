@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from project_infra.parameters import PROJECT_ID
 from project_infra.settings import Names, Settings
 from project_infra.settings import load as load_settings
@@ -114,6 +116,15 @@ class Twin:
         """What emulates what, over the CI/CD stack and every stage stack deployed."""
         stacks = [self.stack, *self.deployed.values()] if self.stack else []
         return sorted({row for stack in stacks for row in stack.coverage()})
+
+    def schedule_input(self, parameter: str) -> str:
+        """The Input of the Scheduler schedule that passes ``parameter`` (as deployed)."""
+        assert self.stack is not None
+        for res in self.stack.of_type("AWS::Scheduler::Schedule").values():
+            text = res.properties["Target"].get("Input", "")
+            if f'"{parameter}"' in text:
+                return str(text)
+        raise StageError(f"no Scheduler schedule of the CI/CD stack passes {parameter}")
 
     def names(self) -> Names:
         """The resource names of the deployed CI/CD stack (its SageMakerProjectId)."""
@@ -454,14 +465,22 @@ class Twin:
 
     # -- traffic ----------------------------------------------------------------------------------------
 
-    def traffic(self, report: StageReport, rows: list[str], endpoint: str) -> list[str]:
+    def traffic(
+        self, report: StageReport, requests: list[tuple[str, str]], endpoint: str
+    ) -> list[str]:
+        """Send ``(content type, body)`` requests through the runtime; the capture objects written."""
         assert self.runtime is not None
         client = self.emulator.session().client("sagemaker-runtime", endpoint_url=self.runtime.url)
-        for row in rows:
-            client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=row.encode())
+        for content_type, body in requests:
+            try:
+                client.invoke_endpoint(
+                    EndpointName=endpoint, ContentType=content_type, Body=body.encode()
+                )
+            except ClientError as error:
+                raise StageError(f"InvokeEndpoint {endpoint} ({content_type}): {error}") from None
         keys = self.runtime.flush_all()
         report.detail.append(
-            f"{len(rows)} requests to {endpoint}; capture: {', '.join(keys) or 'none'}"
+            f"{len(requests)} requests to {endpoint}; capture: {', '.join(keys) or 'none'}"
         )
         return keys
 
@@ -555,13 +574,13 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def sample_rows(root: Path, count: int) -> list[str]:
-    """``count`` feature rows of the bundled data (the label column dropped), as CSV request bodies."""
+def sample_rows(root: Path, count: int) -> list[tuple[str, str]]:
+    """``count`` feature rows of the bundled data (the label column dropped), as CSV requests."""
     data = root / "model-build" / "data" / "mammographic_masses.data"
     rows = []
     with data.open(encoding="utf-8") as handle:
         for fields in csv.reader(handle):
-            rows.append(",".join("" if v == "?" else v for v in fields[1:-1]))
+            rows.append(("text/csv", ",".join("" if v == "?" else v for v in fields[1:-1])))
             if len(rows) == count:
                 break
     return rows
@@ -569,4 +588,3 @@ def sample_rows(root: Path, count: int) -> list[str]:
 
 def load(root: Path) -> Settings:
     return load_settings(root / "project.toml")
-

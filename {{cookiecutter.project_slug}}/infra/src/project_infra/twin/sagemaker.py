@@ -145,6 +145,7 @@ def run_execution(
             account=account,
             log=log,
             register=emulator_registry(clients),
+            aws_steps=True,  # the monitoring pipeline's steps call S3, the registry, CloudWatch
         )
     except UnsupportedDefinitionError as error:
         execution.status, execution.failure = "NotRunLocally", str(error)

@@ -65,6 +65,7 @@ class LocalExecutor:
         max_parallel: int = 2,
         train_command: tuple[str, ...] = ("train",),
         register: Callable[..., dict[str, Any]] = registry.register,
+        aws_steps: bool = False,
     ):
         self.definition = definition
         self.work = work
@@ -76,7 +77,8 @@ class LocalExecutor:
         # RegisterModel's registry: the local one, or (the cloud twin) the emulator's.
         self.register = register
         kind = catalog.kind_of(definition)
-        if kind not in (None, catalog.MODEL_BUILD):
+        # aws_steps: the steps' own AWS calls reach an emulator (the cloud twin sets the endpoint).
+        if kind not in (None, catalog.MODEL_BUILD) and not aws_steps:
             # Their steps read S3, the model registry and CloudWatch themselves: nothing to map.
             raise UnsupportedDefinitionError(
                 f"this is the {kind} pipeline, which runs only on SageMaker (upsert it with "
