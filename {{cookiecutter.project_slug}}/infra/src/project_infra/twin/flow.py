@@ -503,7 +503,8 @@ def readme_commands(readme: Path) -> list[str]:
 
 
 def _trusts(document: dict[str, Any] | str, principal: str) -> bool:
-    """Whether a trust policy allows sts:AssumeRole to ``principal`` (an account or a service)."""
+    """Whether a trust policy allows sts:AssumeRole to ``principal`` (an account id: its root or
+    any of its roles; or a service principal)."""
     if isinstance(document, str):
         document = json.loads(urllib.parse.unquote(document))
     for statement in document.get("Statement", []):
@@ -513,7 +514,9 @@ def _trusts(document: dict[str, Any] | str, principal: str) -> bool:
             continue
         for values in statement.get("Principal", {}).values():
             for value in [values] if isinstance(values, str) else values:
-                if value in (principal, f"arn:aws:iam::{principal}:root"):
+                # An account is trusted through its root or one of its roles (CodePipeline assumes
+                # an action role with the pipeline's role).
+                if value == principal or value.startswith(f"arn:aws:iam::{principal}:"):
                     return True
     return False
 
