@@ -116,7 +116,8 @@ MUTATIONS = {
         "model-deploy/staging-config.json",
         (('"min_instances"', '"minimum_instances"'),),
         "4",
-        "minimum_instances",
+        # the deploy build's own checks of the stage configs fail first (its pre_build tests)
+        "Build/StackParameters",
     ),
     "codebuild-variable-dropped": Mutation(
         "infra/src/project_infra/builds.py",
