@@ -145,7 +145,7 @@ MUTATIONS = {
             ("!Ref InstanceType\n", "!Ref EndpointInstanceType\n"),
         ),
         "4",
-        "'InstanceType'",
+        "Build/StackParameters",  # the deploy build's own template tests catch it first
     ),
 }
 
