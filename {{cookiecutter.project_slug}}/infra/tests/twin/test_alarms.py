@@ -9,15 +9,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from conftest import Synthesized
-from moto.server import ThreadedMotoServer
 
 from project_infra.checks import ACCOUNT
 from project_infra.twin import alarms
 from project_infra.twin.alarms import AlarmSpec, Datapoint
 from project_infra.twin.bus import Bus, rules_from_template
+from project_infra.twin.emulator import Emulator
 
 REGION = "us-east-1"
 END = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
@@ -26,15 +25,9 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, Any]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    endpoint = f"http://{host}:{port}"
-    yield {name: session.client(name, endpoint_url=endpoint) for name in ("cloudwatch", "events")}
-    server.stop()
+    emulator = Emulator(REGION).start()  # the twin's own moto server on 127.0.0.1
+    yield {name: emulator.client(name) for name in ("cloudwatch", "events")}
+    emulator.stop()
 
 
 def _spec(**changes: Any) -> AlarmSpec:

@@ -7,28 +7,21 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from conftest import Synthesized
-from moto.server import ThreadedMotoServer
 
 from project_infra.twin import samples
 from project_infra.twin.bus import Bus, Delivery, render_template, rules_from_template
+from project_infra.twin.emulator import Emulator
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, Any]]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
-    endpoint = f"http://{host}:{port}"
-    yield {name: session.client(name, endpoint_url=endpoint) for name in ("events", "sqs")}
-    server.stop()
+    emulator = Emulator(REGION).start()  # the twin's own moto server on 127.0.0.1
+    yield {name: emulator.client(name) for name in ("events", "sqs")}
+    emulator.stop()
 
 
 def _rule(source: str, targets: list[dict[str, Any]], state: str = "ENABLED") -> dict[str, Any]:
