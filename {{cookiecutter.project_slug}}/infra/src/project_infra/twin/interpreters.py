@@ -237,6 +237,21 @@ def topic_policy(clients: Clients, res: Resource, _stack: Stack) -> str:
     return "SetTopicAttributes Policy (not enforced by moto)"
 
 
+def topic_subscription(clients: Clients, res: Resource, _stack: Stack) -> str:
+    p = res.properties
+    done = call(
+        clients,
+        "sns",
+        "subscribe",
+        TopicArn=p["TopicArn"],
+        Protocol=p["Protocol"],
+        Endpoint=p["Endpoint"],
+        ReturnSubscriptionArn=True,
+    )
+    res.physical_id = done["SubscriptionArn"]
+    return f"Subscribe {p['Protocol']} (no confirmation mail is sent; AWS sends one, click it)"
+
+
 def codecommit_repository(clients: Clients, res: Resource, _stack: Stack) -> str:
     p = res.properties
     call(
@@ -354,6 +369,7 @@ INTERPRETERS: dict[str, Callable[[Clients, Resource, Stack], str]] = {
     "AWS::CloudWatch::Alarm": alarm,
     "AWS::S3::BucketPolicy": bucket_policy,
     "AWS::SNS::TopicPolicy": topic_policy,
+    "AWS::SNS::Subscription": topic_subscription,
     "AWS::CodeCommit::Repository": codecommit_repository,
     "AWS::ApplicationAutoScaling::ScalableTarget": scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": scaling_policy,
