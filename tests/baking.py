@@ -87,9 +87,12 @@ def package_paths(project: Path) -> list[Path]:
     )
 
 
-def run_generated_tests(project: Path, *args: str) -> dict[str, subprocess.CompletedProcess[str]]:
-    """Each package's own test suite, run from its folder as `make test` does, with this interpreter;
-    the baked sources come first on sys.path, ahead of the template's editable installs."""
+def run_generated_tests(
+    project: Path, *args: str, skip: frozenset[str] = frozenset()
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Each package's own test suite (but the folders in ``skip``), run from its folder as `make test`
+    does, with this interpreter; the baked sources come first on sys.path, ahead of the template's
+    editable installs."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in package_paths(project))}
     return {
         tests.parent.relative_to(project).as_posix(): subprocess.run(
@@ -104,6 +107,7 @@ def run_generated_tests(project: Path, *args: str) -> dict[str, subprocess.Compl
         if tests.is_dir()
         and ".venv" not in tests.parts
         and (tests.parent / "pyproject.toml").is_file()
+        and tests.parent.relative_to(project).as_posix() not in skip
     }
 
 

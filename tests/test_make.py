@@ -11,7 +11,8 @@ import pytest
 
 from tests.baking import WHEELS, bake, make
 
-pytestmark = pytest.mark.slow
+# One worker under pytest-xdist: the tests share a module-scoped project and run in order.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("make")]
 
 
 @pytest.fixture(scope="module")

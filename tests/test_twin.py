@@ -50,6 +50,11 @@ def small(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _project(template, tmp_path_factory.mktemp("twin-small"), {"git_provider": "github"})
 
 
+# The small flow and the seam breaks share the module-scoped `small` bake (one virtualenv): one worker.
+SMALL = pytest.mark.xdist_group("twin-small")
+
+
+@SMALL
 def test_small_single_account_flow(small: Path) -> None:
     code, output, report = _twin(small)
     assert code == 0, output[-6000:]
@@ -150,6 +155,7 @@ MUTATIONS = {
 }
 
 
+@SMALL
 @pytest.mark.parametrize("name", list(MUTATIONS))
 def test_a_seam_broken_on_one_side_fails_its_stage(small: Path, name: str) -> None:
     mutation = MUTATIONS[name]

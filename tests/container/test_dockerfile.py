@@ -157,7 +157,9 @@ def test_a_release_image_pushed_after_the_commit_image_is_the_one_the_pipeline_r
     """A hand-pushed release-* image newer than this commit's image started the pipeline: the
     SageMaker pipeline must run it, not the commit's older image."""
     release = "sha256:" + "cd" * 32
-    done, work, calls = run_buildspec(tmp_path, NEWEST_DIGEST=release, RELEASE_TAG_PREFIX="release-")
+    done, work, calls = run_buildspec(
+        tmp_path, NEWEST_DIGEST=release, RELEASE_TAG_PREFIX="release-"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     uri = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-project@{release}"
     assert f"EXPORTED IMAGE_URI={uri} " in done.stdout

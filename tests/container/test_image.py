@@ -23,7 +23,8 @@ import pytest
 
 from tests.baking import PROJECT_TEMPLATE, REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.container]
+# One worker under pytest-xdist: the tests share the module-scoped image and server.
+pytestmark = [pytest.mark.slow, pytest.mark.container, pytest.mark.xdist_group("image")]
 
 PROJECT = REPO / PROJECT_TEMPLATE
 CONTEXT = PROJECT / "model-build" / "container"
