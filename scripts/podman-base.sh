@@ -16,11 +16,26 @@ need=()
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || [[ -x /usr/sbin/runc ]] || need+=(runc)
 command -v debootstrap >/dev/null || [[ -x /usr/sbin/debootstrap ]] || need+=(debootstrap)
+# apt, waiting while another apt (a fresh machine's daily apt run) holds its lock: up to 10 minutes.
+apt_() {
+  local try err
+  exec 3>&2
+  for try in $(seq 60); do
+    # stdout to the log (fd 3), stderr captured to tell a busy lock from a real error
+    if err=$(apt-get -o DPkg::Lock::Timeout=10 "$@" 2>&1 1>&3); then return 0; fi
+    if ! grep -q "Could not get lock" <<<"$err"; then echo "$err" >&2; return 1; fi
+    log "apt is busy (another apt holds its lock); try $try of 60 in 10 s"
+    sleep 10
+  done
+  echo "$err" >&2
+  return 1
+}
+
 if ((${#need[@]})); then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+  apt_ update -q
+  apt_ install -y -q --no-install-recommends "${need[@]}"
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
 

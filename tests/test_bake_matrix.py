@@ -16,9 +16,6 @@ from cfnlint.api import ManualArgs, lint
 from tests.baking import expected_files, generated_files, rendered_context
 from tests.matrix import combinations
 
-# One worker under pytest-xdist: the tests share a module-scoped set of bakes.
-pytestmark = pytest.mark.xdist_group("bake-matrix")
-
 COMBINATIONS = combinations()
 IDS = [name for name, _ in COMBINATIONS]
 LEFTOVERS = ("{{ cookiecutter.", "{{cookiecutter.", "{%")

@@ -18,9 +18,6 @@ import pytest
 
 from tests.baking import bake, package_paths
 
-# One worker under pytest-xdist: the tests share a module-scoped project, and run in order.
-pytestmark = pytest.mark.xdist_group("local-loop")
-
 BIN = Path(sys.executable).parent
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from tests.baking import WHEELS, bake, make
 
-# One worker under pytest-xdist: the tests share a module-scoped project and run in order.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("make")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,6 @@ from service_catalog.answers import PublishError
 from service_catalog.publish import TEMPLATE_ROOT
 from service_catalog.render import clean_copy, render, seed_files, version_name
 
-# One worker under pytest-xdist: the tests share a module-scoped template copy.
-pytestmark = pytest.mark.xdist_group("catalog-render")
-
 SLUG = "{{cookiecutter.project_slug}}"
 
 

@@ -23,8 +23,7 @@ import pytest
 
 from tests.baking import PROJECT_TEMPLATE, REPO
 
-# One worker under pytest-xdist: the tests share the module-scoped image and server.
-pytestmark = [pytest.mark.slow, pytest.mark.container, pytest.mark.xdist_group("image")]
+pytestmark = [pytest.mark.slow, pytest.mark.container]
 
 PROJECT = REPO / PROJECT_TEMPLATE
 CONTEXT = PROJECT / "model-build" / "container"

@@ -405,6 +405,44 @@ def test_new_training_data_pattern(
     assert _matches(synthesized, "NewTrainingData", event) is expected
 
 
+@pytest.mark.parametrize(
+    ("pipeline", "step", "status", "expected"),
+    [
+        ("batch-inference", "LatestApprovedModel", "Failed", True),
+        ("batch-inference", "CheckBatchInput", "Failed", True),
+        ("batch-inference", "BatchTransform", "Failed", True),
+        ("batch-inference", "BatchInputDrift", "Failed", False),  # notifies through its own rule
+        ("batch-inference", "BatchTransform", "Succeeded", False),
+        ("model-build", "Train", "Failed", False),  # the execution's failure notifies
+    ],
+)
+def test_failed_batch_steps_notify_once(
+    synthesized: Synthesized, pipeline: str, step: str, status: str, expected: bool
+) -> None:
+    event = _step_event(_pipeline(synthesized, pipeline), step, status)
+    assert _matches(synthesized, "BatchPipelineFailure", event) is expected
+
+
+def test_a_drifted_batch_matches_exactly_one_notifying_rule(synthesized: Synthesized) -> None:
+    """The FailStep fails its step and then the execution: of all the rules that notify, exactly one
+    may match those two events, or the team gets two e-mails for one drifted batch."""
+    arn = _pipeline(synthesized, "batch-inference")
+    step = _step_event(arn, "BatchInputDrift", "Failed")
+    execution = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+        "detail": {
+            "pipelineArn": arn,
+            "pipelineExecutionArn": f"{arn}/execution/abcdef123456",
+            "currentPipelineExecutionStatus": "Failed",
+            "previousPipelineExecutionStatus": "Executing",
+        },
+    }
+    notifying = ("BatchInputDriftRule", "BatchPipelineFailure", "SageMakerPipelineFailure")
+    matched = [r for r in notifying for e in (step, execution) if _matches(synthesized, r, e)]
+    assert matched == ["BatchInputDriftRule"]
+
+
 @pytest.mark.parametrize("pipeline", ["model-build", "batch-inference", "monitoring"])
 def test_failures_of_every_project_pipeline_notify(synthesized: Synthesized, pipeline: str) -> None:
     arn = _pipeline(synthesized, pipeline)
@@ -418,7 +456,10 @@ def test_failures_of_every_project_pipeline_notify(synthesized: Synthesized, pip
             "previousPipelineExecutionStatus": "Executing",
         },
     }
-    expected = pipeline != "monitoring" or synthesized.settings.monitored
+    # The batch pipeline notifies per failed step instead (test_failed_batch_steps_notify_once).
+    expected = pipeline == "model-build" or (
+        pipeline == "monitoring" and synthesized.settings.monitored
+    )
     assert _matches(synthesized, "SageMakerPipelineFailure", event) is expected
 
 

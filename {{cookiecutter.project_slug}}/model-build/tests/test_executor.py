@@ -210,6 +210,9 @@ def test_failing_gate_runs_fail_step_and_registers_nothing(tmp_path: Path) -> No
     assert result.status == "Failed"
     assert result.failure == "TooLow: auc 0.25 below 0.5"
     assert result.registered == [] and not (tmp_path / "registry").exists()
+    # As SageMaker reports them (and its step events say): the gate chose, the FailStep failed.
+    assert result.steps["Gate"]["status"] == "Succeeded"
+    assert result.steps["TooLow"]["status"] == "Failed"
 
 
 def test_failing_container_reports_its_failure_reason_and_stops(tmp_path: Path) -> None:
@@ -254,3 +257,58 @@ def test_missing_input_data_fails_the_step_clearly(tmp_path: Path) -> None:
     result = executor(tmp_path, definition).run()
     assert result.status == "Failed"
     assert result.failure.startswith("Make: no objects under s3://bkt/elsewhere/")
+
+
+def _with_transform(definition: dict[str, Any]) -> dict[str, Any]:
+    """``make_definition`` plus a batch transform of the trained model's output after ``Fit``."""
+    definition["Steps"].append(
+        {
+            "Name": "Score",
+            "Type": "Transform",
+            "DependsOn": ["Fit"],
+            "Arguments": {
+                "ModelName": {"Std:Join": {"On": "-", "Values": ["model", RUN]}},
+                "TransformInput": {
+                    "DataSource": {
+                        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bkt/raw/"}
+                    },
+                    "ContentType": "text/csv",
+                    "SplitType": "Line",
+                },
+                "TransformOutput": {"S3OutputPath": out_uri("score"), "AssembleWith": "Line"},
+                "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+            },
+        }
+    )
+    return definition
+
+
+def test_a_transform_step_needs_a_transform_runner(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedDefinitionError, match="'Score' is a batch transform"):
+        executor(tmp_path, _with_transform(make_definition()))
+
+
+def test_a_transform_step_gets_its_resolved_request_from_the_runner(tmp_path: Path) -> None:
+    requests: list[dict[str, Any]] = []
+
+    def transform(request: dict[str, Any], _env: dict[str, str]) -> dict[str, Any]:
+        requests.append(request)
+        return {"TransformJobName": "job", "TransformJobStatus": "Completed"}
+
+    run = LocalExecutor(
+        _with_transform(make_definition()),
+        tmp_path,
+        region="eu-west-1",
+        log=lambda _: None,
+        train_command=(sys.executable, str(FAKES / "train.py")),
+        transform=transform,
+    )
+    s3_path(tmp_path, "s3://bkt/raw/").mkdir(parents=True)
+    (s3_path(tmp_path, "s3://bkt/raw/") / "data.csv").write_text("1,2,3\n")
+    result = run.run()
+    assert result.status == "Succeeded", result.failure
+    (request,) = requests
+    run_id = result.execution_id
+    assert request["ModelName"] == f"model-{run_id}"
+    assert request["TransformOutput"]["S3OutputPath"] == f"s3://bkt/runs/{run_id}/score"
+    assert result.steps["Score"]["status"] == "Succeeded"

@@ -88,7 +88,11 @@ class ProjectCiCd(Construct):
             shared,
             build,
             deploy,
-            sagemaker_pipelines=[names.build_pipeline, *scheduled],
+            # The batch pipeline's failures notify per step (monitoring.wire): its drift FailStep
+            # sends its own message, and one failure must make one e-mail.
+            sagemaker_pipelines=[
+                p for p in (names.build_pipeline, *scheduled) if p != names.batch_pipeline
+            ],
         )
         monitoring.wire(self, names, parameters, shared, settings.monitored)
         nag.acknowledge_privileged_build(image_build)

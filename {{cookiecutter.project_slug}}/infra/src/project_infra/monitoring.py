@@ -1,4 +1,4 @@
-"""Drift monitoring, batch inference and the retraining triggers (docs/design.md, issue #7).
+"""Drift monitoring, batch inference and the retraining triggers.
 
 Schedules (EventBridge Scheduler) start the retraining, monitoring and batch-inference SageMaker
 pipelines. Retraining (the model-build pipeline) also starts on a drift alarm (the monitor's
@@ -57,6 +57,21 @@ def batch_input_drift(pipeline_arn: str) -> Pattern:
         "detail": {
             "pipelineArn": [pipeline_arn],
             "stepName": [BATCH_INPUT_DRIFT_STEP],
+            "currentStepStatus": ["Failed"],
+        },
+    }
+
+
+def batch_step_failure(pipeline_arn: str) -> Pattern:
+    """Any failed step of the batch pipeline but the drift FailStep (which notifies on its own):
+    one failure, one notification. ``anything-but``: EventBridge's content filter,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html"""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Building Pipeline Execution Step Status Change"],
+        "detail": {
+            "pipelineArn": [pipeline_arn],
+            "stepName": [{"anything-but": [BATCH_INPUT_DRIFT_STEP]}],
             "currentStepStatus": ["Failed"],
         },
     }
@@ -265,6 +280,22 @@ def wire(
                 f"Batch input drifted from the model's baselines: step {BATCH_INPUT_DRIFT_STEP} "
                 f"failed in {field('$.detail.pipelineExecutionArn')}; no predictions were made "
                 f"and retraining ({names.build_pipeline}) was started."
+            ),
+        )
+    )
+
+    failed = rule(
+        scope,
+        "BatchPipelineFailure",
+        f"Failed steps of {names.batch_pipeline} (but the drift check's) notify the topic",
+        batch_step_failure(arns.batch_pipeline(names)),
+    )
+    failed.add_target(
+        targets.SnsTopic(
+            artifacts.topic,
+            message=events.RuleTargetInput.from_text(
+                f"{names.batch_pipeline}: step {field('$.detail.stepName')} failed in "
+                f"{field('$.detail.pipelineExecutionArn')}: {field('$.detail.failureReason')}"
             ),
         )
     )

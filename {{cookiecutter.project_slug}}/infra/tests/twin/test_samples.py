@@ -106,11 +106,20 @@ CASES: dict[str, tuple[Builder, list[str]]] = {
         lambda n, right: samples.pipeline_step_status_change(
             n.pipeline_arn("batch-inference"),
             n.execution_arn("batch-inference"),
-            "BatchInputDrift" if right else "BatchTransform",
-            "Failed",
+            "BatchInputDrift",
+            "Failed" if right else "Executing",
             step_type="Fail",
         ),
         ["BatchInputDrift"],
+    ),
+    "batch step failed": (
+        lambda n, right: samples.pipeline_step_status_change(
+            n.pipeline_arn("batch-inference"),
+            n.execution_arn("batch-inference"),
+            "CheckBatchInput",
+            "Failed" if right else "Succeeded",
+        ),
+        ["BatchPipelineFailure"],
     ),
     "branch pushed": (
         lambda n, right: samples.codecommit_reference_updated(

@@ -8,13 +8,17 @@ import base64
 import dataclasses
 import hashlib
 import json
+import math
 import shutil
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from model_container.monitor.reader import ReadSummary, read_capture
+from model_container.schema import feature_names
 from project_infra.monitoring import SCHEDULED_TIME, WINDOW_END
 from project_infra.settings import SettingsError, find_project_file
 from project_infra.twin import alarms, samples
@@ -22,6 +26,9 @@ from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
 
 RELEASE_TAG = "release-twin"
+BATCH_STAGE = (
+    "8 batch inference: a clean batch scored, a drifted one -> retraining + one notification"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +99,7 @@ def run_flow(twin: Twin) -> None:
         twin.stage("5b shifted traffic -> drift alarm -> retraining", lambda r: _drift(twin, r))
     twin.stage("6 release image push -> retraining on that image", lambda r: _release(twin, r))
     twin.stage("7 new training data -> retraining", lambda r: _new_data(twin, r))
+    twin.stage(BATCH_STAGE, lambda r: _batch(twin, r))
 
 
 def _build_run(twin: Twin, report: StageReport) -> None:
@@ -211,6 +219,101 @@ def _new_data(twin: Twin, report: StageReport) -> None:
             f"from {reads}: the new data is not used (TrainingDataPrefix and InputDataUrl differ)"
         )
     report.detail.append(f"retraining read {reads}")
+
+
+def _batch(twin: Twin, report: StageReport) -> None:
+    """The batch pipeline as its schedule starts it (default parameters): a clean batch is scored
+    (transform output written); a drifted one fails BatchInputDrift, which starts retraining and
+    sends exactly one notification (observed through an SQS subscription to the topic)."""
+    names = twin.names()
+    bucket, prefix = twin.output("ArtifactBucketName"), twin.output("BatchInputPrefix")
+    reads = _batch_input_default(twin, names.batch_pipeline)
+    if reads != f"s3://{bucket}/{prefix}":
+        raise StageError(
+            f"SageMaker pipeline {names.batch_pipeline} reads its batch from {reads}, but the "
+            f"stack's BatchInputPrefix is s3://{bucket}/{prefix}"
+        )
+    schedule = twin.schedule_target(names.batch_pipeline)
+    report.detail.append(f"schedule {schedule} starts {names.batch_pipeline}")
+    inbox = twin.subscribe_queue(twin.output("NotificationTopicArn"))
+    s3 = twin.clients("s3")
+
+    def run(rows: list[str], name: str) -> Any:
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])  # the batch folder holds one batch
+        s3.put_object(Bucket=bucket, Key=f"{prefix}{name}", Body="\n".join(rows) + "\n")
+        twin.clients("sagemaker").start_pipeline_execution(PipelineName=names.batch_pipeline)
+        runs = twin.sagemaker_runs(report)
+        (execution,) = [e for e in runs if e.pipeline == names.batch_pipeline]
+        return execution
+
+    rows = [body for _, body in sample_rows(twin.root, 10**6)]
+    clean = run(rows, "twin-clean.csv")
+    if clean.status != "Succeeded":
+        raise StageError(f"the clean batch: {names.batch_pipeline} {clean.status}: {clean.failure}")
+    scored = _transform_outputs(twin, bucket, "twin-clean.csv.out")
+    if not scored:
+        raise StageError(
+            f"the clean batch: {names.batch_pipeline} succeeded but wrote no twin-clean.csv.out"
+        )
+    lines = twin.clients("s3").get_object(Bucket=bucket, Key=scored[0])["Body"].read().splitlines()
+    report.detail.append(f"transform output s3://{bucket}/{scored[0]} ({len(lines)} scores)")
+    if len(lines) != len(rows):
+        raise StageError(f"the clean batch: {len(rows)} rows in, {len(lines)} scores out")
+    twin.drain(inbox)
+
+    shifted = shifted_csv(twin.root)
+    drifted = run(shifted, "twin-drifted.csv")
+    if drifted.status != "Failed" or drifted.steps.get("BatchInputDrift") != "Failed":
+        raise StageError(
+            f"the drifted batch: {names.batch_pipeline} {drifted.status}, steps {drifted.steps}; "
+            "expected the FailStep BatchInputDrift"
+        )
+    if f" in {len(shifted)} rows of " not in drifted.failure:
+        raise StageError(
+            f"the drifted batch ({len(shifted)} rows) was not what {names.batch_pipeline} checked: "
+            f"{drifted.failure or drifted.status}"
+        )
+    build = names.build_pipeline
+    twin.sagemaker_runs(report, expect=build)  # the retraining the drift rule started
+    messages = twin.drain(inbox)
+    report.detail.append(f"notifications: {len(messages)}")
+    if len(messages) != 1:
+        raise StageError(
+            f"the drifted batch sent {len(messages)} notifications to the topic, expected exactly "
+            "one: " + " | ".join(m[:120] for m in messages)
+        )
+
+
+def _batch_input_default(twin: Twin, pipeline: str) -> str:
+    definition = json.loads(
+        twin.clients("sagemaker").describe_pipeline(PipelineName=pipeline)["PipelineDefinition"]
+    )
+    for parameter in definition.get("Parameters", []):
+        if parameter["Name"] == "BatchInputUrl":
+            return str(parameter.get("DefaultValue", ""))
+    raise StageError(f"SageMaker pipeline {pipeline} has no parameter BatchInputUrl")
+
+
+def _transform_outputs(twin: Twin, bucket: str, name: str) -> list[str]:
+    """Keys of transform outputs called ``name`` (SageMaker names them ``<input object>.out``)."""
+    found = []
+    for page in twin.clients("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        found += [
+            item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(f"/{name}")
+        ]
+    return found
+
+
+def shifted_csv(root: Path) -> list[str]:
+    """The shipped shifted batch's rows (the capture's requests, every payload form) as CSV lines,
+    read by the monitor's own reader."""
+    folder = root / "model-build" / "data" / "outliers" / "capture"
+    lines = []
+    for chunk in read_capture(folder, feature_names(), ReadSummary()):
+        for row in chunk.values:
+            lines.append(",".join("" if math.isnan(value) else f"{value:g}" for value in row))
+    return lines
 
 
 def write_report(twin: Twin, path: Path) -> Path:

@@ -41,6 +41,7 @@ class Emulator:
     def start(self) -> Emulator:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy, only when the twin runs
 
+        _fix_moto()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -108,6 +109,28 @@ class Emulator:
         """A session as ``role_arn``; moto puts its calls in the role's account, as AWS does."""
         creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
         return self.session(creds["Credentials"])
+
+
+def _fix_moto() -> None:
+    """Where moto (pinned) differs from AWS on a call the flow makes, make it answer as AWS does.
+    Each fix names the defect; the emulator runs in this process, so the fix reaches the server.
+
+    - ListTags on a versioned model package ARN (``model-package/<group>/<version>``): moto 5.2.5
+      looks the resource up as ``<type>/<name>`` and answers 500; AWS lists the package's tags
+      (the batch pipeline's LatestApprovedModel step copies them to the Model it creates)."""
+    from moto.sagemaker.models import SageMakerModelBackend  # noqa: PLC0415
+
+    resolve = SageMakerModelBackend._get_resource_from_arn
+    if getattr(resolve, "twin_fix", False):
+        return
+
+    def resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
+        if ":model-package/" in arn:
+            return self.describe_model_package(arn)
+        return resolve(self, arn)
+
+    resource_from_arn.twin_fix = True  # type: ignore[attr-defined]
+    SageMakerModelBackend._get_resource_from_arn = resource_from_arn  # type: ignore[method-assign]
 
 
 def _credentials_endpoint() -> ThreadingHTTPServer:

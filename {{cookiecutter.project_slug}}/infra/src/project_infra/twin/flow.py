@@ -126,6 +126,43 @@ class Twin:
                 return str(text)
         raise StageError(f"no Scheduler schedule of the CI/CD stack passes {parameter}")
 
+    def schedule_target(self, pipeline: str) -> str:
+        """The Scheduler schedule (logical id) whose target is SageMaker pipeline ``pipeline``."""
+        assert self.stack is not None
+        for logical_id, res in self.stack.of_type("AWS::Scheduler::Schedule").items():
+            if str(res.properties["Target"]["Arn"]).endswith(f":pipeline/{pipeline}"):
+                return logical_id
+        raise StageError(f"no Scheduler schedule of the CI/CD stack targets pipeline {pipeline}")
+
+    def subscribe_queue(self, topic_arn: str) -> str:
+        """An SQS queue subscribed to ``topic_arn`` (raw delivery): what the topic sends, observed."""
+        sqs = self.clients("sqs")
+        url = sqs.create_queue(QueueName=f"twin-inbox-{len(self.reports)}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        self.clients("sns").subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        return str(url)
+
+    def drain(self, queue_url: str) -> list[str]:
+        """The messages waiting in ``queue_url``, removed from it."""
+        sqs = self.clients("sqs")
+        found: list[str] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(message["Body"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
     def names(self) -> Names:
         """The resource names of the deployed CI/CD stack (its SageMakerProjectId)."""
         assert self.stack is not None
@@ -240,12 +277,7 @@ class Twin:
             )
             ran.append(execution)
             self.ran.append(execution)
-            if execution.status == "Failed":
-                self.publish(
-                    samples.pipeline_execution_status_change(
-                        arn.split("/execution/")[0], arn, "Failed"
-                    )
-                )
+            self._publish_statuses(execution)
         if expect and not any(e.pipeline == expect for e in ran):
             raise StageError(f"no execution of SageMaker pipeline {expect!r} was started")
         for execution in ran:
@@ -254,6 +286,27 @@ class Twin:
                     f"SageMaker pipeline {expect}: {execution.failure or execution.status}"
                 )
         return ran
+
+    def _publish_statuses(self, execution: Execution) -> None:
+        """The events SageMaker sends as a run ends: each step's final status (a failed one with its
+        reason), then the execution's."""
+        if execution.status not in ("Succeeded", "Failed"):
+            return
+        pipeline_arn = execution.arn.split("/execution/")[0]
+        for step, status in execution.steps.items():
+            self.publish(
+                samples.pipeline_step_status_change(
+                    pipeline_arn,
+                    execution.arn,
+                    step,
+                    status,
+                    step_type=execution.step_types.get(step, "Processing"),
+                    failure_reason=execution.failure if status == "Failed" else None,
+                )
+            )
+        self.publish(
+            samples.pipeline_execution_status_change(pipeline_arn, execution.arn, execution.status)
+        )
 
     def approve(self, report: StageReport) -> None:
         group = self.output("ModelPackageGroupName")

@@ -79,28 +79,9 @@ class Runtime:
             ModelPackageName=model_package_arn
         )
         container = package["InferenceSpecification"]["Containers"][0]
-        opt_ml = self.work / "endpoints" / endpoint / "opt_ml"
-        model_dir = opt_ml / "model"
-        model_dir.mkdir(parents=True, exist_ok=True)
-        archive = self.work / "endpoints" / endpoint / "model.tar.gz"
-        bucket, key = container["ModelDataUrl"][5:].split("/", 1)
-        self.clients("s3").download_file(bucket, key, str(archive))
-        with tarfile.open(archive) as tar:
-            tar.extractall(model_dir, filter="data")
-        port = _free_port()
-        server = Path(sys.executable).parent / "serve"
-        env = {
-            **os.environ,
-            "OPT_ML": str(opt_ml),
-            "MODEL_SERVER_HOST": "127.0.0.1",
-            "SAGEMAKER_BIND_TO_PORT": str(port),
-            "MODEL_SERVER_WORKERS": "1",
-            **{k: str(v) for k, v in container.get("Environment", {}).items()},
-        }
-        log = (self.work / "endpoints" / endpoint / "server.log").open("wb")
-        process = subprocess.Popen([str(server)], env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, process, endpoint)
+        url, process = start_model_server(
+            self.clients, container, self.work / "endpoints" / endpoint, f"endpoint {endpoint}"
+        )
         variant = endpoint_config["ProductionVariants"][0]["VariantName"]
         capture = endpoint_config.get("DataCaptureConfig", {})
         header = capture.get("CaptureContentTypeHeader", {})
@@ -214,6 +195,36 @@ class Runtime:
         request.wfile.write(answer)
 
 
+def start_model_server(
+    clients: Clients, container: dict[str, Any], folder: Path, what: str
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """The image's own server for a model container (``ModelDataUrl`` in the emulated S3, unpacked
+    where SageMaker puts it, ``Environment`` applied), on a free loopback port; returns its URL."""
+    opt_ml = folder / "opt_ml"
+    model_dir = opt_ml / "model"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    archive = folder / "model.tar.gz"
+    bucket, key = container["ModelDataUrl"][5:].split("/", 1)
+    clients("s3").download_file(bucket, key, str(archive))
+    with tarfile.open(archive) as tar:
+        tar.extractall(model_dir, filter="data")
+    port = _free_port()
+    server = Path(sys.executable).parent / "serve"
+    env = {
+        **os.environ,
+        "OPT_ML": str(opt_ml),
+        "MODEL_SERVER_HOST": "127.0.0.1",
+        "SAGEMAKER_BIND_TO_PORT": str(port),
+        "MODEL_SERVER_WORKERS": "1",
+        **{k: str(v) for k, v in container.get("Environment", {}).items()},
+    }
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen([str(server)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, process, what)
+    return url, process
+
+
 def _true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -234,15 +245,11 @@ def _error(
     request.wfile.write(body)
 
 
-def _wait_ready(
-    url: str, process: subprocess.Popen[bytes], endpoint: str, timeout: float = 60
-) -> None:
+def _wait_ready(url: str, process: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"endpoint {endpoint}: the model server exited with {process.returncode}"
-            )
+            raise RuntimeError(f"{what}: the model server exited with {process.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
                 if response.status == 200:
@@ -250,6 +257,4 @@ def _wait_ready(
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(
-        f"endpoint {endpoint}: the model server did not answer /ping within {timeout:.0f}s"
-    )
+    raise RuntimeError(f"{what}: the model server did not answer /ping within {timeout:.0f}s")

@@ -1,6 +1,7 @@
 """SageMaker pipeline executions started in the emulator, run by the project's local executor from
 the definition the emulator stored for that execution (what SageMaker would read), with the S3 URIs
-the definition names mapped onto the emulated S3 and RegisterModel writing to the emulated registry.
+the definition names mapped onto the emulated S3, RegisterModel writing to the emulated registry, and
+Transform steps run by the twin's batch transform (``transform.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from model_build.local.executor import LocalExecutor
 from model_build.local.resolve import UnsupportedDefinitionError
+from project_infra.twin import transform
 
 Clients = Callable[[str], Any]
 
@@ -25,7 +27,8 @@ class Execution:
     parameters: dict[str, str]  # as started (overrides only)
     status: str = "Executing"  # Succeeded | Failed | NotRunLocally
     failure: str = ""
-    steps: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, str] = field(default_factory=dict)  # name -> Succeeded | Failed, in run order
+    step_types: dict[str, str] = field(default_factory=dict)  # name -> the definition's Type
     registered: list[str] = field(default_factory=list)
     seconds: float = 0.0
     values: dict[str, str] = field(default_factory=dict)  # every parameter, defaults included
@@ -64,14 +67,20 @@ class S3Mirror:
         return self.root / "s3" / bucket
 
     def pull(self, bucket: str) -> dict[str, tuple[int, int]]:
+        """Make the local folder hold exactly the bucket's objects (one deleted in S3 since the
+        last run is deleted here too, or a step would read it)."""
         folder = self._folder(bucket)
+        keys = set()
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
                 target = folder / item["Key"]
                 if item["Key"].endswith("/"):
                     continue
+                keys.add(item["Key"])
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.s3.download_file(bucket, item["Key"], str(target))
+        for key in set(self._state(folder)) - keys:
+            (folder / key).unlink()
         return self._state(folder)
 
     def push(self, bucket: str, before: dict[str, tuple[int, int]]) -> list[str]:
@@ -146,6 +155,7 @@ def run_execution(
             log=log,
             register=emulator_registry(clients),
             aws_steps=True,  # the monitoring pipeline's steps call S3, the registry, CloudWatch
+            transform=transform.runner(clients, work),
         )
     except UnsupportedDefinitionError as error:
         execution.status, execution.failure = "NotRunLocally", str(error)
@@ -161,6 +171,9 @@ def run_execution(
     execution.status = result.status
     execution.failure = result.failure or ""
     execution.steps = {name: step["status"] for name, step in result.steps.items()}
+    execution.step_types = {
+        step["Name"]: step["Type"] for step in LocalExecutor.all_steps(definition["Steps"])
+    }
     execution.registered = [r["ModelPackageArn"] for r in result.registered]
     execution.seconds = sum(step["seconds"] for step in result.steps.values())
     return execution

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 def opt_ml(*parts: str) -> Path:
     """Return ``$OPT_ML/<parts>`` (``/opt/ml`` inside SageMaker)."""
     return Path(os.environ.get("OPT_ML", "/opt/ml")).joinpath(*parts)
+
+
+def relocated(path: Path) -> Path:
+    """A ``/opt/ml/...`` path given as an argument (pipeline definitions name container paths)
+    under ``$OPT_ML``; any other path as it is."""
+    pure = PurePosixPath(path.as_posix())
+    if pure.is_relative_to("/opt/ml"):
+        return opt_ml(*pure.relative_to("/opt/ml").parts)
+    return path
 
 
 def processing(*parts: str) -> Path:

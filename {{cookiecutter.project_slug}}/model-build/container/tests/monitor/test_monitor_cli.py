@@ -317,6 +317,20 @@ def test_csv_batch_input(
     assert summary_of(tmp_path / "out-shifted")["features_with_violations"] == ["Age", "Margin"]
 
 
+def test_a_container_path_argument_is_read_under_opt_ml(
+    split: tuple[np.ndarray, np.ndarray], baseline_dir: Path, tmp_path: Path, opt_ml: Path
+) -> None:
+    """Pipeline definitions pass /opt/ml paths (the batch pipeline: --capture-dir
+    /opt/ml/processing/input/batch); a run with OPT_ML elsewhere reads them there."""
+    write_csv(opt_ml / "processing" / "input" / "batch", "part.csv", split[1])
+    output = tmp_path / "out"
+    code = run(
+        Path("/opt/ml/processing/input/batch"), baseline_dir, output, "--input-format", "csv"
+    )
+    assert code == 0
+    assert summary_of(output)["rows"] == len(split[1])
+
+
 def test_csv_with_a_header_or_wrong_widths_is_flagged(
     baseline_dir: Path, tmp_path: Path, opt_ml: Path
 ) -> None:

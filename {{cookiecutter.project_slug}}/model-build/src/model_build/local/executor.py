@@ -1,8 +1,9 @@
 """Execute a SageMaker pipeline definition (the JSON ``Pipeline.definition()`` returns) locally.
 
 Steps start as soon as the steps they reference have finished (independent steps run in parallel, as
-in SageMaker). Supported step types: Processing, Training, Condition, Fail, RegisterModel. A failed
-step or a FailStep stops the run: steps already running finish, nothing new starts.
+in SageMaker). Supported step types: Processing, Training, Condition, Fail, RegisterModel, and
+Transform where a transform runner is given (the cloud twin's; locally there is no model to name). A
+failed step or a FailStep stops the run: steps already running finish, nothing new starts.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from model_build.local.resolve import (
 )
 from model_build.local.storage import s3_path
 
-SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel")
+SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Transform")
+# CreateTransformJob's request (resolved) and the step's environment -> its DescribeTransformJob record.
+TransformRunner = Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
 PARAMETER_TYPES: dict[str, Callable[[str], Any]] = {
     "String": str,
     "Integer": int,
@@ -66,6 +69,7 @@ class LocalExecutor:
         train_command: tuple[str, ...] = ("train",),
         register: Callable[..., dict[str, Any]] = registry.register,
         aws_steps: bool = False,
+        transform: TransformRunner | None = None,
     ):
         self.definition = definition
         self.work = work
@@ -76,6 +80,7 @@ class LocalExecutor:
         self.train_command = train_command
         # RegisterModel's registry: the local one, or (the cloud twin) the emulator's.
         self.register = register
+        self.transform = transform
         kind = catalog.kind_of(definition)
         # aws_steps: the steps' own AWS calls reach an emulator (the cloud twin sets the endpoint).
         if kind not in (None, catalog.MODEL_BUILD) and not aws_steps:
@@ -84,11 +89,16 @@ class LocalExecutor:
                 f"this is the {kind} pipeline, which runs only on SageMaker (upsert it with "
                 "upsert-pipelines); the local executor runs the model-build pipeline"
             )
-        for step in self._all_steps(definition["Steps"]):
+        for step in self.all_steps(definition["Steps"]):
             if step["Type"] not in SUPPORTED:
                 raise UnsupportedDefinitionError(
                     f"step {step['Name']!r} has type {step['Type']!r}, which the local "
                     f"executor does not run (supported: {', '.join(SUPPORTED)})"
+                )
+            if step["Type"] == "Transform" and transform is None:
+                raise UnsupportedDefinitionError(
+                    f"step {step['Name']!r} is a batch transform, which needs a SageMaker Model; "
+                    "the local executor runs it only with a transform runner (the cloud twin's)"
                 )
 
     def parameters(self, overrides: dict[str, str]) -> dict[str, Any]:
@@ -194,9 +204,10 @@ class LocalExecutor:
         start = time.perf_counter()
         self.log(f"[{start - self._started:6.1f}s] {name} ({kind}) started")
         outcome = "ok"
+        branch: list[dict[str, Any]] = []
         try:
             if kind == "Condition":
-                outcome = self._condition(step, ctx, result, env)
+                outcome, branch = self._condition(step, ctx)
             elif kind == "Fail":
                 message = resolve(step.get("Arguments", {}).get("ErrorMessage", ""), ctx)
                 raise StepFailedError(f"{name}: {message}")
@@ -207,6 +218,10 @@ class LocalExecutor:
                     self._load_property_files(step, ctx)
                 elif kind == "Training":
                     ctx.steps[name] = run_training(self.work, name, args, env, self.train_command)
+                elif kind == "Transform":
+                    assert self.transform is not None  # checked in __init__
+                    ctx.steps[name] = self.transform(args, env)
+                    outcome = f"output {args['TransformOutput']['S3OutputPath']}"
                 else:  # RegisterModel
                     record = self.register(
                         self.work, args, region=self.region, account=self.account
@@ -226,10 +241,13 @@ class LocalExecutor:
         seconds = time.perf_counter() - start
         result.steps[name] = {"status": "Succeeded", "seconds": seconds}
         self.log(f"[{time.perf_counter() - self._started:6.1f}s] {name} {outcome} ({seconds:.1f}s)")
+        # As in SageMaker, a condition step succeeds once it has chosen; its branch's steps succeed
+        # or fail on their own.
+        if branch:
+            self._run_steps(branch, ctx, result, env)
 
-    def _condition(
-        self, step: dict[str, Any], ctx: Context, result: RunResult, env: dict[str, str]
-    ) -> str:
+    def _condition(self, step: dict[str, Any], ctx: Context) -> tuple[str, list[dict[str, Any]]]:
+        """The condition's outcome (as logged) and the branch it chose."""
         args = step["Arguments"]
         outcome = all(
             evaluate_condition(condition, ctx) for condition in args.get("Conditions", [])
@@ -240,9 +258,7 @@ class LocalExecutor:
             f"         {step['Name']}: conditions {'met' if outcome else 'not met'} -> "
             f"{', '.join(s['Name'] for s in branch) or 'nothing'}"
         )
-        if branch:
-            self._run_steps(branch, ctx, result, env)
-        return f"outcome {str(outcome).lower()}"
+        return f"outcome {str(outcome).lower()}", branch
 
     def _load_property_files(self, step: dict[str, Any], ctx: Context) -> None:
         outputs = {
@@ -267,13 +283,14 @@ class LocalExecutor:
             ctx.property_files.setdefault(step["Name"], {})[spec["PropertyFileName"]] = document
 
     @staticmethod
-    def _all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every step of ``steps``, those inside condition branches included."""
         found = []
         for step in steps:
             found.append(step)
             if step.get("Type") == "Condition":
                 args = step.get("Arguments", {})
-                found += LocalExecutor._all_steps(
+                found += LocalExecutor.all_steps(
                     args.get("IfSteps", []) + args.get("ElseSteps", [])
                 )
         return found

@@ -40,7 +40,7 @@ from model_container.monitor.reader import (
 )
 from model_container.monitor.report import html_report
 from model_container.monitor.stats import StreamingStatistics
-from model_container.paths import PROCESSING_FAILURE_FILE, opt_ml, processing
+from model_container.paths import PROCESSING_FAILURE_FILE, opt_ml, processing, relocated
 from model_container.steps import StepArgumentParser, StepError, run_step
 
 VIOLATIONS = 2  # default exit status when violations are found
@@ -235,7 +235,7 @@ class Source:
 
 
 def _capture_dir(args: argparse.Namespace) -> Path:
-    folder: Path = args.capture_dir or processing("input", "capture")
+    folder = relocated(args.capture_dir) if args.capture_dir else processing("input", "capture")
     if not folder.is_dir():
         raise StepError(f"capture folder {folder} does not exist")
     return folder
