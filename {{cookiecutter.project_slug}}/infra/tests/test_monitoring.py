@@ -405,6 +405,19 @@ def test_new_training_data_pattern(
     assert _matches(synthesized, "NewTrainingData", event) is expected
 
 
+def _execution_event(pipeline_arn: str, status: str) -> dict[str, Any]:
+    return {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+        "detail": {
+            "pipelineArn": pipeline_arn,
+            "pipelineExecutionArn": f"{pipeline_arn}/execution/abcdef123456",
+            "currentPipelineExecutionStatus": status,
+            "previousPipelineExecutionStatus": "Executing",
+        },
+    }
+
+
 @pytest.mark.parametrize(
     ("pipeline", "step", "status", "expected"),
     [
@@ -428,16 +441,7 @@ def test_a_drifted_batch_matches_exactly_one_notifying_rule(synthesized: Synthes
     may match those two events, or the team gets two e-mails for one drifted batch."""
     arn = _pipeline(synthesized, "batch-inference")
     step = _step_event(arn, "BatchInputDrift", "Failed")
-    execution = {
-        "source": "aws.sagemaker",
-        "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
-        "detail": {
-            "pipelineArn": arn,
-            "pipelineExecutionArn": f"{arn}/execution/abcdef123456",
-            "currentPipelineExecutionStatus": "Failed",
-            "previousPipelineExecutionStatus": "Executing",
-        },
-    }
+    execution = _execution_event(arn, "Failed")
     notifying = ("BatchInputDriftRule", "BatchPipelineFailure", "SageMakerPipelineFailure")
     matched = [r for r in notifying for e in (step, execution) if _matches(synthesized, r, e)]
     assert matched == ["BatchInputDriftRule"]
@@ -446,16 +450,7 @@ def test_a_drifted_batch_matches_exactly_one_notifying_rule(synthesized: Synthes
 @pytest.mark.parametrize("pipeline", ["model-build", "batch-inference", "monitoring"])
 def test_failures_of_every_project_pipeline_notify(synthesized: Synthesized, pipeline: str) -> None:
     arn = _pipeline(synthesized, pipeline)
-    event = {
-        "source": "aws.sagemaker",
-        "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
-        "detail": {
-            "pipelineArn": arn,
-            "pipelineExecutionArn": f"{arn}/execution/abcdef123456",
-            "currentPipelineExecutionStatus": "Failed",
-            "previousPipelineExecutionStatus": "Executing",
-        },
-    }
+    event = _execution_event(arn, "Failed")
     # The batch pipeline notifies per failed step instead (test_failed_batch_steps_notify_once).
     expected = pipeline == "model-build" or (
         pipeline == "monitoring" and synthesized.settings.monitored
