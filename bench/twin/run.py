@@ -36,8 +36,8 @@ AWS_SECONDS = {
     "3": JOBS_PER_RUN * SAGEMAKER_JOB_START,
     "4": 3 * CODEBUILD_START + 2 * ENDPOINT_CREATE,
     "5": 0,
-    "6": 2 * CODEBUILD_START + JOBS_PER_RUN * SAGEMAKER_JOB_START,
     "5b": SAGEMAKER_JOB_START + JOBS_PER_RUN * SAGEMAKER_JOB_START,  # monitoring job, retraining
+    "6": 2 * CODEBUILD_START + JOBS_PER_RUN * SAGEMAKER_JOB_START,
     "7": JOBS_PER_RUN * SAGEMAKER_JOB_START,
     # two batch runs of two processing jobs, the clean one's transform job, the drift's retraining
     "8": 2 * 2 * SAGEMAKER_JOB_START + SAGEMAKER_JOB_START + JOBS_PER_RUN * SAGEMAKER_JOB_START,

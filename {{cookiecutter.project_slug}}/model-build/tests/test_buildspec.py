@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).parents[1]
@@ -44,3 +47,40 @@ def test_dependencies_are_pinned_in_the_project_constraints() -> None:
         if "==" in line and not line.startswith("#")
     }
     assert wanted and wanted <= pins, sorted(wanted - pins)
+
+
+FAKE_PYTHON = """#!/bin/sh
+# stands in for `python -m pytest -q`: fails in the folder named by $FAIL_IN
+echo "tests of $(basename "$PWD")"
+case "$PWD" in */"$FAIL_IN") exit 1 ;; esac
+exit 0
+"""
+
+
+@pytest.mark.parametrize("fail_in", ["", "model-build/container", "model-build"])
+def test_the_unit_test_command_fails_the_build_when_either_suite_fails(
+    tmp_path: Path, fail_in: str
+) -> None:
+    """The two suites run at once; a failure of either must still fail pre_build, with both logs."""
+    spec = yaml.safe_load((ROOT / "buildspec.yml").read_text(encoding="utf-8"))
+    (command,) = [c for c in spec["phases"]["pre_build"]["commands"] if "pytest" in c]
+    (tmp_path / "model-build" / "container").mkdir(parents=True)
+    fake = tmp_path / "bin" / "python"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-c", command],
+        cwd=tmp_path,
+        env={**env, "FAIL_IN": fail_in or "none"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "tests of container" in done.stdout and "tests of model-build" in done.stdout
+    if fail_in:
+        assert done.returncode != 0
+        assert done.stdout.strip().endswith(f"error: unit tests failed in: {fail_in}")
+    else:
+        assert done.returncode == 0, done.stdout + done.stderr
