@@ -16,7 +16,8 @@ need=()
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || [[ -x /usr/sbin/runc ]] || need+=(runc)
 command -v debootstrap >/dev/null || [[ -x /usr/sbin/debootstrap ]] || need+=(debootstrap)
-# apt, waiting while another apt (a fresh machine's daily apt run) holds its lock: up to 10 minutes.
+# apt, waiting up to 10 minutes while another apt (another run of this script, a daily apt job)
+# holds its lock.
 apt_() {
   local try err
   exec 3>&2

@@ -15,7 +15,6 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from model_container.monitor.reader import ReadSummary, read_capture
 from model_container.schema import feature_names
@@ -24,6 +23,7 @@ from project_infra.settings import SettingsError, find_project_file
 from project_infra.twin import alarms, samples
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
+from project_infra.twin.sagemaker import Execution
 
 RELEASE_TAG = "release-twin"
 BATCH_STAGE = (
@@ -238,7 +238,7 @@ def _batch(twin: Twin, report: StageReport) -> None:
     inbox = twin.subscribe_queue(twin.output("NotificationTopicArn"))
     s3 = twin.clients("s3")
 
-    def run(rows: list[str], name: str) -> Any:
+    def run(rows: list[str], name: str) -> Execution:
         for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=item["Key"])  # the batch folder holds one batch
         s3.put_object(Bucket=bucket, Key=f"{prefix}{name}", Body="\n".join(rows) + "\n")
@@ -256,7 +256,7 @@ def _batch(twin: Twin, report: StageReport) -> None:
         raise StageError(
             f"the clean batch: {names.batch_pipeline} succeeded but wrote no twin-clean.csv.out"
         )
-    lines = twin.clients("s3").get_object(Bucket=bucket, Key=scored[0])["Body"].read().splitlines()
+    lines = s3.get_object(Bucket=bucket, Key=scored[0])["Body"].read().splitlines()
     report.detail.append(f"transform output s3://{bucket}/{scored[0]} ({len(lines)} scores)")
     if len(lines) != len(rows):
         raise StageError(f"the clean batch: {len(rows)} rows in, {len(lines)} scores out")

@@ -79,9 +79,11 @@ class S3Mirror:
                 keys.add(item["Key"])
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.s3.download_file(bucket, item["Key"], str(target))
-        for key in set(self._state(folder)) - keys:
+        state = self._state(folder)
+        for key in set(state) - keys:
             (folder / key).unlink()
-        return self._state(folder)
+            del state[key]
+        return state
 
     def push(self, bucket: str, before: dict[str, tuple[int, int]]) -> list[str]:
         folder = self._folder(bucket)

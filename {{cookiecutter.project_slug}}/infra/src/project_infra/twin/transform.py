@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from model_build.errors import StepFailedError
+from model_build.local.executor import TransformRunner
 from project_infra.twin.runtime import start_model_server
 
 Clients = Callable[[str], Any]
@@ -56,9 +57,7 @@ def batches(lines: list[bytes], limit: int) -> Iterator[bytes]:
         yield b"\n".join(chunk) + b"\n"
 
 
-def runner(
-    clients: Clients, work: Path
-) -> Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]:
+def runner(clients: Clients, work: Path) -> TransformRunner:
     """A transform runner for the local executor (``LocalExecutor(transform=...)``)."""
 
     def run(request: dict[str, Any], _env: dict[str, str]) -> dict[str, Any]:
