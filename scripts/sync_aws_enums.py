@@ -37,18 +37,29 @@ def aws_data() -> dict[str, list[str]]:
     }
 
 
+def families(types: list[str]) -> dict[str, list[str]]:
+    """``ml.<family>.<size>`` grouped as family -> sizes (what the hook's ``_instance_types`` expands)."""
+    grouped: dict[str, list[str]] = {}
+    for name in types:
+        family, _, size = name.rpartition(".")
+        grouped.setdefault(family, []).append(size)
+    return grouped
+
+
 def render(data: dict[str, list[str]]) -> str:
+    """Regions as one wrapped string; instance types one family a line: small enough to read."""
     blocks = []
     for name, values in data.items():
-        body = textwrap.fill(
-            " ".join(f'"{v}",' for v in values),
-            width=100,
-            initial_indent="    ",
-            subsequent_indent="    ",
-            break_long_words=False,
-            break_on_hyphens=False,
+        if name == "AWS_REGIONS":
+            words = textwrap.fill(" ".join(values), width=94, break_on_hyphens=False)
+            body = "\n".join(f'    "{line} "' for line in words.splitlines())
+            blocks.append(f"{name} = _words(\n{body}\n)\n")
+            continue
+        rows = "".join(
+            f'        "{family}": "{" ".join(sizes)}",\n'
+            for family, sizes in families(values).items()
         )
-        blocks.append(f"{name}: frozenset[str] = frozenset({{\n{body}\n}})\n")
+        blocks.append(f"{name} = _instance_types(\n    {{\n{rows}    }}\n)\n")
     return "".join(blocks)
 
 

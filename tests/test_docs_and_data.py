@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 
 from tests.baking import PROJECT_TEMPLATE, REPO, load_hook
 
@@ -51,7 +52,7 @@ def test_defaults_are_in_the_hook_data() -> None:
 
 def test_bundled_data_is_the_uci_file_with_its_attribution() -> None:
     data = REPO / PROJECT_TEMPLATE / "model-build" / "data"
-    raw = (data / "mammographic_masses.data").read_bytes()
+    raw = (data / "raw" / "mammographic_masses.data").read_bytes()
     assert hashlib.md5(raw).hexdigest() == SHARED_DATA_MD5
     attribution = (data / "README.md").read_text(encoding="utf-8")
     assert "CC BY 4.0" in attribution
@@ -69,3 +70,17 @@ def test_no_jinja_in_template_python() -> None:
     for path in (REPO / PROJECT_TEMPLATE).rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "{{ cookiecutter" not in text and "{%" not in text, path
+
+
+def test_generated_files_refer_only_to_what_ships() -> None:
+    """No template-only document, benchmark folder or issue number in a generated text file."""
+    forbidden = re.compile(r"docs/design\.md|\bbench/|\bissue #\d")
+    root = REPO / PROJECT_TEMPLATE
+    offenders = []
+    for path in root.rglob("*"):
+        if path.is_file() and path.suffix in {".py", ".md", ".yml", ".toml", ".txt", ".json", ""}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            offenders += [
+                f"{path.relative_to(root)}: {m.group()}" for m in forbidden.finditer(text)
+            ]
+    assert not offenders, offenders

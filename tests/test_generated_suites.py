@@ -11,10 +11,10 @@ import pytest
 from tests.baking import PROJECT_TEMPLATE, bake, package_paths, run_generated_tests
 from tests.matrix import combinations
 
-SUITES = {"model-build", "model-build/container", "model-deploy", "infra"}
+SUITES = {"model-build", "model-build/model", "model-build/container", "model-deploy", "infra"}
 # Suites whose files are the same in every bake (nothing in them is rendered from an answer): the
 # default bake runs them; the matrix bakes, whose answers differ, run only the others.
-ANSWER_FREE = frozenset({"model-build/container"})
+ANSWER_FREE = frozenset({"model-build/model", "model-build/container"})
 
 
 def _assert_suites_pass(project: Path, skip: frozenset[str] = frozenset()) -> None:
@@ -28,7 +28,13 @@ def _assert_suites_pass(project: Path, skip: frozenset[str] = frozenset()) -> No
 def test_default_bake_suites_pass(template: Path, tmp_path: Path) -> None:
     project = bake(template, tmp_path, {})
     packages = {package.name for src in package_paths(project) for package in src.iterdir()}
-    assert packages >= {"model_build", "model_container", "model_deploy", "project_infra"}
+    assert packages >= {
+        "model_build",
+        "model_container",
+        "project_model",
+        "model_deploy",
+        "project_infra",
+    }
     _assert_suites_pass(project)
 
 

@@ -1,6 +1,6 @@
 """Model quality of the default model: 5-fold stratified CV x 5 seeds on the bundled data, no BI-RADS.
 
-Trains with ``model_container.training.fit``, the function the ``train`` entry point calls, and puts
+Trains with ``project_model.fit``, the function the ``train`` entry point calls, and puts
 logistic regression (scikit-learn) beside it on the same folds as the simple baseline. Prints a
 markdown table. Run from the repository root with the dev virtualenv:
 
@@ -14,7 +14,6 @@ import datetime
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +22,7 @@ import numpy as np
 import sklearn
 import xgboost as xgb
 from model_container.data import Dataset, read_raw
-from model_container.hyperparameters import Hyperparameters
-from model_container.schema import COLUMN_NAMES, LABEL, blank_invalid, feature_names
-from model_container.training import fit, predict
+from project_model import SCHEMA, Hyperparameters, fit, predict
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -38,7 +35,7 @@ DATA = (
     / "{{cookiecutter.project_slug}}"
     / "model-build"
     / "data"
-    / "mammographic_masses.data"
+    / "raw"
 )
 REFERENCE = {"xgboost-fixed": "0.857 ± 0.022", "logistic": "0.865 ± 0.021"}
 
@@ -47,14 +44,7 @@ Model = Callable[[Dataset, Dataset, int], np.ndarray]  # (train, test, seed) -> 
 
 def load() -> Dataset:
     """The bundled file, cleaned exactly as the preprocess step cleans it."""
-    with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / DATA.name).symlink_to(DATA)
-        table = read_raw(Path(folder))
-    blank_invalid(table)
-    names = feature_names()
-    return Dataset(
-        table[:, [COLUMN_NAMES.index(n) for n in names]], table[:, COLUMN_NAMES.index(LABEL)], names
-    )
+    return read_raw(DATA, SCHEMA).data
 
 
 def xgboost_as_pipeline(train: Dataset, test: Dataset, seed: int) -> np.ndarray:
@@ -64,13 +54,13 @@ def xgboost_as_pipeline(train: Dataset, test: Dataset, seed: int) -> np.ndarray:
     )
     subset = lambda rows: Dataset(train.features[rows], train.labels[rows], train.feature_names)  # noqa: E731
     result = fit(subset(inner_train), subset(validation), Hyperparameters(seed=seed))
-    return predict(result.booster, test.features, test.feature_names)
+    return predict(result.estimator, test.features)
 
 
 def xgboost_fixed(train: Dataset, test: Dataset, seed: int) -> np.ndarray:
     """The same hyperparameters, all 100 rounds on all training rows (the README's reference setup)."""
     result = fit(train, None, Hyperparameters(seed=seed))
-    return predict(result.booster, test.features, test.feature_names)
+    return predict(result.estimator, test.features)
 
 
 def logistic(train: Dataset, test: Dataset, seed: int) -> np.ndarray:

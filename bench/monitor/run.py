@@ -32,7 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "{{cookiecutter.project_slug}}"
-BUNDLED = PROJECT / "model-build" / "data" / "mammographic_masses.data"
+BUNDLED = PROJECT / "model-build" / "data" / "raw" / "mammographic_masses.data"
 FEATURES = ["Age", "Shape", "Margin", "Density"]  # the model's default inputs (BI-RADS dropped)
 HOURS = 24
 
@@ -94,13 +94,11 @@ def generate(folder: Path, rows: int, payload: str = "csv", seed: int = 1) -> No
 
 
 def baseline(folder: Path) -> Path:
-    sys.path.insert(0, str(PROJECT / "model-build" / "container" / "src"))
+    from model_container.data import read_raw  # noqa: PLC0415
     from model_container.data_quality import constraints, statistics  # noqa: PLC0415
-    from model_container.schema import COLUMN_NAMES, blank_invalid  # noqa: PLC0415
+    from project_model import SCHEMA  # noqa: PLC0415
 
-    table = np.genfromtxt(BUNDLED, delimiter=",", missing_values="?", filling_values=np.nan)
-    blank_invalid(table)
-    features = table[:, [COLUMN_NAMES.index(name) for name in FEATURES]]
+    features = read_raw(BUNDLED.parent, SCHEMA).data.features
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "statistics.json").write_text(json.dumps(statistics(FEATURES, features)))
     (folder / "constraints.json").write_text(json.dumps(constraints(FEATURES, features)))

@@ -26,7 +26,7 @@ from tests.baking import PROJECT_TEMPLATE, REPO
 pytestmark = [pytest.mark.slow, pytest.mark.container]
 
 PROJECT = REPO / PROJECT_TEMPLATE
-CONTEXT = PROJECT / "model-build" / "container"
+CONTEXT = PROJECT / "model-build"  # the image holds the container package and the model folder
 IMAGE = "localhost/mlops-model:container-tier"
 # The sandboxes CI runs in refuse runc's default rlimits (nofile/nproc above the host's); these fit.
 ULIMITS = ["--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096"]
@@ -62,7 +62,7 @@ def image() -> str:
     bundle = os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt"
     if Path(bundle).is_file():
         args += ["--secret", f"id=pip_cert,src={bundle}"]
-    podman(*args, str(CONTEXT), timeout=1800)
+    podman(*args, "--file", str(CONTEXT / "container" / "Dockerfile"), str(CONTEXT), timeout=1800)
     return IMAGE
 
 

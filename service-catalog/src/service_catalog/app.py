@@ -11,8 +11,9 @@ from project_infra.settings import load
 from project_infra.synth import CONTEXT
 
 from service_catalog.catalog import CatalogStack, Release
-from service_catalog.publish import STACK_ID
 from service_catalog.render import template_commit, version_name
+
+STACK_ID = "StudioCatalog"  # the catalog stack; publish reads its synthesized template by this id
 
 
 def build_app(project: Path, outdir: Path, template_root: Path | None = None) -> cdk.App:

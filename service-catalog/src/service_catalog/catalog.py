@@ -14,10 +14,8 @@ from aws_cdk import (
     CfnOutput,
     CfnParameter,
     CfnResource,
-    Duration,
     Fn,
     IAspect,
-    RemovalPolicy,
     Stack,
     Tags,
 )
@@ -25,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_servicecatalog as servicecatalog
 from constructs import Construct, IConstruct
+from project_infra.buckets import access_log_bucket, secure_bucket
 from project_infra.settings import Settings
 
 from service_catalog import nag, studio
@@ -104,40 +103,21 @@ class CatalogStack(Stack):
             "create projects from this template.",
         ).value_as_string
 
-        logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-        )
+        logs = access_log_bucket(self)
         nag.acknowledge_log_bucket(logs)
         # The product template is a separate template: it names this bucket by a value both
         # templates compute the same way (pseudo parameters, not a reference into this stack).
         assets_name = asset_bucket_name(settings)
-        assets = s3.Bucket(
+        assets = secure_bucket(
             self,
             "ProductAssets",
             bucket_name=assets_name,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
             server_access_logs_bucket=logs,
             server_access_logs_prefix="product-assets/",
         )
-        templates = s3.Bucket(
+        templates = secure_bucket(
             self,
             "StudioTemplates",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
             server_access_logs_bucket=logs,
             server_access_logs_prefix="studio-templates/",
             cors=[

@@ -20,7 +20,6 @@ from service_catalog.render import render, version_name
 from service_catalog.studio import TEMPLATE_PREFIX, StudioTemplate
 
 HERE = Path(__file__).resolve()
-STACK_ID = "StudioCatalog"  # the catalog stack (app.py builds it)
 CHECK_REGION = "us-east-1"  # ARN shapes do not depend on the region
 TEMPLATE_ROOT = HERE.parents[3]  # service-catalog/src/service_catalog/publish.py -> template repo
 # Template sections in the order people read them (CDK writes Resources before Parameters).
@@ -72,7 +71,8 @@ def synth(answers_path: Path, outdir: Path, template_root: Path = TEMPLATE_ROOT)
 def check_launch_role(outdir: Path) -> None:
     """Refuse an assembly whose launch role cannot create everything the product template holds
     (a resource the project's infra gained that no scope covers fails earlier, in the synth)."""
-    from service_catalog.checks import launch_role_problems  # noqa: PLC0415 - after the synth
+    from service_catalog.app import STACK_ID  # noqa: PLC0415 - after the synth
+    from service_catalog.checks import launch_role_problems  # noqa: PLC0415
 
     product = json.loads(product_template_file(outdir).read_text(encoding="utf-8"))
     catalog = json.loads((outdir / f"{STACK_ID}.template.json").read_text(encoding="utf-8"))

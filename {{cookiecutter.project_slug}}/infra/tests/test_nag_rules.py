@@ -44,7 +44,7 @@ def test_unknown_wildcards_are_not_accepted() -> None:
 
 
 def test_batch_pipeline_wildcards_are_accepted() -> None:
-    """The transform jobs, their logs and the models the batch pipeline creates (issue #7)."""
+    """The transform jobs, their logs and the models the batch pipeline creates."""
     arn = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
     resources = [
         arn.format("sagemaker", "transform-job/pipelines-*"),

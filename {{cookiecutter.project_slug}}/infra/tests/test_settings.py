@@ -62,3 +62,28 @@ def test_unparsable_file_is_named(tmp_path: Path) -> None:
     broken.write_text("[project\n")
     with pytest.raises(SettingsError, match="cannot read project settings"):
         load(broken)
+
+
+def test_layout_is_fixed_when_generated(tmp_path: Path) -> None:
+    """Editing the bake-time layout fails in one line naming the value and what is allowed."""
+    generated = load(PROJECT_FILE).account_layout
+    other = "single" if generated == "multi" else "multi"
+    (tmp_path / "infra").mkdir()
+    if generated == "multi":
+        (tmp_path / "infra" / "bootstrap").mkdir()
+    edited = tmp_path / "project.toml"
+    text = PROJECT_FILE.read_text(encoding="utf-8")
+    edited.write_text(text.replace(f'layout = "{generated}"', f'layout = "{other}"'))
+    if other == "multi":
+        edited.write_text(
+            edited.read_text()
+            .replace('staging = ""', 'staging = "111111111111"')
+            .replace('prod = ""', 'prod = "222222222222"')
+        )
+    with pytest.raises(
+        SettingsError,
+        match=rf"layout='{other}': this project was generated with layout '{generated}'",
+    ):
+        load(edited)
+    (tmp_path / "project.toml").write_text(text)
+    assert load(tmp_path / "project.toml").account_layout == generated

@@ -57,14 +57,23 @@ exit 0
 """
 
 
-@pytest.mark.parametrize("fail_in", ["", "model-build/container", "model-build"])
+@pytest.mark.parametrize(
+    ("fail_in", "reported"),
+    [
+        ("", ""),
+        ("model-build/model", "model-build/model+container"),
+        ("model-build/container", "model-build/model+container"),
+        ("model-build", "model-build"),
+    ],
+)
 def test_the_unit_test_command_fails_the_build_when_either_suite_fails(
-    tmp_path: Path, fail_in: str
+    tmp_path: Path, fail_in: str, reported: str
 ) -> None:
     """The two suites run at once; a failure of either must still fail pre_build, with both logs."""
     spec = yaml.safe_load((ROOT / "buildspec.yml").read_text(encoding="utf-8"))
     (command,) = [c for c in spec["phases"]["pre_build"]["commands"] if "pytest" in c]
     (tmp_path / "model-build" / "container").mkdir(parents=True)
+    (tmp_path / "model-build" / "model").mkdir()
     fake = tmp_path / "bin" / "python"
     fake.parent.mkdir()
     fake.write_text(FAKE_PYTHON)
@@ -78,9 +87,10 @@ def test_the_unit_test_command_fails_the_build_when_either_suite_fails(
         text=True,
         check=False,
     )
-    assert "tests of container" in done.stdout and "tests of model-build" in done.stdout
+    for suite in ("model", "container", "model-build"):
+        assert f"tests of {suite}" in done.stdout
     if fail_in:
         assert done.returncode != 0
-        assert done.stdout.strip().endswith(f"error: unit tests failed in: {fail_in}")
+        assert done.stdout.strip().endswith(f"error: unit tests failed in: {reported}")
     else:
         assert done.returncode == 0, done.stdout + done.stderr

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from model_build import cli
+from model_build import cli, definitions
 from model_build.errors import run_cli
 from model_build.local import registry
 from tests.botocore_requests import simulate
@@ -40,7 +40,9 @@ def names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def cached_definition(monkeypatch: pytest.MonkeyPatch, definition: dict[str, Any]) -> None:
     # Building it again costs seconds; the session fixture is the same build with the same names.
-    monkeypatch.setattr(cli, "build_definition", lambda config: json.loads(json.dumps(definition)))
+    monkeypatch.setattr(
+        definitions, "build_definition", lambda config: json.loads(json.dumps(definition))
+    )
 
 
 def test_missing_names_are_listed_in_one_line(
@@ -97,7 +99,7 @@ def test_project_toml_gives_local_defaults(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.chdir(tmp_path / "model-build")
     for key in [*NAME_ENV, "AWS_DEFAULT_REGION"]:
         monkeypatch.delenv(key, raising=False)
-    parser = cli._Parser()
+    parser = cli.UsageParser()
     cli.add_name_arguments(parser)
     config = cli.build_config(parser.parse_args([]), local=True)
     assert (config.project_name, config.region, config.resolved_group) == (
@@ -233,7 +235,9 @@ def test_definition_cache_reuses_and_invalidates(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, definition: dict[str, Any]
 ) -> None:
     builds: list[Any] = []
-    monkeypatch.setattr(cli, "build_definition", lambda config: builds.append(config) or definition)
+    monkeypatch.setattr(
+        definitions, "build_definition", lambda config: builds.append(config) or definition
+    )
     assert cli.cached_definition(CONFIG, tmp_path) == (definition, False)
     assert cli.cached_definition(CONFIG, tmp_path) == (definition, True)
     other = dataclasses.replace(CONFIG, project_id="p-other")

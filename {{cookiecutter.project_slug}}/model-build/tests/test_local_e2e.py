@@ -14,6 +14,7 @@ from botocore.validate import ParamValidator
 
 from model_build import cli
 from model_build.errors import run_cli
+from project_model import SCHEMA
 
 
 @pytest.fixture(autouse=True)
@@ -80,14 +81,20 @@ def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
 
 
 def shuffled_labels(tmp_path: Path) -> Path:
-    rows = [line.split(",") for line in cli.BUNDLED_DATA.read_text().splitlines() if line.strip()]
-    labels = [row[-1] for row in rows]
+    """The bundled data with its labels shuffled (the label column as the model's schema says)."""
+    rows = [
+        line.split(",")
+        for file in sorted(cli.BUNDLED_DATA.iterdir())
+        for line in file.read_text().splitlines()
+        if line.strip() and line.split(",") != SCHEMA.names
+    ]
+    at = SCHEMA.names.index(SCHEMA.label)
+    labels = [row[at] for row in rows]
     random.Random(0).shuffle(labels)
+    for row, label in zip(rows, labels, strict=True):
+        row[at] = label
     path = tmp_path / "shuffled.data"
-    path.write_text(
-        "\n".join(",".join([*row[:-1], label]) for row, label in zip(rows, labels, strict=True))
-        + "\n"
-    )
+    path.write_text("".join(",".join(row) + "\n" for row in rows))
     return path
 
 

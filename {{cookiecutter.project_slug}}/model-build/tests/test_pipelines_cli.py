@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from model_build import cli
+from model_build import cli, definitions
 from model_build.errors import run_cli
 from tests.conftest import CONFIG
 from tests.test_cli import NAME_ENV
@@ -63,7 +63,7 @@ def built(
         kinds.append(kind)
         return json.loads(json.dumps(by_kind[kind]))
 
-    monkeypatch.setattr(cli, "build_definition", build)
+    monkeypatch.setattr(definitions, "build_definition", build)
     return kinds
 
 
@@ -80,7 +80,7 @@ def write_project_toml(folder: Path, size: str) -> None:
 def test_size_comes_from_project_toml(names: Path, size: str | None, expected: str) -> None:
     if size:
         write_project_toml(names, size)
-    parser = cli._Parser()
+    parser = cli.UsageParser()
     cli.add_name_arguments(parser)
     cli.add_size_argument(parser)
     config = cli.build_config(parser.parse_args([]), local=False)
@@ -223,3 +223,24 @@ def test_upsert_pipelines_aws_errors_are_one_line(
     # No credentials at all (conftest): botocore refuses before any connection is attempted.
     assert run_cli(cli.upsert_pipelines_main, []) == 1
     assert capsys.readouterr().err == "error: AWS: Unable to locate credentials\n"
+
+
+@mock_aws
+def test_seed_data_fills_an_empty_prefix_once_without_starting_retraining(tmp_path: Path) -> None:
+    """A folder's files land below the prefix; a .csv is stored as .csv.seed (the retraining rule
+    starts on new .csv objects); a prefix that holds anything is left alone."""
+    region = "eu-west-1"
+    s3 = boto3.client("s3", region_name=region)
+    s3.create_bucket(Bucket="data", CreateBucketConfiguration={"LocationConstraint": region})
+    seed = tmp_path / "raw"
+    seed.mkdir()
+    (seed / "sample.csv").write_text("a,b\n1,2\n")
+    (seed / "more.data").write_text("1,2\n")
+    assert cli.seed_input_data(s3, "s3://data/p/data/raw/", seed)
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="data")["Contents"])
+    assert keys == ["p/data/raw/more.data", "p/data/raw/sample.csv.seed"]
+    assert not any(key.endswith(".csv") for key in keys)
+    assert not cli.seed_input_data(s3, "s3://data/p/data/raw/", seed / "sample.csv")
+    assert len(s3.list_objects_v2(Bucket="data")["Contents"]) == 2
+    with pytest.raises(cli.UsageError, match="no such file"):
+        cli.seed_input_data(s3, "s3://data/p/other/", tmp_path / "missing")

@@ -17,6 +17,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from project_infra.buckets import access_log_bucket, secure_bucket
 from project_infra.settings import Names, Settings
 
 KEEP_TAGGED_IMAGES = 50  # the newest images stay; older ones expire
@@ -64,28 +65,15 @@ def create(scope: Construct, settings: Settings, names: Names) -> Artifacts:
             "kms:GenerateDataKey",
         )
 
-    access_logs = s3.Bucket(
-        scope,
-        "AccessLogs",
-        encryption=s3.BucketEncryption.S3_MANAGED,  # the only encryption S3 server access logs accept
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        versioned=True,
-        lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-        removal_policy=RemovalPolicy.RETAIN,
-    )
-    bucket = s3.Bucket(
+    access_logs = access_log_bucket(scope)
+    bucket = secure_bucket(
         scope,
         "ArtifactBucket",
         encryption=s3.BucketEncryption.KMS,
         encryption_key=key,
         bucket_key_enabled=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        versioned=True,
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix="artifact-bucket/",
-        removal_policy=RemovalPolicy.RETAIN,
     )
     # S3 -> EventBridge (new training data starts retraining). Set on the bucket itself: the L2's
     # event_bridge_enabled adds a Lambda-backed custom resource, which a Studio product avoids.

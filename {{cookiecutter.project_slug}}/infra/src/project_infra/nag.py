@@ -72,19 +72,24 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
         "SageMaker Pipelines names its jobs pipelines-<execution id>-*, not after the project",
     ),
 )
+# What the deploy stage's endpoint autoscaling calls: Application Auto Scaling has no resource-level
+# ARNs for these (roles.py grants them on "*").
+AUTOSCALING_ACTIONS = (
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:PutScalingPolicy",
+    "application-autoscaling:DeleteScalingPolicy",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:TagResource",
+)
 # Actions IAM cannot scope to a resource ARN.
 UNSCOPABLE_ACTIONS = frozenset(
     {
         "ecr:GetAuthorizationToken",
         "cloudwatch:PutMetricData",
         "sagemaker:ListModelPackages",
-        "application-autoscaling:RegisterScalableTarget",
-        "application-autoscaling:DeregisterScalableTarget",
-        "application-autoscaling:PutScalingPolicy",
-        "application-autoscaling:DeleteScalingPolicy",
-        "application-autoscaling:DescribeScalableTargets",
-        "application-autoscaling:DescribeScalingPolicies",
-        "application-autoscaling:TagResource",
+        *AUTOSCALING_ACTIONS,
     }
 )
 UNSCOPABLE_REASON = "actions without resource-level permissions in IAM: " + ", ".join(

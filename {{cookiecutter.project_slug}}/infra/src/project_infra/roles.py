@@ -10,6 +10,7 @@ from constructs import Construct
 
 from project_infra import arns
 from project_infra.artifacts import Artifacts
+from project_infra.nag import AUTOSCALING_ACTIONS
 from project_infra.settings import Names
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
@@ -169,15 +170,7 @@ def deployment_statements(names: Names, model_role: iam.IRole) -> list[iam.Polic
             ],
         ),
         iam.PolicyStatement(
-            actions=[
-                "application-autoscaling:RegisterScalableTarget",
-                "application-autoscaling:DeregisterScalableTarget",
-                "application-autoscaling:PutScalingPolicy",
-                "application-autoscaling:DeleteScalingPolicy",
-                "application-autoscaling:DescribeScalableTargets",
-                "application-autoscaling:DescribeScalingPolicies",
-                "application-autoscaling:TagResource",
-            ],
+            actions=list(AUTOSCALING_ACTIONS),
             resources=["*"],  # Application Auto Scaling has no resource-level ARNs for these calls.
         ),
         iam.PolicyStatement(

@@ -151,7 +151,23 @@ def load(path: Path) -> Settings:
         settings.staging_account and settings.prod_account
     ):
         raise SettingsError(f"{path} [accounts]: layout='multi' needs both staging and prod ids")
+    _check_generated_layout(path, settings.account_layout)
     return settings
+
+
+def _check_generated_layout(path: Path, layout: str) -> None:
+    """``layout`` decided at generation whether ``infra/bootstrap/`` exists; an edit cannot add or
+    remove those files, so it fails here (checked where the project's files are, beside the file)."""
+    infra = path.parent / "infra"
+    if not infra.is_dir():
+        return
+    generated = "multi" if (infra / "bootstrap").is_dir() else "single"
+    if layout != generated:
+        raise SettingsError(
+            f"{path} [accounts]: layout={layout!r}: this project was generated with layout "
+            f"{generated!r} (infra/bootstrap/ {'exists' if generated == 'multi' else 'is absent'}); "
+            f"allowed: {generated!r} (generate a new project for another layout)"
+        )
 
 
 def find_project_file(start: Path) -> Path:

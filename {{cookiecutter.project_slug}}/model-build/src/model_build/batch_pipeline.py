@@ -14,12 +14,12 @@ import warnings
 from typing import TYPE_CHECKING
 
 from model_build.offline import pipeline_session
-from model_build.steps import StepBuilder, output_uri
+from model_build.steps import StepBuilder, image_parameters, output_uri
 
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-    from model_build.pipeline import PipelineConfig
+    from model_build.config import PipelineConfig
 
 # Model names are at most 63 characters; the execution id (12) makes each run's model its own.
 MODEL_NAME_PREFIX_LENGTH = 40
@@ -41,10 +41,7 @@ def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
         config,
         session,
         [
-            ParameterString("ImageUri", default_value=config.image_uri),
-            ParameterString(
-                "ProcessingInstanceType", default_value=config.processing_instance_type
-            ),
+            *image_parameters(config),
             ParameterString("TransformInstanceType", default_value="ml.m5.large"),
             ParameterInteger("TransformInstanceCount", default_value=1),
             ParameterString("BatchInputUrl", default_value=config.batch_input_url),

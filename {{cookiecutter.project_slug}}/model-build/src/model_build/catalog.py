@@ -15,11 +15,11 @@ from model_build.offline import no_metadata_credentials
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-    from model_build.pipeline import PipelineConfig
+    from model_build.config import PipelineConfig
 
 MODEL_BUILD, MONITORING, BATCH_INFERENCE = "model-build", "monitoring", "batch-inference"
 KINDS = (MODEL_BUILD, MONITORING, BATCH_INFERENCE)
-# The parameter only that pipeline declares (docs/design.md fixes them): tells definitions apart.
+# The parameter only that pipeline declares: tells definitions apart.
 _OWN_PARAMETER = {
     MODEL_BUILD: "InputDataUrl",
     MONITORING: "CaptureUrl",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 
 class UsageError(Exception):
@@ -12,6 +14,13 @@ class UsageError(Exception):
 
 class StepFailedError(Exception):
     """A pipeline step failed or the quality gate stopped the run: one line, exit code 1."""
+
+
+class UsageParser(argparse.ArgumentParser):
+    """Usage errors become UsageError: one line, exit 2, same as every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
 
 
 def run_cli(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

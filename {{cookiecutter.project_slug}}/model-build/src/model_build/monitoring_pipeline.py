@@ -14,12 +14,12 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from model_build.offline import pipeline_session
-from model_build.steps import StepBuilder
+from model_build.steps import StepBuilder, image_parameters
 
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-    from model_build.pipeline import PipelineConfig
+    from model_build.config import PipelineConfig
 
 STEP_NAME = "MonitorDataCapture"
 
@@ -34,10 +34,7 @@ def get_monitoring_pipeline(config: PipelineConfig) -> Pipeline:
         config,
         session,
         [
-            ParameterString("ImageUri", default_value=config.image_uri),
-            ParameterString(
-                "ProcessingInstanceType", default_value=config.processing_instance_type
-            ),
+            *image_parameters(config),
             # "" = now (the monitor's default); the schedule passes its scheduled time.
             ParameterString("WindowEnd", default_value=""),
             ParameterInteger("WindowHours", default_value=24),

@@ -1,8 +1,9 @@
-"""The project's names (PipelineConfig) and its model-build SageMaker pipeline.
+"""The project's model-build SageMaker pipeline (its names and defaults: ``model_build.config``).
 
 Every step runs the project's own image (``ImageUri`` parameter; the build passes a digest-pinned URI)
-with the entry points fixed in docs/design.md. SageMaker runs the JSON this produces; ``model_build.local``
-runs the same JSON on this machine, so nothing here may depend on where it runs. The step factories
+with the entry points of its contract (model-build/container/README.md). SageMaker runs the JSON this
+produces; ``model_build.local`` runs the same JSON on this machine, so nothing here may depend on where
+it runs. The step factories
 are in ``model_build.steps``; the monitoring and batch-inference pipelines in their own modules.
 """
 
@@ -13,11 +14,13 @@ are in ``model_build.steps``; the monitoring and batch-inference pipelines in th
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from model_build.config import MONITORED_SIZES, SIZES, PipelineConfig
 from model_build.offline import no_metadata_credentials, pipeline_session
 from model_build.steps import StepBuilder, output_uri
+
+__all__ = ["MONITORED_SIZES", "SIZES", "PipelineConfig", "get_definition", "get_pipeline"]
 
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -31,81 +34,6 @@ STEP_NAMES = (
     "Register",
     "AucBelowThreshold",
 )
-SIZES = ("small", "medium", "large")  # project.toml [project] size
-MONITORED_SIZES = ("medium", "large")  # sizes that get the monitoring pipeline (docs/design.md)
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Names and defaults that differ between projects; the CLIs fill it from args, env or project.toml."""
-
-    region: str
-    role_arn: str
-    bucket: str
-    project_name: str
-    project_id: str = "local"
-    image_uri: str = "model-container:local"
-    model_package_group: str | None = None
-    pipeline_name: str | None = None
-    input_data_url: str | None = None
-    processing_instance_type: str = "ml.m5.large"
-    training_instance_type: str = "ml.m5.large"
-    size: str = "small"
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base_name(self) -> str:
-        """``<project>-<id>``: the prefix SageMaker Projects give every resource of the project."""
-        return f"{self.project_name}-{self.project_id}"
-
-    @property
-    def resolved_pipeline_name(self) -> str:
-        return self.pipeline_name or f"{self.base_name}-model-build"
-
-    @property
-    def monitoring_pipeline_name(self) -> str:
-        return f"{self.base_name}-monitoring"
-
-    @property
-    def batch_pipeline_name(self) -> str:
-        return f"{self.base_name}-batch-inference"
-
-    @property
-    def has_monitoring(self) -> bool:
-        return self.size in MONITORED_SIZES
-
-    @property
-    def resolved_group(self) -> str:
-        return self.model_package_group or self.base_name
-
-    @property
-    def resolved_input_url(self) -> str:
-        return self.input_data_url or f"s3://{self.bucket}/{self.base_name}/data/raw/"
-
-    def endpoint_name(self, stage: str) -> str:
-        # model-deploy names endpoints from the lowercase project name (endpoint.yml).
-        return f"{self.project_name.lower()}-{stage}"
-
-    @property
-    def drift_namespace(self) -> str:
-        """The CloudWatch namespace of the drift metrics; the infra alarm watches the same name
-        (project_infra.settings.Names.drift_namespace), lowercase like the endpoint."""
-        return f"{self.project_name.lower()}/DataDrift"
-
-    @property
-    def capture_url(self) -> str:
-        """Where the prod endpoint's data capture lands: the folder above ``yyyy/mm/dd/hh/``."""
-        endpoint = self.endpoint_name("prod")
-        return f"s3://{self.bucket}/data-capture/prod/{endpoint}/AllTraffic/"
-
-    @property
-    def batch_input_url(self) -> str:
-        return f"s3://{self.bucket}/{self.base_name}/batch/input/"
-
-    @property
-    def all_tags(self) -> dict[str, str]:
-        # Plain keys: SageMaker Projects add their own sagemaker:project-* tags to what a project creates.
-        return {"project-name": self.project_name, "project-id": self.project_id, **self.tags}
 
 
 def get_definition(config: PipelineConfig) -> str:
@@ -209,10 +137,13 @@ def _parameters(config: PipelineConfig) -> list[Any]:
         ParameterString("TrainingInstanceType", default_value=config.training_instance_type),
         ParameterInteger("TrainingInstanceCount", default_value=1),
         ParameterInteger("Seed", default_value=42),
+        # REPLACE: the hyperparameters a run may override (steps.py passes them to training by name;
+        # project_model.Hyperparameters holds the rest of the defaults).
         ParameterInteger("MaxDepth", default_value=3),
         ParameterFloat("Eta", default_value=0.1),
         ParameterInteger("NumRound", default_value=100),
         ParameterInteger("EarlyStoppingRounds", default_value=20),
+        # REPLACE: the quality gate, the held-out AUC a model needs to be registered.
         ParameterFloat("AucThreshold", default_value=0.83),
         ParameterString("ModelApprovalStatus", default_value="PendingManualApproval"),
     ]

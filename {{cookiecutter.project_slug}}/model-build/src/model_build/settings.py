@@ -9,9 +9,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
+from model_build.config import SIZES, PipelineConfig
 from model_build.errors import UsageError
 from model_build.offline import OFFLINE_ROLE_ARN
-from model_build.pipeline import SIZES, PipelineConfig
 
 # argument dest -> environment variable (the names CodeBuild sets in the project's build project)
 ENVIRONMENT = {

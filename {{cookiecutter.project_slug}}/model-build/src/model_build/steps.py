@@ -1,7 +1,7 @@
 """Step factories every project pipeline shares: processing, training, register and transform steps.
 
-Each runs the project's own image (``ImageUri`` parameter) with the entry points fixed in
-docs/design.md; the pipeline modules (model-build in ``pipeline``, ``monitoring_pipeline``,
+Each runs the project's own image (``ImageUri`` parameter) with the entry points of its contract
+(model-build/container/README.md); the pipeline modules (model-build in ``pipeline``, ``monitoring_pipeline``,
 ``batch_pipeline``) decide which steps exist and how they connect.
 """
 
@@ -14,10 +14,20 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from model_build.pipeline import PipelineConfig
+    from model_build.config import PipelineConfig
 
-# Container paths of the step contract (docs/design.md, "The container contract").
+# Container paths of the step contract (model-build/container/README.md, "The container contract").
 PROCESSING = "/opt/ml/processing"
+
+
+def image_parameters(config: PipelineConfig) -> list[Any]:
+    """The parameters the scheduled pipelines start with: the image and its processing instances."""
+    from sagemaker.core.workflow.parameters import ParameterString
+
+    return [
+        ParameterString("ImageUri", default_value=config.image_uri),
+        ParameterString("ProcessingInstanceType", default_value=config.processing_instance_type),
+    ]
 
 
 class StepBuilder:

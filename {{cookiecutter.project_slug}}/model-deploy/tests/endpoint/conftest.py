@@ -3,13 +3,16 @@ or ENDPOINT_NAME at a deployed SageMaker endpoint (through the SageMaker runtime
 
 ENDPOINT_URL=http://127.0.0.1:8080 pytest tests/endpoint
 ENDPOINT_NAME=<project>-staging pytest tests/endpoint   (what the endpoint-test build runs)
-ENDPOINT_MODEL_DIR=<folder with model-metadata.json>  also check exact scores against xgboost
+ENDPOINT_MODEL_DIR=<folder with model-metadata.json>  also check exact scores against the model
+ENDPOINT_EXAMPLES=<CSV file>                           requests to send: a header naming the features,
+                                                       then rows as clients send them (default:
+                                                       model-build/model/examples.csv)
 ENDPOINT_MAX_P50_MS / ENDPOINT_MAX_P99_MS              latency bounds at small load (20 / 250)
 """
 
 from __future__ import annotations
 
-import json
+import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +20,7 @@ from pathlib import Path
 import pytest
 from transport import HttpTransport, SageMakerTransport
 
-DEFAULT_FEATURES = ("Age", "Shape", "Margin", "Density")
+EXAMPLES = Path(__file__).resolve().parents[3] / "model-build" / "model" / "examples.csv"
 
 
 @pytest.fixture(scope="session")
@@ -43,10 +46,19 @@ def model_dir() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def features(model_dir: Path | None) -> tuple[str, ...]:
-    if model_dir is None:
-        return DEFAULT_FEATURES
-    return tuple(json.loads((model_dir / "model-metadata.json").read_text())["features"])
+def examples() -> tuple[tuple[str, ...], list[list[str]]]:
+    """(feature names, rows of field texts; "" = missing) of the example requests."""
+    path = Path(os.environ.get("ENDPOINT_EXAMPLES", "").strip() or EXAMPLES)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header, *rows = [row for row in csv.reader(handle) if row]
+    except (OSError, ValueError) as error:
+        raise pytest.UsageError(
+            f"ENDPOINT_EXAMPLES={path}: not a readable CSV file ({error})"
+        ) from None
+    if not rows or any(len(row) != len(header) for row in rows):
+        raise pytest.UsageError(f"{path}: expected a header and rows of {len(header)} fields")
+    return tuple(header), rows
 
 
 def latency_bound(name: str, default: float) -> float:

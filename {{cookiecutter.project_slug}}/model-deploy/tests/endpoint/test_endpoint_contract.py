@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from pathlib import Path
@@ -12,30 +11,27 @@ import pytest
 from conftest import latency_bound
 from transport import HttpTransport, Reply
 
-# Rows shaped like the bundled data (age, shape 1-4, margin 1-5, density 1-4); None = missing.
-KNOWN_ROWS: list[list[float | None]] = [
-    [67, 3, 5, 3],
-    [43, 1, 1, None],
-    [58, 4, 5, 3],
-    [28, 1, 1, 3],
-    [74, 1, 5, None],
-    [65, 1, None, 3],
-    [70, None, None, 3],
-    [42, 1, None, None],
-    [57, 1, 5, 3],
-    [60, None, 5, 1],
-]
 CSV = {"Content-Type": "text/csv"}
+Examples = tuple[tuple[str, ...], list[list[str]]]
 
 
-def csv_of(rows: list[list[float | None]]) -> bytes:
-    return "\n".join(",".join("" if v is None else str(v) for v in row) for row in rows).encode()
+def csv_of(rows: list[list[str]]) -> bytes:
+    return "\n".join(",".join(row) for row in rows).encode()
 
 
-def rows_for(features: tuple[str, ...]) -> list[list[float | None]]:
-    """KNOWN_ROWS fitted to the served feature count (padded with missing values or cut)."""
-    n = len(features)
-    return [(row + [None] * n)[:n] for row in KNOWN_ROWS]
+def value(text: str) -> float | int | str | None:
+    """A field as a JSON client sends it: null, a number, or text (a category)."""
+    if not text.strip():
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+def json_rows(rows: list[list[str]]) -> list[list[float | int | str | None]]:
+    return [[value(text) for text in row] for row in rows]
 
 
 def csv_scores(reply: Reply) -> list[float]:
@@ -63,8 +59,8 @@ def test_execution_parameters_for_batch_transform(endpoint: HttpTransport) -> No
     assert 0 <= params["MaxPayloadInMB"] <= 100  # 0: chunked bodies of any size
 
 
-def test_csv_one_row_and_many_rows(endpoint: HttpTransport, features: tuple[str, ...]) -> None:
-    rows = rows_for(features)
+def test_csv_one_row_and_many_rows(endpoint: HttpTransport, examples: Examples) -> None:
+    rows = examples[1]
     (single,) = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows[:1]), CSV))
     many = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows) + b"\n", CSV))
     assert len(many) == len(rows)
@@ -72,11 +68,10 @@ def test_csv_one_row_and_many_rows(endpoint: HttpTransport, features: tuple[str,
     assert many[0] == pytest.approx(single, abs=1e-6)
 
 
-def test_json_and_jsonlines_agree_with_csv(
-    endpoint: HttpTransport, features: tuple[str, ...]
-) -> None:
-    rows = rows_for(features)
-    by_csv = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows), CSV))
+def test_json_and_jsonlines_agree_with_csv(endpoint: HttpTransport, examples: Examples) -> None:
+    features, texts = examples
+    rows = json_rows(texts)
+    by_csv = csv_scores(endpoint.call("POST", "/invocations", csv_of(texts), CSV))
     as_json = endpoint.call(
         "POST",
         "/invocations",
@@ -107,9 +102,9 @@ def test_json_and_jsonlines_agree_with_csv(
     assert csv_scores(jsonl) == pytest.approx(by_csv, abs=1e-6)
 
 
-def test_labels_follow_scores(endpoint: HttpTransport, features: tuple[str, ...]) -> None:
+def test_labels_follow_scores(endpoint: HttpTransport, examples: Examples) -> None:
     reply = endpoint.call(
-        "POST", "/invocations", csv_of(rows_for(features)), {**CSV, "Accept": "application/json"}
+        "POST", "/invocations", csv_of(examples[1]), {**CSV, "Accept": "application/json"}
     )
     predictions = reply.json()["predictions"]
     # Whatever the threshold, a higher score never gets a lower label.
@@ -118,25 +113,17 @@ def test_labels_follow_scores(endpoint: HttpTransport, features: tuple[str, ...]
 
 
 def test_known_scores_match_the_model(
-    endpoint: HttpTransport, model_dir: Path | None, features: tuple[str, ...]
+    endpoint: HttpTransport, model_dir: Path | None, examples: Examples
 ) -> None:
     if model_dir is None:
         pytest.skip("ENDPOINT_MODEL_DIR is not set: no model to compute the expected scores from")
-    xgb = pytest.importorskip("xgboost", reason="xgboost computes the expected scores")
-    np = pytest.importorskip("numpy")
-    meta = json.loads((model_dir / "model-metadata.json").read_text())
-    booster = xgb.Booster(model_file=str(model_dir / meta["model_file"]))
-    rows = rows_for(features)
-    matrix = np.array(
-        [[math.nan if v is None else v for v in row] for row in rows], dtype=np.float32
-    )
-    best = meta.get("best_iteration")
-    expected = booster.predict(
-        xgb.DMatrix(matrix, feature_names=list(features)),
-        iteration_range=(0, 0 if best is None else best + 1),
-    )
-    served = csv_scores(endpoint.call("POST", "/invocations", csv_of(rows), CSV))
-    assert served == pytest.approx(expected.tolist(), abs=1e-6)
+    artifact = pytest.importorskip("model_container.artifact", reason="the image's code loads it")
+    codec = pytest.importorskip("model_container.serve.codec")
+    model = artifact.load(model_dir)
+    body = csv_of(examples[1])
+    rows = codec.parse(codec.CSV, body, model.features, codec.codes_of(model.spec.categories))
+    served = csv_scores(endpoint.call("POST", "/invocations", body, CSV))
+    assert served == pytest.approx(model.predict(rows).tolist(), abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -176,8 +163,8 @@ def test_server_still_healthy_after_bad_input(endpoint: HttpTransport) -> None:
     assert endpoint.call("GET", "/ping").status == 200
 
 
-def test_small_load_latency(endpoint: HttpTransport, features: tuple[str, ...]) -> None:
-    body = csv_of(rows_for(features)[:1])
+def test_small_load_latency(endpoint: HttpTransport, examples: Examples) -> None:
+    body = csv_of(examples[1][:1])
     for _ in range(20):  # warm up connections and workers
         endpoint.call("POST", "/invocations", body, CSV)
     samples = []

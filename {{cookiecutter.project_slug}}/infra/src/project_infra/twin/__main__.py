@@ -8,7 +8,6 @@ import base64
 import dataclasses
 import hashlib
 import json
-import math
 import shutil
 import sys
 import tempfile
@@ -17,13 +16,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from model_container.monitor.reader import ReadSummary, read_capture
-from model_container.schema import feature_names
+from model_container.monitor.requests import values
+from model_container.serve.codec import codes_of
 from project_infra.monitoring import SCHEDULED_TIME, WINDOW_END
 from project_infra.settings import SettingsError, find_project_file
 from project_infra.twin import alarms, samples
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
 from project_infra.twin.sagemaker import Execution
+from project_model import SCHEMA
 
 RELEASE_TAG = "release-twin"
 BATCH_STAGE = (
@@ -195,7 +196,7 @@ def _release(twin: Twin, report: StageReport) -> None:
 def _new_data(twin: Twin, report: StageReport) -> None:
     bucket = twin.output("ArtifactBucketName")
     key = twin.output("TrainingDataPrefix") + "twin-upload.csv"
-    data = twin.root / "model-build" / "data" / "mammographic_masses.data"
+    data = min((twin.root / "model-build" / "data" / "raw").iterdir())  # the bundled data file
     twin.clients("s3").put_object(Bucket=bucket, Key=key, Body=data.read_bytes())
     started = twin.publish(
         samples.s3_object_created(
@@ -309,10 +310,13 @@ def shifted_csv(root: Path) -> list[str]:
     """The shipped shifted batch's rows (the capture's requests, every payload form) as CSV lines,
     read by the monitor's own reader."""
     folder = root / "model-build" / "data" / "outliers" / "capture"
+    names, categories = SCHEMA.feature_names, SCHEMA.categories()
     lines = []
-    for chunk in read_capture(folder, feature_names(), ReadSummary()):
-        for row in chunk.values:
-            lines.append(",".join("" if math.isnan(value) else f"{value:g}" for value in row))
+    for chunk in read_capture(folder, names, ReadSummary(), codes=codes_of(categories)):
+        for row in values(chunk.values, names, categories):
+            lines.append(
+                ",".join("" if v is None else v if isinstance(v, str) else f"{v:g}" for v in row)
+            )
     return lines
 
 

@@ -5,7 +5,6 @@ Each stage checks what the synthesized resources say should happen and fails wit
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -21,6 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from model_container.data import read_raw
+from model_container.monitor.requests import values as request_values
 from project_infra.parameters import PROJECT_ID
 from project_infra.settings import Names, Settings
 from project_infra.settings import load as load_settings
@@ -33,6 +34,7 @@ from project_infra.twin.interpreters import INTERPRETERS, NOT_EMULATED
 from project_infra.twin.provision import ProvisionError, Resource, Stack, deploy
 from project_infra.twin.runtime import Runtime
 from project_infra.twin.sagemaker import Execution, executions, run_execution
+from project_model import SCHEMA
 
 FIRST_RUN_HEADING = "## First run on AWS"
 REPOSITORY_OWNER = "twin-owner"
@@ -495,7 +497,7 @@ class Twin:
         for command in (
             f"aws ecr get-login-password --region {region} | docker login --username AWS "
             f"--password-stdin {registry}",
-            f"docker build --tag {uri} model-build/container",
+            f"docker build --tag {uri} --file model-build/container/Dockerfile model-build",
             f"docker push {uri}",
         ):
             done = subprocess.run(
@@ -631,15 +633,13 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def sample_rows(root: Path, count: int) -> list[tuple[str, str]]:
-    """``count`` feature rows of the bundled data (the label column dropped), as CSV requests."""
-    data = root / "model-build" / "data" / "mammographic_masses.data"
-    rows = []
-    with data.open(encoding="utf-8") as handle:
-        for fields in csv.reader(handle):
-            rows.append(("text/csv", ",".join("" if v == "?" else v for v in fields[1:-1])))
-            if len(rows) == count:
-                break
-    return rows
+    """``count`` feature rows of the bundled data (as the model's schema reads them), as CSV requests."""
+    features = read_raw(root / "model-build" / "data" / "raw", SCHEMA).data.features[:count]
+    names = SCHEMA.feature_names
+    return [
+        ("text/csv", ",".join("" if v is None else str(v) for v in row))
+        for row in request_values(features, names, SCHEMA.categories())
+    ]
 
 
 def load(root: Path) -> Settings:

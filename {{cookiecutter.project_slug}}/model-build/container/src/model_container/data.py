@@ -1,7 +1,9 @@
-"""Reading and writing the step's CSV files, with one-line errors that name file, line and value.
+"""Reading and writing the steps' CSV files, with one-line errors that name file, line and value.
 
-Two formats: the raw UCI file (all columns, ``?`` for missing, no header) and the channel files the
-steps exchange (label first, no header, empty field for missing: SageMaker's XGBoost convention).
+Two formats: the raw data as the schema declares it (``columns.Schema``: any columns in file order,
+an optional header, categories as text, ``?`` or empty for missing), and the tables the steps
+exchange: a header line, then numbers only (categories as codes, an empty field for missing). The
+channel files of training and evaluation put the label first.
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
-from model_container.schema import COLUMN_NAMES, LABEL, MISSING_TOKENS, features_for_width
+from model_container.columns import (
+    Categorical,
+    Column,
+    EncodeError,
+    Schema,
+    category_codes,
+    encode,
+)
 from model_container.steps import StepError
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features (NaN = missing) and 0/1 labels of one split."""
+    """Features (categories as codes, NaN = missing) and 0/1 labels of one split."""
 
     features: np.ndarray
     labels: np.ndarray
@@ -28,6 +37,14 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+@dataclass(frozen=True)
+class RawData:
+    """The raw rows of the schema's feature columns, the labels, and the values found invalid."""
+
+    data: Dataset
+    blanked: dict[str, int]  # feature -> values outside the column's valid values (now missing)
 
 
 def data_files(directory: Path) -> list[Path]:
@@ -42,86 +59,111 @@ def data_files(directory: Path) -> list[Path]:
     )
 
 
-def read_raw(directory: Path) -> np.ndarray:
-    """Read every raw UCI file below ``directory`` into one float table (NaN = missing).
+def read_raw(directory: Path, schema: Schema) -> RawData:
+    """Read every raw file below ``directory`` as ``schema`` declares it.
 
-    A header line naming the columns is accepted and skipped; anything else that is not a number,
-    ``?`` or empty is an error, and so is a label other than 0 or 1.
+    A header line naming the columns is skipped (required when ``schema.header``); a field that is
+    not a valid value of its column is an error when it is not of the column's kind (text in a
+    numeric column, an unknown category) and becomes missing when only out of range; a label other
+    than the schema's two values is an error.
     """
     files = data_files(directory)
+    names = schema.names
     if not files:
         raise StepError(
-            f"no input files in {directory}: expected CSV files with columns {', '.join(COLUMN_NAMES)}"
+            f"no input files in {directory}: expected CSV files with columns {', '.join(names)}"
         )
+    features = schema.features
+    indexes = [names.index(column.name) for column in features]
+    codes = [category_codes(c.categories) if isinstance(c, Categorical) else None for c in features]
+    label_index = names.index(schema.label)
+    label_values = {schema.negative: 0.0, schema.positive: 1.0}
+    unused = {  # read and checked as their kind (a category's text, a number), not features
+        c: category_codes(c.categories) if isinstance(c, Categorical) else None
+        for c in schema.columns
+        if c.name != schema.label and c not in features
+    }
     rows: list[list[float]] = []
-    label_index = COLUMN_NAMES.index(LABEL)
+    labels: list[float] = []
+    blanked = dict.fromkeys(schema.feature_names, 0)
     for path in files:
         for line_no, fields in _csv_rows(path):
-            if line_no == 1 and [f.strip().lower() for f in fields] == [
-                c.lower() for c in COLUMN_NAMES
-            ]:
+            if line_no == 1 and [f.strip().lower() for f in fields] == [n.lower() for n in names]:
                 continue
-            if len(fields) != len(COLUMN_NAMES):
+            if len(fields) != len(names):
                 raise StepError(
-                    f"{path}:{line_no}: {len(fields)} fields, expected {len(COLUMN_NAMES)} ({', '.join(COLUMN_NAMES)})"
+                    f"{path}:{line_no}: {len(fields)} fields, expected {len(names)} ({', '.join(names)})"
                 )
-            _check_label(path, line_no, LABEL, fields[label_index])
-            rows.append(
-                [
-                    _number(path, line_no, name, field)
-                    for name, field in zip(COLUMN_NAMES, fields, strict=True)
-                ]
-            )
+            label = label_values.get(fields[label_index].strip())
+            if label is None:
+                raise StepError(
+                    f"{path}:{line_no}: {schema.label} is {fields[label_index].strip()!r}; expected "
+                    f"{schema.negative!r} or {schema.positive!r}"
+                )
+            for column, allowed in unused.items():  # checked too: a shifted file shows there
+                _value(path, line_no, column, fields[names.index(column.name)], allowed)
+            row = []
+            for column, index, categories in zip(features, indexes, codes, strict=True):
+                value = _value(path, line_no, column, fields[index], categories)
+                if categories is None and not math.isnan(value) and column.invalid(value):
+                    blanked[column.name] += 1
+                    value = math.nan
+                row.append(value)
+            rows.append(row)
+            labels.append(label)
     if not rows:
         raise StepError(f"no data rows in {', '.join(str(p) for p in files)}")
-    return np.array(rows, dtype=np.float64)
+    data = Dataset(np.array(rows, dtype=np.float64), np.array(labels), schema.feature_names)
+    return RawData(data, blanked)
+
+
+def _value(
+    path: Path, line_no: int, column: Column, field: str, categories: dict[str, float] | None
+) -> float:
+    try:
+        return encode(field, categories)
+    except EncodeError as error:
+        raise StepError(f"{path}:{line_no}: {column.name}: {error}") from None
 
 
 def read_channel(directory: Path, *, name: str) -> Dataset:
-    """Read a channel folder (label first, no header, empty = missing) written by ``write_channel``."""
+    """Read a channel folder written by ``write_channel`` (header, label first, numbers)."""
     if not directory.is_dir():
         raise StepError(f"the {name} channel {directory} does not exist")
     files = data_files(directory)
     if not files:
         raise StepError(f"no files in the {name} channel {directory}")
-    rows: list[list[float]] = []
-    width: int | None = None
+    header: list[str] | None = None
+    tables = []
     for path in files:
-        for line_no, fields in _csv_rows(path):
-            if width is None:
-                width = len(fields)
-                try:
-                    names = features_for_width(width - 1)
-                except ValueError as error:
-                    raise StepError(f"{path}:{line_no}: label plus {error}") from None
-            elif len(fields) != width:
-                raise StepError(
-                    f"{path}:{line_no}: {len(fields)} fields, expected {width} like the first row"
-                )
-            _check_label(path, line_no, "label (first column)", fields[0])
-            rows.append(
-                [
-                    _number(path, line_no, column, field)
-                    for column, field in zip([LABEL, *names], fields, strict=True)
-                ]
+        names, table = read_with_header(path)
+        if header is None:
+            header = names
+        elif names != header:
+            raise StepError(f"{path} has columns {names}; {files[0]} has {header}")
+        bad = np.flatnonzero(~np.isin(table[:, 0], (0.0, 1.0)))
+        if len(bad):
+            raise StepError(
+                f"{path}: data row {bad[0] + 1}: label (first column) is {table[bad[0], 0]:g}; "
+                "expected 0 or 1"
             )
-    if not rows:
-        raise StepError(f"the {name} channel {directory} has no rows")
-    table = np.array(rows, dtype=np.float64)
-    return Dataset(features=table[:, 1:], labels=table[:, 0], feature_names=names)
+        tables.append(table)
+    assert header is not None
+    if len(header) < 2:
+        raise StepError(f"the {name} channel {directory} has no feature columns (header {header})")
+    table = np.vstack(tables)
+    return Dataset(features=table[:, 1:], labels=table[:, 0], feature_names=header[1:])
 
 
-def write_channel(path: Path, data: Dataset) -> None:
-    """Write label first, no header, empty field for a missing value."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        for label, features in zip(data.labels, data.features, strict=True):
-            writer.writerow([_format(label), *map(_format, features)])
+def write_channel(path: Path, data: Dataset, label: str = "label") -> None:
+    """Write a header, then label first and the features, an empty field for a missing value."""
+    write_with_header(
+        path, [label, *data.feature_names], np.column_stack([data.labels, data.features])
+    )
 
 
 def write_with_header(path: Path, names: Sequence[str], table: np.ndarray) -> None:
-    """Write a table with a header line (the drift baseline)."""
+    """Write a table of numbers with a header line."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -165,30 +207,11 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise StepError(f"{path}: not valid CSV: {error}") from None
 
 
-def _check_label(path: Path, line_no: int, what: str, field: str) -> None:
-    text = field.strip()
-    try:
-        ok = float(text) in (0.0, 1.0)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise StepError(f"{path}:{line_no}: {what} is {text!r}; expected 0 or 1")
-
-
 def _number(path: Path, line_no: int, column: str, field: str) -> float:
-    text = field.strip()
-    if text in MISSING_TOKENS:
-        return math.nan
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    else:
-        if math.isfinite(value):
-            return value
-    raise StepError(
-        f"{path}:{line_no}: {column} is {text!r}; expected a number, or '?' or empty for missing"
-    )
+        return encode(field, None)
+    except EncodeError as error:
+        raise StepError(f"{path}:{line_no}: {column}: {error}") from None
 
 
 def _format(value: float) -> str:

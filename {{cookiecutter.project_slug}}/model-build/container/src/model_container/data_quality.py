@@ -4,11 +4,15 @@
 std_dev, min, max, and the ``distribution.kll`` sketch with 10 equal-width buckets);
 ``constraints.json``: per feature completeness and non-negativity, plus the ``monitoring_config``
 that Model Monitor's drift check (``comparison_threshold`` 0.1) uses.
+
+A categorical feature is ``String`` with its categories as ``string_constraints.domains``; its
+statistics are those of its codes (positions in that list), which the monitor compares with the
+L-infinity distance of the two category distributions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,8 +56,14 @@ def buckets(values: np.ndarray) -> list[dict[str, float]]:
     ]
 
 
-def statistics(names: Sequence[str], table: np.ndarray) -> dict[str, Any]:
-    """The ``statistics.json`` document of a feature table (NaN = missing)."""
+Categories = Mapping[str, Sequence[str]]  # categorical feature -> its categories
+
+
+def statistics(
+    names: Sequence[str], table: np.ndarray, categories: Categories | None = None
+) -> dict[str, Any]:
+    """The ``statistics.json`` document of a feature table (NaN = missing, categories as codes)."""
+    categories = categories or {}
     features = []
     for index, name in enumerate(names):
         column = table[:, index]
@@ -81,26 +91,31 @@ def statistics(names: Sequence[str], table: np.ndarray) -> dict[str, Any]:
                     }
                 },
             )
-        features.append(
-            {"name": name, "inferred_type": inferred_type(column), "numerical_statistics": numbers}
-        )
+        kind = "String" if name in categories else inferred_type(column)
+        features.append({"name": name, "inferred_type": kind, "numerical_statistics": numbers})
     return {"version": 0.0, "dataset": {"item_count": len(table)}, "features": features}
 
 
-def constraints(names: Sequence[str], table: np.ndarray) -> dict[str, Any]:
+def constraints(
+    names: Sequence[str], table: np.ndarray, categories: Categories | None = None
+) -> dict[str, Any]:
     """The ``constraints.json`` document suggested for a feature table (what Model Monitor suggests)."""
+    categories = categories or {}
     features = []
     for index, name in enumerate(names):
         column = table[:, index]
         present = column[~np.isnan(column)]
-        features.append(
-            {
-                "name": name,
-                "inferred_type": inferred_type(column),
-                "completeness": float(len(present) / len(column)) if len(column) else 0.0,
-                "num_constraints": {"is_non_negative": bool(len(present) and present.min() >= 0)},
-            }
-        )
+        feature: dict[str, Any] = {
+            "name": name,
+            "inferred_type": "String" if name in categories else inferred_type(column),
+            "completeness": float(len(present) / len(column)) if len(column) else 0.0,
+        }
+        if name in categories:
+            feature["string_constraints"] = {"domains": list(categories[name])}
+        else:
+            non_negative = bool(len(present) and present.min() >= 0)
+            feature["num_constraints"] = {"is_non_negative": non_negative}
+        features.append(feature)
     return {
         "version": 0.0,
         "features": features,

@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from model_container import model_files
+from model_container import artifact
 from model_container.data import read_channel
 from model_container.metrics import Curves, confusion, curves, roc_auc, threshold_metrics
 from model_container.paths import PROCESSING_FAILURE_FILE, processing
 from model_container.report import write_html, write_plots
 from model_container.steps import StepArgumentParser, StepError, run_step
-from model_container.training import predict
 
 MAX_CURVE_POINTS = 1000  # keeps evaluation.json small for big test sets
 STD_MIN_ROWS = 200  # like Model Monitor: standard deviations only from 200 rows on
@@ -92,7 +91,7 @@ def _thin(values: np.ndarray) -> list[float]:
 
 def evaluate(argv: Sequence[str] | None = None) -> None:
     StepArgumentParser(prog="evaluate", description=__doc__.splitlines()[0]).parse_args(argv)
-    model = model_files.load_archive(processing("model", "model.tar.gz"))
+    model = artifact.load_archive(processing("model", "model.tar.gz"))
     test = read_channel(processing("test"), name="test")
     if test.feature_names != model.features:
         raise StepError(
@@ -100,8 +99,8 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
         )
     if test.labels.min() == test.labels.max():
         raise StepError(f"the test split has only label {test.labels[0]:g}; AUC needs both 0 and 1")
-    scores = predict(model.booster, test.features, model.features)
-    report = metric_report(test.labels, scores, model.threshold)
+    scores = model.predict(test.features)
+    report = metric_report(test.labels, scores, model.spec.threshold)
 
     out = processing("evaluation")
     out.mkdir(parents=True, exist_ok=True)
@@ -115,15 +114,15 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
         out,
         roc,
         headline["auc"],
-        confusion(test.labels, scores >= model.threshold),
-        model.threshold,
+        confusion(test.labels, scores >= model.spec.threshold),
+        model.spec.threshold,
     )
     write_html(
         out / "report.html",
         headline,
         rows=len(test),
-        threshold=model.threshold,
-        model=model.metadata,
+        threshold=model.spec.threshold,
+        model=model.spec.metadata,
     )
     print(
         " ".join(f"{name}: {value:.4f}" for name, value in headline.items())

@@ -1,4 +1,4 @@
-"""Feature attributions from XGBoost's own TreeSHAP (``pred_contribs``), in Clarify's report shape."""
+"""Global feature attributions in Clarify's report shape, from the model folder's ``explain``."""
 
 from __future__ import annotations
 
@@ -6,22 +6,27 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import xgboost as xgb
 
 MAX_ROWS = 10_000  # mean |SHAP| is stable long before this; bounds the step's run time
 
 
-def global_shap(booster: xgb.Booster, names: Sequence[str], table: np.ndarray) -> dict[str, Any]:
+def sample(table: np.ndarray) -> np.ndarray:
+    """At most MAX_ROWS rows, the same ones every run."""
+    if len(table) > MAX_ROWS:
+        return table[np.random.default_rng(0).choice(len(table), MAX_ROWS, replace=False)]
+    return table
+
+
+def global_shap(names: Sequence[str], contributions: np.ndarray) -> dict[str, Any]:
     """Mean |SHAP| per feature and the expected value, shaped like Clarify's ``analysis.json``.
 
-    Values are in the model's margin (log-odds) space, where TreeSHAP is exact and additive.
+    ``contributions``: one row per scored row, one column per feature and the bias term last.
     """
-    if len(table) > MAX_ROWS:
-        table = table[np.random.default_rng(0).choice(len(table), MAX_ROWS, replace=False)]
-    contributions = booster.predict(
-        xgb.DMatrix(table, feature_names=list(names)), pred_contribs=True
-    )
-    per_feature = np.abs(contributions[:, :-1]).mean(axis=0)  # the last column is the bias term
+    if contributions.ndim != 2 or contributions.shape[1] != len(names) + 1:
+        raise ValueError(
+            f"attributions of shape {contributions.shape}; expected (rows, {len(names)} features + bias)"
+        )
+    per_feature = np.abs(contributions[:, :-1]).mean(axis=0)
     return {
         "version": "1.0",
         "explanations": {

@@ -1,9 +1,9 @@
-"""Processing step: clean the raw UCI data and split it into train/validation/test + a drift baseline.
+"""Processing step: read the raw data as the model's schema declares it, split it, write a baseline.
 
-``python3 -m model_container.preprocess [--seed N] [--train-fraction F] [--validation-fraction F]
-[--keep-bi-rads]`` reads ``processing/input/raw/`` and writes ``processing/output/{train,validation,
-test}/<split>.csv`` (label first, no header) and ``processing/output/baseline/baseline.csv``
-(features only, with a header) for the drift monitor.
+``python3 -m model_container.preprocess [--seed N] [--train-fraction F] [--validation-fraction F]``
+reads ``processing/input/raw/`` (columns: ``project_model.SCHEMA``) and writes
+``processing/output/{train,validation,test}/<split>.csv`` (header, label first) and
+``processing/output/baseline/baseline.csv`` (the training rows' features) for the drift monitor.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 
 from model_container.data import Dataset, read_raw, write_channel, write_with_header
 from model_container.paths import PROCESSING_FAILURE_FILE, processing
-from model_container.schema import COLUMN_NAMES, LABEL, blank_invalid, feature_names
 from model_container.split import SPLITS, check_fractions, stratified_split
 from model_container.steps import StepArgumentParser, run_step
+from project_model import SCHEMA
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -29,22 +29,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--validation-fraction", type=float, default=0.20, help="share for early stopping"
     )
-    parser.add_argument(
-        "--keep-bi-rads",
-        action="store_true",
-        help="keep the BI-RADS assessment as a feature (the data set's docs mark it non-predictive)",
-    )
     return parser.parse_args(argv)
 
 
 def preprocess(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     check_fractions(args.train_fraction, args.validation_fraction)
-    table = read_raw(processing("input", "raw"))
-    blanked = blank_invalid(table)
-    names = feature_names(keep_bi_rads=args.keep_bi_rads)
-    features = table[:, [COLUMN_NAMES.index(name) for name in names]]
-    labels = table[:, COLUMN_NAMES.index(LABEL)]
+    raw = read_raw(processing("input", "raw"), SCHEMA)
+    features, labels, names = raw.data.features, raw.data.labels, raw.data.feature_names
     splits = stratified_split(
         labels,
         seed=args.seed,
@@ -54,11 +46,12 @@ def preprocess(argv: Sequence[str] | None = None) -> None:
     out = processing("output")
     for name in SPLITS:
         rows = splits[name]
-        write_channel(out / name / f"{name}.csv", Dataset(features[rows], labels[rows], names))
+        split = Dataset(features[rows], labels[rows], names)
+        write_channel(out / name / f"{name}.csv", split, label=SCHEMA.label)
     # The drift baseline is what the model learned from: the training rows, features only.
     write_with_header(out / "baseline" / "baseline.csv", names, features[splits["train"]])
 
-    cleaned = ", ".join(f"{column} {count}" for column, count in blanked.items() if count)
+    cleaned = ", ".join(f"{column} {count}" for column, count in raw.blanked.items() if count)
     print(
         f"read {len(labels)} rows ({int(labels.sum())} positive); out-of-range -> missing: {cleaned or 'none'}"
     )

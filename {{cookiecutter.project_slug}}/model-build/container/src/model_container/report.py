@@ -77,6 +77,9 @@ def write_html(
     )
     images = "\n".join(f'<img src="{name}" alt="{name[:-4].replace("_", " ")}">' for name in PLOTS)
     features = html.escape(", ".join(model.get("features", [])))
+    info = html.escape(
+        ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in model.get("info", {}).items())
+    )
     path.write_text(
         f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Model evaluation</title>
@@ -85,7 +88,7 @@ th,td{{border:1px solid #ccc;padding:.3em .8em;text-align:left}}img{{margin:.5em
 </head><body>
 <h1>Model evaluation</h1>
 <p>{rows} held-out test rows; decision threshold {threshold:g}; features: {features};
-xgboost {html.escape(str(model.get("xgboost_version", "?")))}, best iteration {model.get("best_iteration", "?")}.</p>
+{info}.</p>
 <table>
 {table}
 </table>

@@ -2,8 +2,9 @@
 
 Reads ``input/config/hyperparameters.json`` (every value a string), ``resourceconfig.json`` (hosts)
 and ``inputdataconfig.json`` (how channels were distributed), the ``train`` and ``validation``
-channels, and writes ``model/xgboost-model.json`` + ``model/model-metadata.json``. With more than
-one host, every host trains on its shard through xgboost's collective and writes the same model.
+channels, trains with ``project_model.fit`` and writes the model artifact (model_container.artifact)
+into ``model/``. With more than one host, every host trains on its shard through xgboost's
+collective and writes the same model.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from model_container import model_files
+import project_model
+from model_container import artifact
 from model_container.cluster import Cluster, communicator, read_cluster
 from model_container.data import Dataset, read_channel
-from model_container.hyperparameters import Hyperparameters
 from model_container.paths import (
     TRAINING_FAILURE_FILE,
     model_dir,
@@ -27,7 +28,6 @@ from model_container.paths import (
     training_config,
 )
 from model_container.steps import StepError, run_step
-from model_container.training import fit
 
 
 def read_json(path: Path, *, default: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def train(argv: Sequence[str] | None = None) -> None:
         raise StepError(
             f"train takes no arguments (got {' '.join(argv)}); settings come from hyperparameters.json"
         )
-    hyperparameters = Hyperparameters.from_mapping(
+    hyperparameters = project_model.Hyperparameters.from_mapping(
         read_json(training_config("hyperparameters.json"), default={})
     )
     cluster = read_cluster(training_config("resourceconfig.json"))
@@ -82,21 +82,26 @@ def train(argv: Sequence[str] | None = None) -> None:
     )
 
     with communicator(cluster):
-        result = fit(train_data, validation, hyperparameters, log=print)
+        fitted = project_model.fit(train_data, validation, hyperparameters, print)
 
     # Every host writes the same model, so whichever host's model/ SageMaker keeps is right.
-    model_files.save(
+    categories = project_model.SCHEMA.categories()
+    artifact.save(
         model_dir(),
-        result.booster,
+        fitted.estimator,
         features=train_data.feature_names,
+        categories={
+            name: categories[name] for name in train_data.feature_names if name in categories
+        },
+        label=project_model.SCHEMA.label,
         threshold=hyperparameters.threshold,
-        best_iteration=result.best_iteration,
+        info=fitted.info,
     )
+    for name, value in fitted.info.items():
+        print(f"{name.replace('_', ' ')}: {value}")
     # The last value of each metric is what SageMaker records as the job's final metric.
-    print(f"best iteration: {result.best_iteration}")
-    print(f"train-auc: {result.train_auc:.5f}")
-    if result.validation_auc is not None:
-        print(f"validation-auc: {result.validation_auc:.5f}")
+    for name, value in fitted.metrics.items():
+        print(f"{name}: {value:.5f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

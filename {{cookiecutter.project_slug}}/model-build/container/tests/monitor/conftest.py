@@ -1,10 +1,14 @@
-"""Fixtures for the monitor tests: the bundled data as a baseline and capture batches."""
+"""Fixtures for the monitor tests: the project's data as a baseline and capture batches.
+
+The features and their categories are the model's (``SCHEMA``); the data folder's
+``outliers/make_outliers.py`` made the shipped batch and declares the features it shifts.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -13,10 +17,14 @@ import pytest
 from moto import mock_aws
 
 from model_container.data_quality import constraints, statistics
+from model_container.monitor.requests import values
+from project_model import SCHEMA
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[2] / "data"
 OUTLIERS = DATA / "outliers"
+FEATURES = SCHEMA.feature_names
+CATEGORIES = SCHEMA.categories()
 
 
 @pytest.fixture(scope="session")
@@ -30,19 +38,40 @@ def make_outliers() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def shifted(make_outliers: ModuleType) -> list[str]:
+    """The features the shipped batch shifts, in the model's feature order (as the monitor lists)."""
+    assert make_outliers.SHIFTED and set(make_outliers.SHIFTED) <= set(FEATURES)
+    return [name for name in FEATURES if name in make_outliers.SHIFTED]
+
+
+@pytest.fixture(scope="session")
 def split(make_outliers: ModuleType) -> tuple[np.ndarray, np.ndarray]:
-    """The bundled features split 70/30 at random: (baseline rows, normal rows)."""
+    """The project's features split 70/30 at random: (baseline rows, normal rows)."""
     features = make_outliers.bundled_features()
     order = np.random.default_rng(7).permutation(len(features))
     cut = int(0.7 * len(features))
     return features[order[:cut]], features[order[cut:]]
 
 
+@pytest.fixture(scope="session")
+def as_csv() -> Callable[[np.ndarray], str]:
+    """Feature rows as clients send CSV: numbers, category text, an empty field for missing."""
+
+    def text(rows: np.ndarray) -> str:
+        return "".join(
+            ",".join("" if v is None else v if isinstance(v, str) else f"{v:g}" for v in row) + "\n"
+            for row in values(rows, FEATURES, CATEGORIES)
+        )
+
+    return text
+
+
 def write_baseline(folder: Path, names: list[str], table: np.ndarray) -> Path:
     """statistics.json and constraints.json as the baselines step writes them."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "statistics.json").write_text(json.dumps(statistics(names, table)))
-    (folder / "constraints.json").write_text(json.dumps(constraints(names, table)))
+    categories = {name: CATEGORIES[name] for name in names if name in CATEGORIES}
+    (folder / "statistics.json").write_text(json.dumps(statistics(names, table, categories)))
+    (folder / "constraints.json").write_text(json.dumps(constraints(names, table, categories)))
     return folder
 
 
@@ -52,9 +81,8 @@ def baseline_dir(
     make_outliers: ModuleType,
     split: tuple[np.ndarray, np.ndarray],
 ) -> Path:
-    return write_baseline(
-        tmp_path_factory.mktemp("baseline"), list(make_outliers.FEATURES), split[0]
-    )
+    assert list(make_outliers.FEATURES) == FEATURES  # the batch's columns are the model's
+    return write_baseline(tmp_path_factory.mktemp("baseline"), FEATURES, split[0])
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,16 @@ import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from model_container.monitor.capture import CaptureWriter, capture_record, format_time
 from model_container.monitor.reader import ReadSummary, read_capture
+from project_model import SCHEMA
 
 FEATURES = ["Age", "Shape", "Margin", "Density"]
+SHIPPED = Path(__file__).resolve().parents[3] / "data" / "outliers" / "capture"
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 890_000, tzinfo=UTC)
 
 
@@ -85,7 +88,7 @@ def test_writer_files_by_hour_and_round_trips(tmp_path: Path) -> None:
 
     summary = ReadSummary()
     chunks = list(read_capture(tmp_path, FEATURES, summary))
-    values = np.vstack([chunk.values for chunk in chunks])
+    values = np.vstack([chunk.values for chunk in chunks]).astype(np.float32)
     expected = [
         [40, 1, 1, 1],
         [41, 2, 2, 2],
@@ -100,24 +103,28 @@ def test_writer_files_by_hour_and_round_trips(tmp_path: Path) -> None:
     assert (summary.files, summary.records, summary.rows, summary.unreadable) == (2, 3, 5, 0)
 
 
-def test_reader_decodes_shipped_requests_as_the_model_server_does() -> None:
+def test_reader_decodes_shipped_requests_as_the_model_server_does(
+    make_outliers: ModuleType,
+) -> None:
     """Every request in the shipped batch, decoded by the server's codec and by the monitor's reader."""
     from model_container.serve import codec  # noqa: PLC0415  (the server's own decoding)
 
-    shipped = Path(__file__).resolve().parents[3] / "data" / "outliers" / "capture"
+    features, codes = SCHEMA.feature_names, codec.codes_of(SCHEMA.categories())
     served = []
-    for path in sorted(shipped.rglob("*.jsonl")):
+    for path in sorted(SHIPPED.rglob("*.jsonl")):
         for line in path.read_text().splitlines():
             payload = json.loads(line)["captureData"]["endpointInput"]
             body = payload["data"].encode()
             if payload["encoding"] == "BASE64":
                 body = base64.b64decode(body)
             kind = codec.media_type(payload["observedContentType"])
-            served.append(codec.parse(kind, body, FEATURES).astype(np.float64))
-    expected = np.vstack(served)
+            served.append(codec.parse(kind, body, features, codes))
+    expected = np.vstack(served)  # the server scores float32 rows
     summary = ReadSummary()
-    values = np.vstack([chunk.values for chunk in read_capture(shipped, FEATURES, summary)])
-    assert summary.rows == len(expected) == 961 and summary.unreadable == 0
+    chunks = read_capture(SHIPPED, features, summary, codes=codes)
+    values = np.vstack([chunk.values for chunk in chunks]).astype(np.float32)
+    assert summary.rows == len(expected) == len(make_outliers.bundled_features())
+    assert summary.unreadable == 0
 
     def ordered(table: np.ndarray) -> list[tuple[float, ...]]:
         return sorted(map(tuple, np.nan_to_num(table, nan=-1.0)))

@@ -5,12 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model_container.columns import Numeric, Schema
 from model_container.data_quality import constraints, statistics
+from model_container.monitor import checks
 from model_container.monitor.checks import compare
 from model_container.monitor.reader import Chunk
 from model_container.monitor.stats import StreamingStatistics
+from project_model import SCHEMA
 
 NAMES = ["Age", "Shape"]
+# The valid ranges of these tests' own columns (the range check reads the model's SCHEMA).
+RANGES = Schema(
+    (Numeric("Age", 1, 120), Numeric("Shape", 1, 4, whole=True), Numeric("y", 0, 1)),
+    label="y",
+    positive="1",
+    negative="0",
+)
+
+
+MODEL_RANGES = checks._VALID_RANGE
+
+
+def valid_ranges(schema: Schema) -> dict[str, tuple[float, float]]:
+    return {c.name: (c.low, c.high) for c in schema.columns if isinstance(c, Numeric)}
+
+
+@pytest.fixture(autouse=True)
+def ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "_VALID_RANGE", valid_ranges(RANGES))
+
+
+def test_the_range_check_knows_the_model_schema_ranges() -> None:
+    assert valid_ranges(SCHEMA) == MODEL_RANGES
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +114,32 @@ def test_non_negative_and_range(baseline: np.ndarray) -> None:
     window = baseline.copy()
     window[0, 1] = 7  # Shape codes are 1-4
     assert check(baseline, window) == {("Shape", "range_check")}
+
+
+SHAPES = ("round", "oval", "lobular", "irregular")
+
+
+def check_categorical(baseline: np.ndarray, window: np.ndarray, non_numeric: int = 0) -> set:
+    """As ``check``, with Shape a categorical feature (codes 0-3) of the baseline."""
+    categories = {"Shape": SHAPES}
+    stats = StreamingStatistics(NAMES)
+    stats.add(Chunk(window, np.array([0, non_numeric], dtype=np.int64)))
+    violations, results = compare(
+        stats, statistics(NAMES, baseline, categories), constraints(NAMES, baseline, categories)
+    )
+    shape = results[1]
+    assert shape.drift is not None and shape.drift_limit == 0.1
+    return {(v["feature_name"], v["constraint_check_type"]) for v in violations}
+
+
+def test_a_categorical_feature_drifts_by_its_category_shares(baseline: np.ndarray) -> None:
+    codes = baseline.copy()
+    codes[:, 1] -= 1  # Shape as codes 0-3: never a range violation, though 0 is below 1-4
+    assert check_categorical(codes, codes) == set()
+    window = codes.copy()
+    window[: len(window) // 3, 1] = 0.0  # a third more "round" than the baseline
+    assert check_categorical(codes, window) == {("Shape", "baseline_drift_check")}
+    # An unknown category (the reader counts it as non-numeric) fails the type check.
+    unknown = codes.copy()
+    unknown[:5, 1] = np.nan
+    assert check_categorical(codes, unknown, non_numeric=5) == {("Shape", "data_type_check")}

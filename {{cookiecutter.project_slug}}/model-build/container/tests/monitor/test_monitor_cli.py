@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -15,9 +16,12 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
-from model_container.monitor.cli import main
+from model_container.data_quality import constraints
+from model_container.monitor.cli import baseline_codes, main
+from project_model import SCHEMA
 
 SHIPPED = Path(__file__).resolve().parents[3] / "data" / "outliers" / "capture"
+FEATURES = SCHEMA.feature_names
 
 
 def run(capture: Path, baseline: Path, output: Path, *extra: str) -> int:
@@ -40,13 +44,17 @@ def violations(output: Path) -> set[tuple[str, str]]:
 
 
 def test_normal_batch_passes(
-    normal_dir: Path, baseline_dir: Path, tmp_path: Path, opt_ml: Path
+    normal_dir: Path,
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    split: tuple[np.ndarray, np.ndarray],
 ) -> None:
     assert run(normal_dir, baseline_dir, tmp_path) == 0
     assert violations(tmp_path) == set()
     statistics = json.loads((tmp_path / "statistics.json").read_text())
-    assert [f["name"] for f in statistics["features"]] == ["Age", "Shape", "Margin", "Density"]
-    assert statistics["dataset"]["item_count"] == 289
+    assert [f["name"] for f in statistics["features"]] == FEATURES
+    assert statistics["dataset"]["item_count"] == len(split[1])
     assert statistics["monitor"]["unreadable_records"] == 0
     assert "0 violations" in (tmp_path / "report.html").read_text()
     assert not (opt_ml / "output" / "message").exists()
@@ -60,22 +68,21 @@ def test_outliers_violate_exactly_the_shifted_features(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert run(SHIPPED, baseline_dir, tmp_path) == 2
-    expected = {(name, "baseline_drift_check") for name in make_outliers.SHIFTED}
-    assert (
-        violations(tmp_path)
-        == expected
-        == {("Age", "baseline_drift_check"), ("Margin", "baseline_drift_check")}
-    )
-    assert "2 constraint violations" in (opt_ml / "output" / "message").read_text()
-    assert "violation: Age baseline_drift_check" in capsys.readouterr().out
+    shifted = set(make_outliers.SHIFTED)
+    assert violations(tmp_path) == {(name, "baseline_drift_check") for name in shifted}
+    message = (opt_ml / "output" / "message").read_text()
+    assert f"{len(shifted)} constraint violation" in message
+    out = capsys.readouterr().out
+    assert all(f"violation: {name} baseline_drift_check" in out for name in shifted)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     drift = {
         item["Dimensions"][1]["Value"]: item["Value"]
         for item in metrics["MetricData"]
         if item["MetricName"] == "FeatureBaselineDrift"
     }
-    assert set(drift) == {"Age", "Shape", "Margin", "Density"}
-    assert drift["Age"] > 0.3 and drift["Margin"] > 0.3 and drift["Shape"] < 0.1
+    assert set(drift) == set(FEATURES)
+    # Past Model Monitor's threshold where shifted; the others are the data's own distribution.
+    assert all((drift[name] > 0.1) == (name in shifted) for name in FEATURES), drift
     assert metrics["MetricData"][0]["Dimensions"] == [{"Name": "Endpoint", "Value": "outliers"}]
 
 
@@ -179,9 +186,9 @@ def test_publish_metrics_to_cloudwatch(
     names = {
         (m["MetricName"], tuple(d["Value"] for d in m["Dimensions"])) for m in listed["Metrics"]
     }
-    assert ("FeatureBaselineDrift", ("demo-endpoint", "Age")) in names
+    assert {("FeatureBaselineDrift", ("demo-endpoint", name)) for name in FEATURES} <= names
     assert ("ConstraintViolations", ("demo-endpoint",)) in names
-    assert len(names) == 1 + 4 + 4
+    assert len(names) == 1 + 2 * len(FEATURES)  # per feature: completeness and drift
 
 
 def test_publish_without_region_is_an_error(
@@ -225,17 +232,24 @@ def summary_of(output: Path) -> dict[str, object]:
 
 
 def test_summary_of_a_clean_and_a_drifted_batch(
-    normal_dir: Path, baseline_dir: Path, tmp_path: Path, opt_ml: Path
+    *,
+    normal_dir: Path,
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    split: tuple[np.ndarray, np.ndarray],
+    shifted: list[str],
 ) -> None:
     assert run(normal_dir, baseline_dir, tmp_path / "normal") == 0
     assert summary_of(tmp_path / "normal") == {
         "violations": 0,
-        "rows": 289,
+        "rows": len(split[1]),
         "features_with_violations": [],
     }
     assert run(SHIPPED, baseline_dir, tmp_path / "outliers") == 2
     summary = summary_of(tmp_path / "outliers")
-    assert summary["violations"] == 2 and summary["features_with_violations"] == ["Age", "Margin"]
+    assert summary["violations"] == len(shifted)
+    assert summary["features_with_violations"] == shifted
     statistics = json.loads((tmp_path / "outliers" / "statistics.json").read_text())
     assert summary["rows"] == statistics["dataset"]["item_count"] > 0
 
@@ -249,11 +263,12 @@ def test_violation_status(
     tmp_path: Path,
     opt_ml: Path,
     capsys: pytest.CaptureFixture[str],
+    shifted: list[str],
 ) -> None:
     assert run(SHIPPED, baseline_dir, tmp_path, "--violation-status", status) == expected
     # The violations are reported either way; only a failing exit writes the failure reason.
-    assert "violation: Age baseline_drift_check" in capsys.readouterr().out
-    assert summary_of(tmp_path)["violations"] == 2
+    assert f"violation: {shifted[0]} baseline_drift_check" in capsys.readouterr().out
+    assert summary_of(tmp_path)["violations"] == len(shifted)
     assert (opt_ml / "output" / "message").exists() == (expected != 0)
 
 
@@ -273,25 +288,29 @@ def test_hours_window_in_a_folder(baseline_dir: Path, tmp_path: Path, opt_ml: Pa
     assert (statistics["monitor"]["files"], statistics["monitor"]["records"]) == (2, 120)
 
 
-def write_csv(folder: Path, name: str, rows: np.ndarray) -> None:
+def write_csv(folder: Path, name: str, text: str) -> None:
+    """A batch transform's input file: CSV rows without header or label, categories as text."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = "".join(",".join("" if np.isnan(v) else f"{v:g}" for v in row) + "\n" for row in rows)
     (folder / name).write_text(text)
 
 
 def test_csv_batch_input(
+    *,
     make_outliers: ModuleType,
+    shifted: list[str],
     split: tuple[np.ndarray, np.ndarray],
+    as_csv: Callable[[np.ndarray], str],
     baseline_dir: Path,
     tmp_path: Path,
     opt_ml: Path,
 ) -> None:
     normal = split[1]
     clean = tmp_path / "clean"
-    write_csv(clean, "part-1.csv", normal[:100])
-    write_csv(clean / "more", "part-2.txt", normal[100:])
-    write_csv(clean, ".hidden.csv", make_outliers.shift(normal))  # skipped, as are other suffixes
-    write_csv(clean, "notes.json", make_outliers.shift(normal))
+    write_csv(clean, "part-1.csv", as_csv(normal[:100]))
+    write_csv(clean / "more", "part-2.txt", as_csv(normal[100:]))
+    shifted_text = as_csv(make_outliers.shift(normal))
+    write_csv(clean, ".hidden.csv", shifted_text)  # skipped, as are other suffixes
+    write_csv(clean, "notes.json", shifted_text)
     assert run(clean, baseline_dir, tmp_path / "out-clean", "--input-format", "csv") == 0
     assert summary_of(tmp_path / "out-clean") == {
         "violations": 0,
@@ -302,10 +321,9 @@ def test_csv_batch_input(
     assert statistics["monitor"]["files"] == 2
     assert statistics["monitor"]["input_format"] == "csv"
 
-    shifted = tmp_path / "shifted"
-    write_csv(shifted, "input.csv", make_outliers.shift(normal))
+    write_csv(tmp_path / "shifted", "input.csv", shifted_text)
     code = run(
-        shifted,
+        tmp_path / "shifted",
         baseline_dir,
         tmp_path / "out-shifted",
         "--input-format",
@@ -314,15 +332,20 @@ def test_csv_batch_input(
         "0",
     )
     assert code == 0
-    assert summary_of(tmp_path / "out-shifted")["features_with_violations"] == ["Age", "Margin"]
+    assert summary_of(tmp_path / "out-shifted")["features_with_violations"] == shifted
 
 
 def test_a_container_path_argument_is_read_under_opt_ml(
-    split: tuple[np.ndarray, np.ndarray], baseline_dir: Path, tmp_path: Path, opt_ml: Path
+    *,
+    split: tuple[np.ndarray, np.ndarray],
+    as_csv: Callable[[np.ndarray], str],
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
 ) -> None:
     """Pipeline definitions pass /opt/ml paths (the batch pipeline: --capture-dir
     /opt/ml/processing/input/batch); a run with OPT_ML elsewhere reads them there."""
-    write_csv(opt_ml / "processing" / "input" / "batch", "part.csv", split[1])
+    write_csv(opt_ml / "processing" / "input" / "batch", "part.csv", as_csv(split[1]))
     output = tmp_path / "out"
     code = run(
         Path("/opt/ml/processing/input/batch"), baseline_dir, output, "--input-format", "csv"
@@ -332,22 +355,24 @@ def test_a_container_path_argument_is_read_under_opt_ml(
 
 
 def test_csv_with_a_header_or_wrong_widths_is_flagged(
-    baseline_dir: Path, tmp_path: Path, opt_ml: Path
+    *,
+    split: tuple[np.ndarray, np.ndarray],
+    as_csv: Callable[[np.ndarray], str],
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
 ) -> None:
+    normal = split[1]
+    first, second, third = as_csv(normal[~np.isnan(normal).any(axis=1)][:3]).splitlines()
+    short = ",".join(second.split(",")[:-1])  # a field too few
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "x.csv").write_text(
-        "Age,Shape,Margin,Density\n55,2,3,3\n60,4,4\n\n61,4,5,3\n"
-    )
+    (tmp_path / "in" / "x.csv").write_text(f"{','.join(FEATURES)}\n{first}\n{short}\n\n{third}\n")
     assert run(tmp_path / "in", baseline_dir, tmp_path / "out", "--input-format", "csv") == 2
     statistics = json.loads((tmp_path / "out" / "statistics.json").read_text())
     assert statistics["monitor"]["wrong_width_rows"] == 1
-    assert statistics["monitor"]["non_numeric_values"] == {
-        "Age": 1,
-        "Shape": 1,
-        "Margin": 1,
-        "Density": 1,
-    }
-    assert ("Age", "data_type_check") in violations(tmp_path / "out")
+    # The header's names are no values of their columns: one per feature, not a number or category.
+    assert statistics["monitor"]["non_numeric_values"] == dict.fromkeys(FEATURES, 1)
+    assert {(name, "data_type_check") for name in FEATURES} <= violations(tmp_path / "out")
 
 
 def test_empty_csv_input_is_an_error(
@@ -396,3 +421,11 @@ def test_bad_window_and_mode_flags(
     assert code == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
+
+
+def test_baseline_codes_come_from_the_string_domains() -> None:
+    doc = constraints(["Age", "Shape"], np.array([[40.0, 0.0], [50.0, 1.0]]), {"Shape": ("a", "b")})
+    assert baseline_codes(doc) == {"Shape": {"a": 0.0, "b": 1.0}}
+    assert baseline_codes(constraints(["Age"], np.array([[40.0]]))) == {}
+    broken = {"features": [{"name": "x", "string_constraints": {"domains": [1, 2]}}, "junk"]}
+    assert baseline_codes(broken) == {}

@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_container.monitor.reader import ReadSummary, capture_files, read_capture
+from model_container.monitor.reader import (
+    ReadSummary,
+    capture_files,
+    folder_files,
+    read_capture,
+    read_csv_lines,
+)
+from model_container.serve.codec import codes_of
 
 FEATURES = ["Age", "Shape", "Margin", "Density"]
 
@@ -113,6 +120,52 @@ def test_non_numbers_and_wrong_widths_are_counted(tmp_path: Path) -> None:
     assert summary.wrong_width_rows == 2
     assert summary.rows == 3 and summary.unreadable == 0
     assert np.isnan(values).sum() == 4
+
+
+SHAPES = ("round", "oval", "lobular", "irregular")
+
+
+def test_a_categorical_feature_is_read_as_its_code(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "2026/01/01/10",
+        [
+            record('61,oval,5,3\n45,square,,2\n50,"irregular",1,1'),
+            record(
+                '{"instances": [[61, "round", 5, 3], {"Age": 45, "Shape": "Oval"}, [1, 2, 3, 4]]}',
+                "application/json",
+                "JSON",
+            ),
+        ],
+    )
+    summary = ReadSummary()
+    codes = codes_of({"Shape": SHAPES})
+    chunks = list(read_capture(tmp_path, FEATURES, summary, codes=codes))
+    values = np.vstack([c.values for c in chunks])
+    non_numeric = sum((c.non_numeric for c in chunks), np.zeros(4, dtype=np.int64))
+    nan = np.nan
+    np.testing.assert_array_equal(
+        values,
+        [
+            [61, 1, 5, 3],
+            [45, nan, nan, 2],  # 'square' is no category: missing, and counted as the wrong type
+            [50, 3, 1, 1],
+            [61, 0, 5, 3],
+            [45, nan, nan, nan],  # categories are case-sensitive
+            [1, nan, 3, 4],  # a number is not a category either
+        ],
+    )
+    assert non_numeric.tolist() == [0, 3, 0, 0]
+    assert (summary.rows, summary.unreadable) == (6, 0)
+
+
+def test_csv_batch_input_with_a_categorical_feature(tmp_path: Path) -> None:
+    (tmp_path / "batch.csv").write_text("61,oval,5,3\n45,square,,2\n")
+    summary = ReadSummary()
+    files = folder_files([tmp_path / "batch.csv"])
+    chunks = list(read_csv_lines(files, FEATURES, summary, codes=codes_of({"Shape": SHAPES})))
+    np.testing.assert_array_equal(chunks[0].values, [[61, 1, 5, 3], [45, np.nan, np.nan, 2]])
+    assert chunks[0].non_numeric.tolist() == [0, 1, 0, 0]
 
 
 def test_garbled_lines_are_counted_and_reported(tmp_path: Path) -> None:

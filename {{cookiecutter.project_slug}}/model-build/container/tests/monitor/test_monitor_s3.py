@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
 
 from model_container.monitor import s3
@@ -16,6 +18,7 @@ from model_container.monitor.capture import capture_line, capture_record
 from model_container.monitor.cli import main
 
 SHIPPED = Path(__file__).resolve().parents[3] / "data" / "outliers" / "capture"
+
 BUCKET = "capture-bucket"
 DESTINATION = "data-capture/prod/"  # the endpoint's DataCaptureConfig.DestinationS3Uri
 ROOT = DESTINATION + "outliers/AllTraffic/"
@@ -33,7 +36,9 @@ def csv_record(row: str, when: datetime) -> bytes:
 
 
 @pytest.fixture
-def bucket(aws: None) -> Iterator[Any]:
+def bucket(
+    aws: None, split: tuple[np.ndarray, np.ndarray], as_csv: Callable[[np.ndarray], str]
+) -> Iterator[Any]:
     """The shipped outliers capture (hours 00-08 of 2026-01-01) under the prod capture destination.
 
     Hour folder 09 holds records stamped 02:30: a reader that listed folders outside the window and
@@ -46,7 +51,9 @@ def bucket(aws: None) -> Iterator[Any]:
     for path in sorted(SHIPPED.rglob("*.jsonl")):
         key = DESTINATION + path.relative_to(SHIPPED).as_posix()
         client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
-    stray = b"".join(csv_record("50,1,1,1", at(2, 30)) for _ in range(7))
+    normal = split[1]
+    row = as_csv(normal[~np.isnan(normal).any(axis=1)][:1]).strip()
+    stray = b"".join(csv_record(row, at(2, 30)) for _ in range(7))
     client.put_object(Bucket=BUCKET, Key=ROOT + "2026/01/01/09/stray.jsonl", Body=stray)
     client.put_object(Bucket=BUCKET, Key=ROOT + "2026/01/01/02/notes.txt", Body=b"not capture")
     return client
@@ -115,21 +122,24 @@ def monitored(output: Path) -> dict[str, Any]:
 
 
 def test_one_hour_window_from_s3(
-    bucket: Any, baseline_dir: Path, tmp_path: Path, opt_ml: Path
+    bucket: Any, baseline_dir: Path, tmp_path: Path, opt_ml: Path, make_outliers: ModuleType
 ) -> None:
-    code = run(
-        tmp_path, baseline_dir, "--capture-url", URL, "--end", "2026-01-01T03:00Z", "--hours", "1"
-    )
+    window = ["--end", "2026-01-01T03:00Z", "--hours", "1"]
+    code = run(tmp_path / "s3", baseline_dir, "--capture-url", URL, *window)
     assert code == 2
-    read = monitored(tmp_path)
+    read = monitored(tmp_path / "s3")
     assert (read["files"], read["records"], read["records_outside_window"]) == (1, 60, 0)
     assert read["source"] == URL
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    statistics = json.loads((tmp_path / "statistics.json").read_text())
+    summary = json.loads((tmp_path / "s3" / "summary.json").read_text())
+    statistics = json.loads((tmp_path / "s3" / "statistics.json").read_text())
     rows = statistics["dataset"]["item_count"]
     assert rows > 60  # requests of one to four rows
-    assert summary == {"violations": 2, "rows": rows, "features_with_violations": ["Age", "Margin"]}
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert summary["rows"] == rows and summary["violations"] > 0
+    assert set(summary["features_with_violations"]) <= set(make_outliers.SHIFTED)
+    # The same hour read from the folder: the same verdict.
+    assert run(tmp_path / "dir", baseline_dir, "--capture-dir", str(SHIPPED), *window) == 2
+    assert json.loads((tmp_path / "dir" / "summary.json").read_text()) == summary
+    metrics = json.loads((tmp_path / "s3" / "metrics.json").read_text())
     assert metrics["MetricData"][0]["Dimensions"] == [{"Name": "Endpoint", "Value": "outliers"}]
 
 
@@ -176,25 +186,43 @@ def test_empty_window_is_an_error(
     assert not (tmp_path / "summary.json").exists()
 
 
-def test_end_empty_means_now(bucket: Any, baseline_dir: Path, tmp_path: Path, opt_ml: Path) -> None:
+def test_end_empty_means_now(
+    *,
+    bucket: Any,
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    split: tuple[np.ndarray, np.ndarray],
+    as_csv: Callable[[np.ndarray], str],
+) -> None:
     when = datetime.now(UTC) - timedelta(minutes=1)
     key = f"{ROOT}{when:%Y/%m/%d/%H}/now.jsonl"
-    bucket.put_object(Bucket=BUCKET, Key=key, Body=csv_record("55,2,3,3", when))
+    # One request a minute ago holding the normal rows (like the baseline: no violation).
+    bucket.put_object(Bucket=BUCKET, Key=key, Body=csv_record(as_csv(split[1]), when))
     assert run(tmp_path, baseline_dir, "--capture-url", URL, "--end", "", "--hours", "1") == 0
-    assert json.loads((tmp_path / "summary.json").read_text())["rows"] == 1
+    assert json.loads((tmp_path / "summary.json").read_text())["rows"] == len(split[1])
     end = datetime.fromisoformat(monitored(tmp_path)["window"]["end"])
     assert when < end <= datetime.now(UTC)
 
 
 def test_batch_input_csv_from_s3(
-    bucket: Any, baseline_dir: Path, tmp_path: Path, opt_ml: Path
+    *,
+    bucket: Any,
+    baseline_dir: Path,
+    tmp_path: Path,
+    opt_ml: Path,
+    split: tuple[np.ndarray, np.ndarray],
+    as_csv: Callable[[np.ndarray], str],
 ) -> None:
-    bucket.put_object(Bucket=BUCKET, Key="batch/input/a.csv", Body=b"55,2,3,3\n60,4,4,3\n")
-    bucket.put_object(Bucket=BUCKET, Key="batch/input/more/b.txt", Body=b"48,1,1,3\n")
+    normal = split[1]
+    bucket.put_object(Bucket=BUCKET, Key="batch/input/a.csv", Body=as_csv(normal[:-1]).encode())
+    bucket.put_object(
+        Bucket=BUCKET, Key="batch/input/more/b.txt", Body=as_csv(normal[-1:]).encode()
+    )
     bucket.put_object(Bucket=BUCKET, Key="batch/input/_manifest.json", Body=b"{}")
     url = f"s3://{BUCKET}/batch/input/"
     assert run(tmp_path, baseline_dir, "--capture-url", url, "--input-format", "csv") == 0
-    assert json.loads((tmp_path / "summary.json").read_text())["rows"] == 3
+    assert json.loads((tmp_path / "summary.json").read_text())["rows"] == len(normal)
     assert monitored(tmp_path)["files"] == 2
 
 

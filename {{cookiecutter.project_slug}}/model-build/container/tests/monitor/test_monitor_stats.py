@@ -12,7 +12,12 @@ from scipy.stats import ks_2samp
 
 from model_container.data_quality import KLL_K, statistics
 from model_container.monitor.reader import Chunk
-from model_container.monitor.stats import StreamingStatistics, cdf_distance, weighted_sample
+from model_container.monitor.stats import (
+    StreamingStatistics,
+    cdf_distance,
+    pmf_distance,
+    weighted_sample,
+)
 
 
 def stream(
@@ -128,3 +133,12 @@ def test_fractional_and_string_types() -> None:
     assert document["features"][1]["numerical_statistics"] == {
         "common": {"num_present": 0, "num_missing": 0}
     }
+
+
+def test_pmf_distance_hand_computed() -> None:
+    first = (np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 2.0]))  # shares 1/4, 1/4, 1/2
+    second = (np.array([0.0, 2.0]), np.array([3.0, 1.0]))  # shares 3/4, 0, 1/4
+    assert pmf_distance(first, second) == pytest.approx(0.5)
+    assert pmf_distance(first, first) == 0.0
+    # Repeated items add up; a category absent on one side counts with share 0.
+    assert pmf_distance((np.array([1.0, 1.0]), np.ones(2)), (np.array([3.0]), np.ones(1))) == 1.0

@@ -16,6 +16,12 @@ GROUP = "demo-p-abc123"
 ROLE = "arn:aws:iam::123456789012:role/pipeline-role"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo:1"
 FEATURES = ["Age", "Shape", "Margin", "Density"]
+VALID_RANGE = {
+    "Age": (1.0, 120.0),
+    "Shape": (1.0, 4.0),
+    "Margin": (1.0, 5.0),
+    "Density": (1.0, 4.0),
+}
 PROJECT_TAGS = [
     {"Key": "project-name", "Value": "demo"},
     {"Key": "project-id", "Value": "p-abc123"},

@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from model_container import artifact
+from project_model import SCHEMA
+
 FEATURES = ("Age", "Shape", "Margin", "Density")
 
 
@@ -48,13 +51,15 @@ def write_model(model_dir: Path, rounds: int = 100, seed: int = 0) -> Path:
     model_dir.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(model_dir / "xgboost-model.json"))
     metadata = {
-        "format_version": 1,
+        "format_version": artifact.FORMAT_VERSION,
         "features": list(FEATURES),
-        "label": "Severity",
+        "categories": {},
+        "label": SCHEMA.label,
         "threshold": 0.5,
-        "xgboost_version": xgb.__version__,
-        "best_iteration": rounds - 1,
         "model_file": "xgboost-model.json",
+        "info": {"xgboost_version": xgb.__version__, "best_iteration": rounds - 1},
     }
-    (model_dir / "model-metadata.json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    (model_dir / artifact.METADATA_FILE).write_text(
+        json.dumps(metadata, indent=2), encoding="utf-8"
+    )
     return model_dir

@@ -147,6 +147,76 @@ def test_unknown_content_type_is_415() -> None:
     assert "'application/x-npy' is not supported; allowed: text/csv" in message
 
 
+# --- categorical features -------------------------------------------------------------------------------
+
+SHAPES = ("round", "oval", "lobular", "irregular")
+CODES = codec.codes_of({"Shape": SHAPES})
+
+
+def test_codes_of_numbers_the_categories_in_order() -> None:
+    assert CODES == {"Shape": {"round": 0.0, "oval": 1.0, "lobular": 2.0, "irregular": 3.0}}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (codec.CSV, b"45,oval,3,1\n50,,1,\n"),
+        (codec.CSV, b'45,"oval",3,1\r\n50,,1,'),
+        (codec.JSON, b'{"instances": [[45, "oval", 3, 1], {"Age": 50, "Margin": 1}]}'),
+        (codec.JSON, b'{"instances": [{"features": [45, "oval", 3, 1]}, [50, null, 1, null]]}'),
+        (codec.JSONLINES, b'[45, "oval", 3, 1]\n{"Age": 50, "Shape": null, "Margin": 1}\n'),
+    ],
+)
+def test_a_categorical_feature_is_read_as_its_code(content_type: str, body: bytes) -> None:
+    rows = codec.parse(content_type, body, FEATURES, CODES)
+    assert rows.dtype == np.float32
+    expected = [[45, 1, 3, 1], [50, math.nan, 1, math.nan]]
+    np.testing.assert_array_equal(rows, np.array(expected, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "fragment"),
+    [
+        (
+            codec.CSV,
+            b"45,oval,3,1\n45,square,3,1",
+            "row 2, column 2 (Shape): 'square' is not a category",
+        ),
+        (codec.CSV, b"45,1,3,1", "row 1, column 2 (Shape): '1' is not a category"),
+        (codec.CSV, b"45,oval,x,1", "row 1, column 3 (Margin): 'x' is not a number"),
+        (codec.CSV, b"45,oval,3", "row 1 has 3 columns; expected 4"),
+        (
+            codec.JSON,
+            b'{"instances": [[45, "square", 3, 1]]}',
+            "instance 1, value 2 (Shape): 'square' is not a category",
+        ),
+        (
+            codec.JSON,
+            b'{"instances": [{"Shape": 2.5}]}',
+            "instance 1, value 2 (Shape): 2.5 is not a category; send a string or null",
+        ),
+        (
+            codec.JSONLINES,
+            b'{"Shape": "Oval"}',
+            "line 1, value 2 (Shape): 'Oval' is not a category",
+        ),
+    ],
+)
+def test_an_unknown_category_is_400_naming_value_and_categories(
+    content_type: str, body: bytes, fragment: str
+) -> None:
+    message = rejects(400, codec.parse, content_type, body, FEATURES, CODES)
+    assert fragment in message
+    if "is not a category;" in message and "send a string" not in message:
+        assert "allowed: round, oval, lobular, irregular or empty" in message
+
+
+def test_without_codes_a_category_is_not_a_number() -> None:
+    assert "'oval' is not a number" in rejects(
+        400, codec.parse, codec.CSV, b"45,oval,3,1", FEATURES
+    )
+
+
 # --- content negotiation -------------------------------------------------------------------------------
 
 

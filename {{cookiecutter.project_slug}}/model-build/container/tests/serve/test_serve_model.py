@@ -11,7 +11,7 @@ import pytest
 import xgboost as xgb
 from serve_fixtures import FEATURES, make_rows
 
-from model_container.serve.model import Model, ModelError, load_model, read_spec
+from model_container.serve.model import Model, ModelError, load_model, probe_rows, read_spec
 
 
 def test_loads_features_threshold_and_predicts_like_xgboost(model: Model, model_dir: Path) -> None:
@@ -22,22 +22,6 @@ def test_loads_features_threshold_and_predicts_like_xgboost(model: Model, model_
     expected = booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURES)))
     np.testing.assert_allclose(model.predict(rows), expected, rtol=1e-6)
     assert ((model.predict(rows) > 0) & (model.predict(rows) < 1)).all()
-
-
-def test_best_iteration_limits_the_trees_used(model_dir: Path, tmp_path: Path) -> None:
-    copy = Path(shutil.copytree(model_dir, tmp_path / "model"))
-    meta = json.loads((copy / "model-metadata.json").read_text())
-    meta["best_iteration"] = 9
-    (copy / "model-metadata.json").write_text(json.dumps(meta))
-    rows = make_rows(20, seed=3)
-    booster = xgb.Booster(model_file=str(copy / "xgboost-model.json"))
-    expected = booster.predict(
-        xgb.DMatrix(rows, feature_names=list(FEATURES)), iteration_range=(0, 10)
-    )
-    assert not np.allclose(
-        booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURES))), expected
-    )
-    np.testing.assert_allclose(load_model(copy).predict(rows), expected, rtol=1e-6)
 
 
 def broken(model_dir: Path, tmp_path: Path, **changes: object) -> Path:
@@ -55,14 +39,17 @@ def broken(model_dir: Path, tmp_path: Path, **changes: object) -> Path:
 @pytest.mark.parametrize(
     ("changes", "fragment"),
     [
-        ({"format_version": 2}, "format_version must be 1, got 2"),
+        ({"format_version": 1}, "format_version must be 2, got 1"),
+        ({"format_version": None}, "format_version must be 2, got None"),
         ({"features": []}, "'features' must be a non-empty list of names"),
         ({"features": ["a", 1]}, "'features' must be a non-empty list of names"),
-        ({"threshold": 1.5}, "'threshold' must be a number in [0, 1], got 1.5"),
-        ({"threshold": "0.5"}, "'threshold' must be a number in [0, 1], got '0.5'"),
+        ({"categories": {"Age": []}}, "'categories' must map features to non-empty lists"),
+        ({"categories": {"x": ["a"]}}, "'categories' must map features to non-empty lists"),
+        ({"categories": {"Age": [1, 2]}}, "'categories' must map features to non-empty lists"),
+        ({"threshold": 1.5}, "'threshold' must be a number in (0, 1), got 1.5"),
+        ({"threshold": "0.5"}, "'threshold' must be a number in (0, 1), got '0.5'"),
         ({"model_file": "../xgboost-model.json"}, "'model_file' must be a file name"),
         ({"model_file": "missing.json"}, "missing.json not found"),
-        ({"best_iteration": -1}, "'best_iteration' must be a non-negative integer"),
     ],
 )
 def test_bad_metadata_is_one_clear_line(
@@ -88,17 +75,23 @@ def test_unparsable_metadata(tmp_path: Path) -> None:
 def test_corrupt_model_file(model_dir: Path, tmp_path: Path) -> None:
     copy = broken(model_dir, tmp_path)
     (copy / "xgboost-model.json").write_text('{"learner": 1}')
-    with pytest.raises(ModelError, match="xgboost cannot load it") as info:
+    # The model's load raised ValueError (its own words follow): one line naming the file.
+    with pytest.raises(ModelError, match=r"cannot load the model .*xgboost-model\.json: ") as info:
         load_model(copy)
     assert "\n" not in str(info.value)
 
 
 def test_feature_count_must_match_the_booster(model_dir: Path, tmp_path: Path) -> None:
-    copy = broken(model_dir, tmp_path, features=["Age", "Shape", "Margin"])
-    with pytest.raises(ModelError, match="expects 4 features but metadata lists 3"):
+    copy = broken(model_dir, tmp_path, features=list(FEATURES[:3]))
+    with pytest.raises(ModelError, match="cannot score a row of the 3 features") as info:
         load_model(copy)
+    assert "\n" not in str(info.value)
 
 
-def test_best_iteration_beyond_the_trees(model_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="best_iteration 100 >= its 100 boosting rounds"):
-        load_model(broken(model_dir, tmp_path, best_iteration=100))
+def test_categories_of_the_metadata_reach_the_model(model_dir: Path, tmp_path: Path) -> None:
+    shapes = ["round", "oval", "lobular", "irregular"]
+    model = load_model(broken(model_dir, tmp_path, categories={FEATURES[1]: shapes}))
+    assert model.categories == {FEATURES[1]: tuple(shapes)}
+    rows = probe_rows(model)
+    present = rows[:, 1][~np.isnan(rows[:, 1])]
+    assert set(present.tolist()) <= {0.0, 1.0, 2.0, 3.0}  # probes are valid codes only

@@ -118,7 +118,8 @@ def test_missing_model_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"serve: error: {tmp_path}/model-metadata.json not found; "
-        "the model folder must hold model-metadata.json and the model file"
+        "the model folder must hold model-metadata.json and the model file "
+        "(the train step's output)"
     ]
 
 

@@ -1,29 +1,27 @@
-"""Fixtures for the step-code tests: a relocated /opt/ml, the bundled data, a trained model."""
+"""Fixtures for the step-code tests: a relocated /opt/ml, the raw data, a model trained on it."""
 
 from __future__ import annotations
 
-import shutil
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from step_helpers import save_model
 
-from model_container import model_files
 from model_container.data import Dataset, read_raw
-from model_container.hyperparameters import Hyperparameters
-from model_container.schema import COLUMN_NAMES, LABEL, blank_invalid, feature_names
 from model_container.split import stratified_split
-from model_container.training import FitResult, fit
+from project_model import SCHEMA, Fitted, Hyperparameters, fit
 
 HERE = Path(__file__).resolve().parent
-BUNDLED = HERE.parents[3] / "model-build" / "data" / "mammographic_masses.data"
+RAW = HERE.parents[2] / "data" / "raw"  # model-build/data/raw: the project's training data
 
 
 @pytest.fixture(scope="session")
-def bundled_data() -> Path:
-    assert BUNDLED.is_file(), f"bundled data missing at {BUNDLED}"
-    return BUNDLED
+def raw_data() -> Path:
+    """The raw data folder (any files: the model's SCHEMA says how to read them)."""
+    assert RAW.is_dir(), f"training data missing at {RAW}"
+    return RAW
 
 
 @pytest.fixture
@@ -40,37 +38,28 @@ def write_raw(opt_ml: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def splits(bundled_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Dataset]:
-    """The bundled data cleaned and split as preprocess does with its defaults."""
-    folder = tmp_path_factory.mktemp("raw")
-    shutil.copy(bundled_data, folder)
-    table = read_raw(folder)
-    blank_invalid(table)
-    names = feature_names()
-    features = table[:, [COLUMN_NAMES.index(name) for name in names]]
-    labels = table[:, COLUMN_NAMES.index(LABEL)]
-    rows = stratified_split(labels, seed=42, train_fraction=0.7, validation_fraction=0.15)
-    return {name: Dataset(features[r], labels[r], names) for name, r in rows.items()}
+def splits(raw_data: Path) -> dict[str, Dataset]:
+    """The raw data read as the schema declares it and split (70/15/15)."""
+    data = read_raw(raw_data, SCHEMA).data
+    rows = stratified_split(data.labels, seed=42, train_fraction=0.7, validation_fraction=0.15)
+    return {
+        name: Dataset(data.features[r], data.labels[r], data.feature_names)
+        for name, r in rows.items()
+    }
 
 
 @pytest.fixture(scope="session")
-def trained(splits: dict[str, Dataset]) -> FitResult:
+def trained(splits: dict[str, Dataset]) -> Fitted:
     return fit(splits["train"], splits["validation"], Hyperparameters())
 
 
 @pytest.fixture(scope="session")
 def model_archive(
-    trained: FitResult, splits: dict[str, Dataset], tmp_path_factory: pytest.TempPathFactory
+    trained: Fitted, splits: dict[str, Dataset], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """model.tar.gz as SageMaker packs the train step's model/ folder."""
     folder = tmp_path_factory.mktemp("model")
-    model_files.save(
-        folder,
-        trained.booster,
-        features=splits["train"].feature_names,
-        threshold=0.5,
-        best_iteration=trained.best_iteration,
-    )
+    save_model(folder, trained, splits["train"].feature_names)
     archive = folder.parent / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         for path in sorted(folder.iterdir()):

@@ -15,6 +15,7 @@ from model_container import baselines
 from model_container.data import Dataset, write_channel, write_with_header
 from model_container.data_quality import KLL_K, constraints, kll_sketch, statistics
 from model_container.explain import global_shap
+from project_model import SCHEMA
 
 
 def test_statistics_follow_model_monitor_schema() -> None:
@@ -76,7 +77,9 @@ def test_shap_ranks_the_informative_feature_and_ignores_noise() -> None:
         xgb.DMatrix(features, labels, feature_names=names),
         20,
     )
-    doc = global_shap(booster, names, features)
+    doc = global_shap(
+        names, booster.predict(xgb.DMatrix(features, feature_names=names), pred_contribs=True)
+    )
     label0 = doc["explanations"]["kernel_shap"]["label0"]
     values = label0["global_shap_values"]
     assert max(values, key=values.get) == "signal"
@@ -86,6 +89,33 @@ def test_shap_ranks_the_informative_feature_and_ignores_noise() -> None:
     assert values["signal"] == pytest.approx(
         float(np.mean(np.abs(margin - label0["expected_value"]))), rel=1e-4
     )
+
+
+def test_shap_needs_one_column_per_feature_and_the_bias() -> None:
+    with pytest.raises(
+        ValueError, match=r"attributions of shape \(3, 2\); expected \(rows, 2 features"
+    ):
+        global_shap(["a", "b"], np.zeros((3, 2)))
+
+
+def test_categorical_features_are_strings_with_their_domain() -> None:
+    table = np.array([[0.0, 1.5], [1.0, np.nan], [1.0, 2.0], [np.nan, 3.0]])
+    categories = {"colour": ("red", "green", "blue")}
+    stats = statistics(["colour", "x"], table, categories)
+    colour, x = stats["features"]
+    assert (colour["inferred_type"], x["inferred_type"]) == ("String", "Fractional")
+    assert colour["numerical_statistics"]["common"] == {"num_present": 3, "num_missing": 1}
+    doc = constraints(["colour", "x"], table, categories)
+    assert doc["features"][0] == {
+        "name": "colour",
+        "inferred_type": "String",
+        "completeness": 0.75,
+        "string_constraints": {"domains": ["red", "green", "blue"]},
+    }
+    assert "string_constraints" not in doc["features"][1]
+    drift = doc["monitoring_config"]["distribution_constraints"]
+    assert drift["categorical_comparison_threshold"] == 0.1
+    assert drift["categorical_drift_method"] == "LInfinity"
 
 
 @pytest.mark.parametrize("layout", ["header", "channel"])
@@ -99,7 +129,7 @@ def test_step_writes_all_three_files(
             opt_ml / "processing" / "train" / "baseline.csv", train.feature_names, train.features
         )
     else:
-        write_channel(opt_ml / "processing" / "train" / "train.csv", train)
+        write_channel(opt_ml / "processing" / "train" / "train.csv", train, label=SCHEMA.label)
     assert baselines.main([]) == 0
     stats = json.loads((opt_ml / "processing" / "baselines" / "statistics.json").read_text())
     assert stats["dataset"]["item_count"] == len(train)
@@ -123,21 +153,23 @@ def test_step_errors(
     assert baselines.main([]) == 1
     assert_one_line_error(capsys, opt_ml, "no training features: none of")
     folder = opt_ml / "processing" / "baseline"
-    write_with_header(folder / "baseline.csv", ["Age", "Shape"], splits["train"].features[:, :2])
+    names = splits["train"].feature_names
+    write_with_header(folder / "baseline.csv", names[:2], splits["train"].features[:, :2])
     assert baselines.main([]) == 1
-    assert_one_line_error(
-        capsys,
-        opt_ml,
-        "has columns ['Age', 'Shape']; the model expects ['Age', 'Shape', 'Margin', 'Density']",
-    )
+    assert_one_line_error(capsys, opt_ml, f"has columns {names[:2]}; the model expects {names}")
     shutil.rmtree(folder)
     folder.mkdir()
-    (folder / "baseline.csv").write_text("Age,Shape,Margin,Density\n")
+    (folder / "baseline.csv").write_text(",".join(names) + "\n")
     assert baselines.main([]) == 1
     assert_one_line_error(capsys, opt_ml, "has a header but no data rows")
 
 
-def test_channel_files_with_exponents_are_not_mistaken_for_a_header(tmp_path: Path) -> None:
-    (tmp_path / "part.csv").write_text("1,1e-05,2,,4\n0,40,1,1,2\n")
-    table = baselines.read_features(tmp_path, ["Age", "Shape", "Margin", "Density"])
+@pytest.mark.parametrize(
+    "text", ["label,a,b,c,d\n1,1e-05,2,,4\n0,40,1,1,2\n", "a,b,c,d\n1e-05,2,,4\n40,1,1,2\n"]
+)
+def test_channel_files_and_feature_tables_are_told_apart_by_the_header(
+    tmp_path: Path, text: str
+) -> None:
+    (tmp_path / "part.csv").write_text(text)
+    table = baselines.read_features(tmp_path, ["a", "b", "c", "d"])
     np.testing.assert_array_equal(table, [[1e-05, 2, np.nan, 4], [40, 1, 1, 2]])

@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
+from model_container import artifact
 from model_container.cluster import Cluster, communicator, host_address, read_cluster
 from model_container.data import Dataset, write_channel
 from model_container.steps import StepError
+from project_model import SCHEMA
 
 HOSTS = ["algo-1", "algo-2"]
 # The console script SageMaker's `<image> train` runs.
@@ -31,11 +32,13 @@ def free_port() -> int:
 def host_dir(root: Path, host: str, splits: dict[str, Dataset]) -> Path:
     opt_ml = root / host
     for name in ("train", "validation"):
-        write_channel(opt_ml / "input" / "data" / name / f"{name}.csv", splits[name])
+        write_channel(
+            opt_ml / "input" / "data" / name / f"{name}.csv", splits[name], label=SCHEMA.label
+        )
     config = opt_ml / "input" / "config"
     config.mkdir(parents=True)
     (config / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": HOSTS}))
-    (config / "hyperparameters.json").write_text(json.dumps({"max_depth": "3", "num_round": "100"}))
+    (config / "hyperparameters.json").write_text(json.dumps({}))  # the model's defaults
     (config / "inputdataconfig.json").write_text(
         json.dumps(
             {name: {"S3DistributionType": "FullyReplicated"} for name in ("train", "validation")}
@@ -73,26 +76,24 @@ def test_two_hosts_train_one_model(tmp_path: Path, splits: dict[str, Dataset]) -
     logs = {host: proc.communicate(timeout=100)[0] for host, proc in procs.items()}
     for host, proc in procs.items():
         assert proc.returncode == 0, logs[host]
-    # Each host trained on its half of the (fully replicated) rows.
-    assert "algo-1 (1/2): 337 training rows" in logs["algo-1"]
-    assert "algo-2 (2/2): 336 training rows" in logs["algo-2"]
+    # Each host trained on its half of the (fully replicated) rows: every other row.
+    rows = len(splits["train"])
+    assert f"algo-1 (1/2): {(rows + 1) // 2} training rows" in logs["algo-1"]
+    assert f"algo-2 (2/2): {rows // 2} training rows" in logs["algo-2"]
 
-    models = {
-        host: (tmp_path / host / "model" / "xgboost-model.json").read_bytes() for host in HOSTS
-    }
-    assert models["algo-1"] == models["algo-2"]
     metadata = {
         host: json.loads((tmp_path / host / "model" / "model-metadata.json").read_text())
         for host in HOSTS
     }
     assert metadata["algo-1"] == metadata["algo-2"]
+    model_file = metadata["algo-1"]["model_file"]
+    models = {host: (tmp_path / host / "model" / model_file).read_bytes() for host in HOSTS}
+    assert models["algo-1"] == models["algo-2"]
 
-    booster = xgb.Booster(model_file=str(tmp_path / "algo-1" / "model" / "xgboost-model.json"))
+    model = artifact.load(tmp_path / "algo-1" / "model")
     test = splits["test"]
-    auc = roc_auc_score(
-        test.labels, booster.predict(xgb.DMatrix(test.features, feature_names=test.feature_names))
-    )
-    assert auc > 0.8, auc
+    auc = roc_auc_score(test.labels, model.predict(test.features))
+    assert auc > 0.5, auc  # it learned something (the model's own tests hold its quality bar)
     assert logs["algo-1"].splitlines()[-1] == logs["algo-2"].splitlines()[-1]  # same validation AUC
 
 

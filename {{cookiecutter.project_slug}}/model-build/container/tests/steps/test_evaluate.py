@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xgboost as xgb
 from sklearn import metrics as sk
 from step_helpers import assert_one_line_error, labels_and_scores, place
 
+import project_model
 from model_container import evaluate
 from model_container.data import Dataset, write_channel
-from model_container.training import FitResult
+from project_model import Fitted
 
 SCALARS = (
     "auc",
@@ -30,7 +30,7 @@ SCALARS = (
 
 
 def test_evaluation_json_shape_and_values(
-    opt_ml: Path, model_archive: Path, splits: dict[str, Dataset], trained: FitResult
+    opt_ml: Path, model_archive: Path, splits: dict[str, Dataset], trained: Fitted
 ) -> None:
     place(model_archive, opt_ml)
     test = splits["test"]
@@ -50,7 +50,7 @@ def test_evaluation_json_shape_and_values(
         assert set(metrics[name]) == {"value", "standard_deviation"}
         assert metrics[name]["standard_deviation"] == "NaN"  # Model Monitor: only from 200 rows on
 
-    scores = trained.booster.predict(xgb.DMatrix(test.features, feature_names=test.feature_names))
+    scores = project_model.predict(trained.estimator, test.features)
     predicted = scores >= 0.5
     assert metrics["auc"]["value"] == pytest.approx(sk.roc_auc_score(test.labels, scores))
     assert metrics["accuracy"]["value"] == pytest.approx(sk.accuracy_score(test.labels, predicted))
@@ -114,9 +114,10 @@ def test_errors_are_one_line(
     assert evaluate.main([]) == 1
     assert_one_line_error(capsys, opt_ml, "the test split has only label 0; AUC needs both 0 and 1")
 
-    wide = Dataset(np.ones((4, 5)), np.array([0.0, 1, 0, 1]), [])
+    names = splits["test"].feature_names
+    wide = Dataset(np.ones((4, len(names) + 1)), np.array([0.0, 1, 0, 1]), ["extra", *names])
     write_channel(opt_ml / "processing" / "test" / "test.csv", wide)
     assert evaluate.main([]) == 1
     assert_one_line_error(
-        capsys, opt_ml, "test data has features ['BI-RADS', 'Age'", "the model expects ['Age'"
+        capsys, opt_ml, f"test data has features {['extra', *names]}", f"the model expects {names}"
     )

@@ -10,69 +10,61 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from step_helpers import assert_one_line_error
+from step_helpers import assert_one_line_error, raw_line, split_sizes
 
 from model_container import preprocess
-from model_container.data import read_channel, read_with_header
+from model_container.data import read_channel, read_raw, read_with_header
 from model_container.split import SPLITS, stratified_split
 from model_container.steps import StepError
+from project_model import SCHEMA
 
 
-def run_on_bundled(opt_ml: Path, bundled: Path, *args: str) -> Path:
-    raw = opt_ml / "processing" / "input" / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    shutil.copy(bundled, raw)
+def run_on_raw(opt_ml: Path, raw_data: Path, *args: str) -> Path:
+    shutil.copytree(raw_data, opt_ml / "processing" / "input" / "raw", dirs_exist_ok=True)
     assert preprocess.main(list(args)) == 0
     return opt_ml / "processing" / "output"
 
 
-def test_writes_label_first_splits_and_a_header_baseline(opt_ml: Path, bundled_data: Path) -> None:
-    out = run_on_bundled(opt_ml, bundled_data)
+def test_writes_label_first_splits_and_a_header_baseline(opt_ml: Path, raw_data: Path) -> None:
+    labels = read_raw(raw_data, SCHEMA).data.labels
+    out = run_on_raw(opt_ml, raw_data)
     data = {name: read_channel(out / name, name=name) for name in SPLITS}
     sizes = {name: len(d) for name, d in data.items()}
-    assert sum(sizes.values()) == 961
-    assert sizes == {"train": 577, "validation": 192, "test": 192}  # 60/20/20 per class, rounded
-    for (
-        d
-    ) in data.values():  # stratified: each split within one row of the overall 445/961 positives
-        assert abs(d.labels.sum() - len(d) * 445 / 961) <= 1.0
-        assert d.feature_names == ["Age", "Shape", "Margin", "Density"]
-    first = (out / "train" / "train.csv").read_text().splitlines()[0].split(",")
-    assert len(first) == 5 and first[0] in ("0", "1")  # label first, no header
+    assert sum(sizes.values()) == len(labels)
+    assert sizes == split_sizes(labels, 0.6, 0.2)  # 60/20/20 per class, rounded half up
+    # Stratified: each split within one row of the overall share of positives.
+    for d in data.values():
+        assert abs(d.labels.sum() - len(d) * labels.mean()) <= 1.0
+        assert d.feature_names == SCHEMA.feature_names
+    header, first = (out / "train" / "train.csv").read_text().splitlines()[:2]
+    assert header.split(",") == [SCHEMA.label, *SCHEMA.feature_names]  # a header, label first
+    assert first.split(",")[0] in ("0", "1")
     header, baseline = read_with_header(out / "baseline" / "baseline.csv")
-    assert header == ["Age", "Shape", "Margin", "Density"]
+    assert header == SCHEMA.feature_names
     # The baseline is the training rows.
     np.testing.assert_array_equal(baseline, data["train"].features)
     assert not (opt_ml / "output" / "message").exists()
 
 
 def test_same_seed_same_bytes_other_seed_other_split(
-    opt_ml: Path, bundled_data: Path, tmp_path: Path
+    opt_ml: Path, raw_data: Path, tmp_path: Path
 ) -> None:
-    out = run_on_bundled(opt_ml, bundled_data, "--seed", "7")
+    out = run_on_raw(opt_ml, raw_data, "--seed", "7")
     first = {name: (out / name / f"{name}.csv").read_bytes() for name in SPLITS}
     shutil.rmtree(out)
-    run_on_bundled(opt_ml, bundled_data, "--seed", "7")
+    run_on_raw(opt_ml, raw_data, "--seed", "7")
     assert {name: (out / name / f"{name}.csv").read_bytes() for name in SPLITS} == first
     shutil.rmtree(out)
-    run_on_bundled(opt_ml, bundled_data, "--seed", "8")
+    run_on_raw(opt_ml, raw_data, "--seed", "8")
     assert (out / "test" / "test.csv").read_bytes() != first["test"]
 
 
-def test_keep_bi_rads_and_custom_fractions(opt_ml: Path, bundled_data: Path) -> None:
-    out = run_on_bundled(
-        opt_ml,
-        bundled_data,
-        "--keep-bi-rads",
-        "--train-fraction",
-        "0.5",
-        "--validation-fraction",
-        "0.25",
-    )
+def test_custom_fractions_and_unused_columns(opt_ml: Path, raw_data: Path) -> None:
+    labels = read_raw(raw_data, SCHEMA).data.labels
+    out = run_on_raw(opt_ml, raw_data, "--train-fraction", "0.5", "--validation-fraction", "0.25")
     train = read_channel(out / "train", name="train")
-    assert train.feature_names[0] == "BI-RADS"
-    assert len(train) == 481  # 258 + 223: 222.5 rounds half up
-    assert np.nanmax(train.features[:, 0]) <= 5  # out-of-range assessments were blanked
+    assert len(train) == split_sizes(labels, 0.5, 0.25)["train"]  # x.5 rounds half up
+    assert not set(train.feature_names) & SCHEMA.unused  # read and checked, never a feature
 
 
 @settings(max_examples=60, deadline=None)
@@ -106,21 +98,40 @@ def test_split_is_a_stratified_partition(
         np.testing.assert_array_equal(parts[name], again[name])
 
 
-GOOD = "5,67,3,5,3,1\n4,43,1,1,?,0\n"
+NAMES = SCHEMA.names
+POSITIVE = raw_line()
+NEGATIVE = raw_line(**{SCHEMA.label: SCHEMA.negative, SCHEMA.feature_names[-1]: "?"})
+GOOD = POSITIVE + NEGATIVE
 
 
 @pytest.mark.parametrize(
     ("files", "args", "fragments"),
     [
-        ({}, [], ["no input files in", "BI-RADS, Age"]),
-        ({"d.csv": GOOD + "5,67,3,5\n"}, [], ["d.csv:3: 4 fields, expected 6"]),
-        ({"d.csv": GOOD + "5,67,3,5,3,1,9\n"}, [], ["d.csv:3: 7 fields, expected 6"]),
-        ({"d.csv": GOOD + "5,n/a,3,5,3,1\n"}, [], ["d.csv:3: Age is 'n/a'"]),
-        ({"d.csv": GOOD + "5,60,3,5,3,yes\n"}, [], ["Severity is 'yes'; expected 0 or 1"]),
-        ({"d.csv": GOOD * 2}, [], ["too few rows of class 0 (2)"]),
-        ({"d.csv": "5,67,3,5,3,1\n" * 40}, [], ["the label has one class only (1)"]),
+        ({}, [], ["no input files in", ", ".join(NAMES)]),
         (
-            {"d.csv": "5,67,3,5,3,1\n" * 3 + "5,67,3,5,3,0\n" * 40},
+            {"d.csv": GOOD + ",".join(["1"] * (len(NAMES) - 2)) + "\n"},
+            [],
+            [f"d.csv:3: {len(NAMES) - 2} fields, expected {len(NAMES)}"],
+        ),
+        (
+            {"d.csv": GOOD + POSITIVE.rstrip("\n") + ",9\n"},
+            [],
+            [f"d.csv:3: {len(NAMES) + 1} fields, expected {len(NAMES)}"],
+        ),
+        (
+            {"d.csv": GOOD + raw_line(**{SCHEMA.feature_names[0]: "n/a"})},
+            [],
+            [f"d.csv:3: {SCHEMA.feature_names[0]}: 'n/a' is not a "],
+        ),
+        (
+            {"d.csv": GOOD + raw_line(**{SCHEMA.label: "maybe"})},
+            [],
+            [f"{SCHEMA.label} is 'maybe'; expected {SCHEMA.negative!r} or {SCHEMA.positive!r}"],
+        ),
+        ({"d.csv": GOOD * 2}, [], ["too few rows of class 0 (2)"]),
+        ({"d.csv": POSITIVE * 40}, [], ["the label has one class only (1)"]),
+        (
+            {"d.csv": POSITIVE * 3 + NEGATIVE * 40},
             [],
             ["too few rows of class 1 (3)", "the test split"],
         ),

@@ -1,25 +1,28 @@
-"""The train entry point: hyperparameters, model files, metric lines, failures."""
+"""The train entry point: the model artifact it writes, metric lines, failures."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 from step_helpers import assert_one_line_error
 
-from model_container import train
+import project_model
+from model_container import artifact, train
 from model_container.data import Dataset, write_channel
-from model_container.hyperparameters import Hyperparameters
 from model_container.steps import StepError
+from project_model import SCHEMA
 
 
 def setup_channels(opt_ml: Path, splits: dict[str, Dataset], *names: str) -> None:
     for name in names:
-        write_channel(opt_ml / "input" / "data" / name / f"{name}.csv", splits[name])
+        write_channel(
+            opt_ml / "input" / "data" / name / f"{name}.csv", splits[name], label=SCHEMA.label
+        )
 
 
 def write_config(opt_ml: Path, name: str, value: object) -> None:
@@ -28,56 +31,33 @@ def write_config(opt_ml: Path, name: str, value: object) -> None:
     path.write_text(json.dumps(value))
 
 
-def test_hyperparameters_parse_sagemaker_strings() -> None:
-    parsed = Hyperparameters.from_mapping(
-        {
-            "max_depth": "4",
-            "eta": "0.3",
-            "num_round": "50.0",
-            "seed": '"7"',
-            "sagemaker_program": "x",
-            "_tuning_objective_metric": "validation:auc",
-        }
-    )
-    assert (parsed.max_depth, parsed.eta, parsed.num_round, parsed.seed) == (4, 0.3, 50, 7)
-    assert Hyperparameters.from_mapping({}) == Hyperparameters()
-    defaults = Hyperparameters()
-    assert (
-        defaults.max_depth,
-        defaults.eta,
-        defaults.num_round,
-        defaults.early_stopping_rounds,
-        defaults.monotone,
-    ) == (3, 0.1, 100, 20, 1)
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What the model's ``fit`` returned and logged when the train step called it."""
+    record: dict[str, Any] = {"log": []}
+    fit = project_model.fit
 
+    def recording_fit(train_data, validation, hyperparameters, log=None):
+        def both(line: str) -> None:
+            record["log"].append(line)
+            if log is not None:
+                log(line)
 
-@pytest.mark.parametrize(
-    ("raw", "message"),
-    [
-        ({"max_depht": "3"}, "unknown hyperparameter 'max_depht'; allowed: max_depth, eta"),
-        ({"max_depth": "3.5"}, "hyperparameter max_depth='3.5' is not an integer"),
-        ({"monotone": "2"}, "hyperparameter monotone=2 is not allowed; expected 0 or 1"),
-        ({"eta": "fast"}, "hyperparameter eta='fast' is not a number"),
-        ({"eta": "0"}, "hyperparameter eta=0.0 is not allowed; expected a number in (0, 1]"),
-        ({"num_round": "0"}, "num_round=0 is not allowed; expected an integer 1-10000"),
-        ({"threshold": "1"}, "threshold=1.0 is not allowed"),
-    ],
-)
-def test_bad_hyperparameters_are_named(raw: dict[str, str], message: str) -> None:
-    with pytest.raises(StepError) as error:
-        Hyperparameters.from_mapping(raw)
-    assert message in str(error.value)
+        record["fitted"] = fit(train_data, validation, hyperparameters, both)
+        return record["fitted"]
+
+    monkeypatch.setattr(project_model, "fit", recording_fit)
+    return record
 
 
 def test_train_writes_the_model_contract(
-    opt_ml: Path, splits: dict[str, Dataset], capsys: pytest.CaptureFixture[str]
+    opt_ml: Path,
+    splits: dict[str, Dataset],
+    capsys: pytest.CaptureFixture[str],
+    recorded: dict[str, Any],
 ) -> None:
     setup_channels(opt_ml, splits, "train", "validation")
-    write_config(
-        opt_ml,
-        "hyperparameters.json",
-        {"max_depth": "3", "eta": "0.1", "num_round": "100", "seed": "42"},
-    )
+    write_config(opt_ml, "hyperparameters.json", {"threshold": "0.4"})  # the one interface field
     write_config(opt_ml, "resourceconfig.json", {"current_host": "algo-1", "hosts": ["algo-1"]})
     assert train.main([]) == 0
 
@@ -85,43 +65,51 @@ def test_train_writes_the_model_contract(
     assert set(metadata) == {
         "format_version",
         "features",
+        "categories",
         "label",
         "threshold",
-        "xgboost_version",
-        "best_iteration",
         "model_file",
+        "info",
     }
-    assert (
-        metadata["format_version"] == 1
-        and metadata["label"] == "Severity"
-        and metadata["threshold"] == 0.5
-    )
-    assert metadata["features"] == ["Age", "Shape", "Margin", "Density"]
-    assert metadata["xgboost_version"] == xgb.__version__
-    assert metadata["model_file"] == "xgboost-model.json"
-    # JSON format, not the legacy binary one.
-    json.loads((opt_ml / "model" / "xgboost-model.json").read_text())
+    assert metadata["format_version"] == artifact.FORMAT_VERSION
+    assert metadata["label"] == SCHEMA.label and metadata["threshold"] == 0.4
+    assert metadata["features"] == SCHEMA.feature_names
+    assert metadata["categories"] == {
+        name: list(values) for name, values in SCHEMA.categories().items()
+    }
+    assert (opt_ml / "model" / metadata["model_file"]).is_file()
 
-    booster = xgb.Booster(model_file=str(opt_ml / "model" / "xgboost-model.json"))
-    # Stopped early and kept exactly the trees up to the best round.
-    assert booster.num_boosted_rounds() == metadata["best_iteration"] + 1 < 100
-    assert booster.feature_names == metadata["features"]
+    fitted = recorded["fitted"]
+    model = artifact.load(opt_ml / "model")
     test = splits["test"]
-    scores = booster.predict(xgb.DMatrix(test.features, feature_names=test.feature_names))
-    assert roc_auc_score(test.labels, scores) > 0.8
+    scores = model.predict(test.features)
+    # The saved model is the fitted one, and it learned something.
+    np.testing.assert_array_equal(scores, project_model.predict(fitted.estimator, test.features))
+    assert roc_auc_score(test.labels, scores) > 0.5
 
     out = capsys.readouterr().out.splitlines()
-    assert out[-2].startswith("train-auc: ") and out[-1].startswith("validation-auc: ")
-    assert 0.85 < float(out[-1].split(": ")[1]) <= 1.0
-    assert any(line.startswith("[0] train-auc: ") and "validation-auc: " in line for line in out)
+    assert recorded["log"] and all(line in out for line in recorded["log"])  # the fit's log lines
+    # The metrics last, as SageMaker's metric definitions (train-auc, validation-auc) read them.
+    assert {"train-auc", "validation-auc"} <= set(fitted.metrics)
+    assert out[-len(fitted.metrics) :] == [f"{k}: {v:.5f}" for k, v in fitted.metrics.items()]
+    for name, value in metadata["info"].items():  # what the estimator reported is printed too
+        assert f"{name.replace('_', ' ')}: {value}" in out
 
 
-def test_without_validation_all_rounds_are_kept(opt_ml: Path, splits: dict[str, Dataset]) -> None:
+def test_without_validation_the_model_trains_on_train_only(
+    opt_ml: Path,
+    splits: dict[str, Dataset],
+    capsys: pytest.CaptureFixture[str],
+    recorded: dict[str, Any],
+) -> None:
     setup_channels(opt_ml, splits, "train")
-    write_config(opt_ml, "hyperparameters.json", {"num_round": "12"})
     assert train.main([]) == 0
-    metadata = json.loads((opt_ml / "model" / "model-metadata.json").read_text())
-    assert metadata["best_iteration"] == 11
+    out = capsys.readouterr().out
+    assert "no validation channel: training all rounds without early stopping" in out
+    metrics = recorded["fitted"].metrics
+    assert "train-auc" in metrics and "validation-auc" not in metrics
+    assert "validation-auc" not in out and out.splitlines()[-1].startswith(f"{list(metrics)[-1]}: ")
+    assert artifact.load(opt_ml / "model").features == splits["train"].feature_names
 
 
 @pytest.mark.parametrize(
@@ -138,15 +126,22 @@ def test_without_validation_all_rounds_are_kept(opt_ml: Path, splits: dict[str, 
     ],
 )
 def test_failures_go_to_the_failure_file(
+    setup: str,
+    fragments: list[str],
+    *,
     opt_ml: Path,
     splits: dict[str, Dataset],
     capsys: pytest.CaptureFixture[str],
-    setup: str,
-    fragments: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if setup != "no-train":
         setup_channels(opt_ml, splits, "train", "validation")
-    if setup == "bad-hyperparameter":
+    if setup == "bad-hyperparameter":  # whatever the model's parser rejects, as it words it
+
+        def reject(raw: object) -> project_model.Hyperparameters:
+            raise StepError("unknown hyperparameter 'depth'")
+
+        monkeypatch.setattr(project_model.Hyperparameters, "from_mapping", reject)
         write_config(opt_ml, "hyperparameters.json", {"depth": "3"})
     if setup == "bad-json":
         (opt_ml / "input" / "config").mkdir(parents=True)
@@ -159,7 +154,7 @@ def test_failures_go_to_the_failure_file(
         wide = Dataset(
             np.hstack([splits["validation"].features, np.ones((len(splits["validation"]), 1))]),
             splits["validation"].labels,
-            [],
+            [*splits["validation"].feature_names, "extra"],
         )
         write_channel(opt_ml / "input" / "data" / "validation" / "validation.csv", wide)
     assert train.main([]) == 1

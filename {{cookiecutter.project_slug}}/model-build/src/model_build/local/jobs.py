@@ -73,7 +73,7 @@ def run_training(
     if count < 1:
         raise StepFailedError(f"{step}: InstanceCount {count} is not allowed; expected 1 or more")
     hosts = [f"algo-{index}" for index in range(1, count + 1)]
-    # One host keeps the plain layout of docs/design.md; several get one folder each.
+    # One host keeps the plain /opt/ml layout; several get one folder each.
     folders = {host: job / "opt_ml" if count == 1 else job / host / "opt_ml" for host in hosts}
     channels = {item["ChannelName"]: item for item in args.get("InputDataConfig", [])}
     for host, opt_ml in folders.items():

@@ -1,4 +1,5 @@
-"""The local stand-ins for S3 and /opt/ml (docs/design.md, "Local executor mapping")."""
+"""The local stand-ins for S3 and /opt/ml (model-build/README.md, "How `make local` maps SageMaker to
+this machine")."""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ Checks per feature (the baseline's ``constraints.json`` and ``statistics.json`` 
   ``comparison_threshold`` (default 0.1). With ``comparison_method`` "Robust" (the baseline's
   default) it must also exceed the KS critical value at significance 0.01 for the two sample sizes,
   so that sampling noise in a small window is not reported as drift; "Simple" uses the threshold only.
+  A categorical (``String``) feature compares its category shares instead: their L-infinity distance
+  against ``categorical_comparison_threshold``.
 """
 
 from __future__ import annotations
@@ -22,13 +24,23 @@ from typing import Any
 
 import numpy as np
 
-from model_container.monitor.stats import StreamingStatistics, cdf_distance, weighted_sample
-from model_container.schema import COLUMNS
+import project_model
+from model_container.columns import Numeric
+from model_container.monitor.stats import (
+    StreamingStatistics,
+    cdf_distance,
+    pmf_distance,
+    weighted_sample,
+)
 
 DEFAULT_THRESHOLD = 0.1  # Model Monitor's comparison_threshold
 DEFAULT_COMPLETENESS_TOLERANCE = 0.05
 KS_C_ALPHA = math.sqrt(-math.log(0.01 / 2) / 2)  # 1.628: KS critical-value factor at alpha = 0.01
-_VALID_RANGE = {column.name: (column.low, column.high) for column in COLUMNS}
+_VALID_RANGE = {
+    column.name: (column.low, column.high)
+    for column in project_model.SCHEMA.columns
+    if isinstance(column, Numeric)
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,9 @@ def compare(
     distribution = config.get("distribution_constraints") or {}
     compare_distributions = distribution.get("perform_comparison", "Enabled") == "Enabled"
     threshold = float(distribution.get("comparison_threshold", DEFAULT_THRESHOLD))
+    categorical_threshold = float(
+        distribution.get("categorical_comparison_threshold", DEFAULT_THRESHOLD)
+    )
     robust = distribution.get("comparison_method", "Robust") == "Robust"
     type_threshold = float(config.get("datatype_check_threshold", 1.0))
 
@@ -110,7 +125,8 @@ def compare(
                 "the baseline is non-negative",
             )
 
-        if name in _VALID_RANGE and present:
+        categorical = "string_constraints" in constraint
+        if name in _VALID_RANGE and present and not categorical:
             low, high = _VALID_RANGE[name]
             if window.min[index] < low or window.max[index] > high:
                 violation(
@@ -124,24 +140,14 @@ def compare(
         reference = weighted_sample(stats[name]) if name in stats else None
         if reference is not None and present:
             current = _window_sample(window, index)
-            drift = cdf_distance(reference, current)
-            limit = threshold
-            critical = None
-            if robust:
-                n = float(reference[1].sum())
-                critical = KS_C_ALPHA * math.sqrt((n + present) / (n * present))
-                limit = max(threshold, critical)
+            if categorical:
+                drift, limit = pmf_distance(reference, current), categorical_threshold
+                described = f"Baseline drift distance {drift:.4f} (L-infinity, category shares)"
+                described += f" exceeds the threshold {limit}"
+            else:
+                drift, limit, described = _ks_drift(reference, current, present, threshold, robust)
             if compare_distributions and drift > limit:
-                violation(
-                    name,
-                    "baseline_drift_check",
-                    f"Baseline drift distance {drift:.4f} exceeds the threshold {threshold}"
-                    + (
-                        f" and the KS critical value {critical:.4f} (alpha 0.01)"
-                        if critical is not None
-                        else ""
-                    ),
-                )
+                violation(name, "baseline_drift_check", described)
         results.append(
             FeatureResult(
                 name=name,
@@ -152,6 +158,24 @@ def compare(
             )
         )
     return violations, results
+
+
+def _ks_drift(
+    reference: tuple[np.ndarray, np.ndarray],
+    current: tuple[np.ndarray, np.ndarray],
+    present: int,
+    threshold: float,
+    robust: bool,
+) -> tuple[float, float, str]:
+    """(KS distance, the limit it must stay under, the violation's description)."""
+    drift = cdf_distance(reference, current)
+    described = f"Baseline drift distance {drift:.4f} exceeds the threshold {threshold}"
+    if not robust:
+        return drift, threshold, described
+    n = float(reference[1].sum())
+    critical = KS_C_ALPHA * math.sqrt((n + present) / (n * present))
+    described += f" and the KS critical value {critical:.4f} (alpha 0.01)"
+    return drift, max(threshold, critical), described
 
 
 def _window_sample(window: StreamingStatistics, index: int) -> tuple[np.ndarray, np.ndarray]:

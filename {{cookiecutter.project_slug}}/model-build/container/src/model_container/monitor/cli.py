@@ -41,6 +41,7 @@ from model_container.monitor.reader import (
 from model_container.monitor.report import html_report
 from model_container.monitor.stats import StreamingStatistics
 from model_container.paths import PROCESSING_FAILURE_FILE, opt_ml, processing, relocated
+from model_container.serve.codec import Codes, codes_of
 from model_container.steps import StepArgumentParser, StepError, run_step
 
 VIOLATIONS = 2  # default exit status when violations are found
@@ -216,6 +217,20 @@ def _baselines(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
     return statistics, constraints, package["ModelPackageArn"]
 
 
+def baseline_codes(constraints: dict[str, Any]) -> Codes:
+    """Per categorical feature of the baseline (``string_constraints.domains``), its codes."""
+    categories = {}
+    for feature in constraints.get("features") or []:
+        domains = (
+            (feature.get("string_constraints") or {}).get("domains")
+            if isinstance(feature, dict)
+            else None
+        )
+        if isinstance(domains, list) and domains and all(isinstance(d, str) for d in domains):
+            categories[feature["name"]] = domains
+    return codes_of(categories)
+
+
 def _endpoint(capture_dir: Path) -> str:
     """``<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/file``: the endpoint of the first capture file."""
     for path in sorted(capture_dir.rglob("*.jsonl")):
@@ -242,24 +257,33 @@ def _capture_dir(args: argparse.Namespace) -> Path:
 
 
 def _source(
-    args: argparse.Namespace, features: list[str], summary: ReadSummary, window: Window
+    args: argparse.Namespace,
+    features: list[str],
+    codes: Codes,
+    summary: ReadSummary,
+    window: Window,
 ) -> Source:
     rows = args.chunk_rows
     if args.capture_url:
-        return _s3_source(args, features, summary, window)
+        return _s3_source(args, features, codes, summary, window)
     folder = _capture_dir(args)
     if args.input_format == CSV:
-        chunks = read_csv_lines(folder_files(csv_files(folder)), features, summary, chunk_rows=rows)
+        files = folder_files(csv_files(folder))
+        chunks = read_csv_lines(files, features, summary, chunk_rows=rows, codes=codes)
         return Source(chunks, str(folder), folder.resolve().name, remote=False)
     files = folder_files(capture_files(folder, window.start, window.end))
     chunks = read_capture_lines(
-        files, features, summary, start=window.start, end=window.end, chunk_rows=rows
+        files, features, summary, start=window.start, end=window.end, chunk_rows=rows, codes=codes
     )
     return Source(chunks, str(folder), _endpoint(folder), remote=False)
 
 
 def _s3_source(
-    args: argparse.Namespace, features: list[str], summary: ReadSummary, window: Window
+    args: argparse.Namespace,
+    features: list[str],
+    codes: Codes,
+    summary: ReadSummary,
+    window: Window,
 ) -> Source:
     url = args.capture_url
     bucket, prefix = registry.split_s3_url(url, "capture URL")
@@ -267,7 +291,11 @@ def _s3_source(
     if args.input_format == CSV:
         keys = s3.keys_with_suffix(client, bucket, prefix, CSV_SUFFIXES)
         chunks = read_csv_lines(
-            s3.s3_files(client, bucket, keys), features, summary, chunk_rows=args.chunk_rows
+            s3.s3_files(client, bucket, keys),
+            features,
+            summary,
+            chunk_rows=args.chunk_rows,
+            codes=codes,
         )
         return Source(chunks, url, prefix.rstrip("/").rsplit("/", 1)[-1] or bucket, remote=True)
     assert window.start is not None and window.end is not None  # _window made sure
@@ -286,6 +314,7 @@ def _s3_source(
         start=window.start,
         end=window.end,
         chunk_rows=args.chunk_rows,
+        codes=codes,
     )
     return Source(chunks, url, s3.endpoint_of(roots[0]) or bucket, remote=True)
 
@@ -320,7 +349,7 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
 
     summary = ReadSummary()
     statistics_window = StreamingStatistics(features)
-    source = _source(args, features, summary, window)
+    source = _source(args, features, baseline_codes(baseline_constraints), summary, window)
     reading = (
         registry.aws_errors(f"read {source.name}") if source.remote else contextlib.nullcontext()
     )

@@ -6,7 +6,9 @@ end) skips files whose hour lies outside it and records whose ``eventMetadata.in
 does. Request payloads (``captureData.endpointInput``) may be CSV (one or many rows, no header),
 JSON (``{"instances": [...]}``, a list of rows, one row, by-name objects, ``{"features": [...]}``)
 or JSON lines, stored as text or base64. Memory stays bounded: rows are handed out in chunks of
-``chunk_rows`` (plus at most one request's rows), whatever the window holds.
+``chunk_rows`` (plus at most one request's rows), whatever the window holds. A categorical feature
+(``codes``: its categories' codes, from the baseline's constraints) is read as its code; a value
+outside its categories counts as a value of the wrong type, like text in a numeric feature.
 
 A line that cannot be read is counted (with the first few reasons kept for the report), never fatal.
 ``read_csv_lines`` reads a batch transform's input (CSV feature rows) through the same row buffer.
@@ -28,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from model_container.serve.codec import fill_empty_fields
+from model_container.serve.codec import Codes, fill_empty_fields
 
 CSV, JSON, JSONLINES = "csv", "json", "jsonlines"
 _FORMATS = {
@@ -101,9 +103,12 @@ def capture_files(root: Path, start: datetime | None, end: datetime | None) -> l
 class RowBuffer:
     """Collects CSV texts and decoded JSON rows; hands them out as fixed-width float chunks."""
 
-    def __init__(self, width: int, summary: ReadSummary) -> None:
+    def __init__(
+        self, width: int, summary: ReadSummary, codes: dict[int, dict[str, float]] | None = None
+    ) -> None:
         self.width = width
         self.summary = summary
+        self.codes = codes or {}  # column index -> category -> code
         self.csv_texts: list[str] = []
         self.csv_rows = 0
         self.json_rows: list[list] = []  # numbers and None
@@ -124,7 +129,7 @@ class RowBuffer:
         Instances are ``[v, ...]``, ``{"features": [v, ...]}`` or ``{"<feature>": v, ...}``. A plain
         row of numbers and nulls is kept as it is (``take`` converts null to NaN in bulk).
         """
-        if type(item) is list and len(item) == self.width:
+        if type(item) is list and len(item) == self.width and not self.codes:
             for value in item:
                 if type(value) not in _PLAIN:
                     break
@@ -142,10 +147,16 @@ class RowBuffer:
         row: list[float | None] = []
         bad = []
         for index, value in enumerate(item):
-            if type(value) in _PLAIN:
-                row.append(value)
-            else:  # strings, booleans, lists: not a value of a numeric feature
-                row.append(None)
+            codes = self.codes.get(index)
+            number = (
+                _category_code(value, codes)
+                if codes is not None
+                else value
+                if type(value) in _PLAIN
+                else None  # strings, booleans, lists: not a value of a numeric feature
+            )
+            row.append(number)
+            if number is None and value is not None:
                 bad.append(index)
         return row, bad
 
@@ -172,6 +183,8 @@ class RowBuffer:
         if not self.csv_texts:
             return empty
         text = "\n".join(self.csv_texts)
+        if self.codes:
+            return self._csv_slow(text)
         try:  # fast path: numpy's C parser over the whole chunk
             values = np.loadtxt(
                 io.StringIO(fill_empty_fields(text)),
@@ -206,6 +219,12 @@ class RowBuffer:
                 if not token:
                     row.append(math.nan)
                     continue
+                if index in self.codes:
+                    code = self.codes[index].get(token)
+                    if code is None:
+                        non_numeric[index] += 1
+                    row.append(math.nan if code is None else code)
+                    continue
                 try:
                     number = float(token)
                 except ValueError:
@@ -217,6 +236,14 @@ class RowBuffer:
             rows.append(row)
         values = np.array(rows, dtype=np.float64).reshape(len(rows), self.width)
         return Chunk(values, non_numeric)
+
+
+def _category_code(value: object, codes: dict[str, float]) -> float | None:
+    """A JSON value of a categorical feature as its code: a string, or a whole number as its text."""
+    if value is None:
+        return None
+    text = value if type(value) is str else str(value) if type(value) is int else None
+    return None if text is None else codes.get(text)
 
 
 @functools.lru_cache(maxsize=64)
@@ -276,6 +303,7 @@ def _add_json_text(buffer: RowBuffer, text: str, features: Sequence[str]) -> Non
         and len(items) == 1
         and type(row := items[0]) is list
         and len(row) == buffer.width
+        and not buffer.codes
         and _PLAIN_TYPES.issuperset(map(type, row))
     ):
         buffer.json_rows.append(row)
@@ -345,10 +373,13 @@ def read_capture(
     start: datetime | None = None,
     end: datetime | None = None,
     chunk_rows: int = 65_536,
+    codes: Codes | None = None,
 ) -> Iterator[Chunk]:
     """The window's request rows of the capture files below the folder ``root``."""
     files = folder_files(capture_files(root, start, end))
-    return read_capture_lines(files, features, summary, start=start, end=end, chunk_rows=chunk_rows)
+    return read_capture_lines(
+        files, features, summary, start=start, end=end, chunk_rows=chunk_rows, codes=codes
+    )
 
 
 def read_capture_lines(
@@ -359,6 +390,7 @@ def read_capture_lines(
     start: datetime | None = None,
     end: datetime | None = None,
     chunk_rows: int = 65_536,
+    codes: Codes | None = None,
 ) -> Iterator[Chunk]:
     """Yield the window's request rows as chunks of about ``chunk_rows`` rows (``summary`` counts).
 
@@ -367,7 +399,7 @@ def read_capture_lines(
     The loop is the hot path (a million records take a few seconds): a CSV payload stored as text,
     the common request, is added without a function call; JSON text takes one call.
     """
-    buffer = RowBuffer(len(features), summary)
+    buffer = RowBuffer(len(features), summary, by_index(features, codes))
     add_csv_text = buffer.csv_texts.append
     windowed = start is not None or end is not None
     loads = orjson.loads
@@ -413,13 +445,14 @@ def read_csv_lines(
     summary: ReadSummary,
     *,
     chunk_rows: int = 65_536,
+    codes: Codes | None = None,
 ) -> Iterator[Chunk]:
     """Feature rows of CSV files (a batch transform's input: no header, no label), chunk by chunk.
 
     Every non-blank line is a record and a row; rows of another width and fields that are not
     numbers are counted as for captured CSV payloads.
     """
-    buffer = RowBuffer(len(features), summary)
+    buffer = RowBuffer(len(features), summary, by_index(features, codes))
     for name, lines in files:
         summary.files += 1
         for line_no, line in enumerate(lines, start=1):
@@ -435,6 +468,10 @@ def read_csv_lines(
                 yield buffer.take()
     if len(buffer):
         yield buffer.take()
+
+
+def by_index(features: Sequence[str], codes: Codes | None) -> dict[int, dict[str, float]]:
+    return {index: codes[name] for index, name in enumerate(features) if codes and name in codes}
 
 
 def _reason(error: Exception) -> str:

@@ -166,6 +166,20 @@ def cdf_distance(
     return float(np.max(np.abs(_cdf(first, points) - _cdf(second, points))))
 
 
+def pmf_distance(
+    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
+) -> float:
+    """L-infinity distance between the shares of each distinct item (categories as codes)."""
+    points = np.union1d(first[0], second[0])
+    return float(np.max(np.abs(_pmf(first, points) - _pmf(second, points))))
+
+
+def _pmf(sample: tuple[np.ndarray, np.ndarray], points: np.ndarray) -> np.ndarray:
+    items, weights = sample
+    index = np.searchsorted(points, items)
+    return np.bincount(index, weights=weights, minlength=len(points)) / weights.sum()
+
+
 def _cdf(sample: tuple[np.ndarray, np.ndarray], points: np.ndarray) -> np.ndarray:
     items, weights = sample
     cumulative = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()

@@ -29,6 +29,7 @@ class InferenceApp:
         self, model: Model, max_body_bytes: int, workers: int, capture: CaptureWriter | None = None
     ) -> None:
         self.model = model
+        self.codes = codec.codes_of(model.categories)
         self.max_body_bytes = max_body_bytes
         self.capture = capture
         self.execution_parameters = orjson.dumps(
@@ -115,7 +116,7 @@ class InferenceApp:
                 f"Content-Type {shown[:60]!r} is not supported; allowed: {', '.join(codec.CONTENT_TYPES)}",
             )
         accept = codec.negotiate_accept(environ.get("HTTP_ACCEPT"), content_type)
-        rows = codec.parse(content_type, body, self.model.features)
+        rows = codec.parse(content_type, body, self.model.features, self.codes)
         scores = self.model.predict(rows)
         answer = codec.encode(accept, scores, self.model.threshold)
         if self.capture is not None:

@@ -7,10 +7,15 @@ the offending value; the server turns it into a 4xx JSON response.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import orjson
+
+from model_container.columns import EncodeError, category_codes
+from model_container.columns import encode as encode_field
+
+Codes = Mapping[str, dict[str, float]]  # categorical feature -> category -> code
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -125,8 +130,32 @@ def _csv_error(text: str, n_features: int) -> RequestError:
     return RequestError(400, "body is not valid CSV of numbers")
 
 
+def _csv_categorical(text: str, features: Sequence[str], codes: Codes) -> np.ndarray:
+    """Field by field, for a model with categorical features (the fast parser reads numbers only)."""
+    lines = [
+        line for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if line.strip()
+    ]
+    rows = np.empty((len(lines), len(features)), dtype=np.float32)
+    columns = [codes.get(name) for name in features]
+    for number, line in enumerate(lines, start=1):
+        fields = line.split(",")
+        if len(fields) != len(features):
+            raise RequestError(
+                400,
+                f"row {number} has {len(fields)} columns; expected {len(features)} (no header, no label column)",
+            )
+        for col, (field, categories) in enumerate(zip(fields, columns, strict=True)):
+            try:
+                rows[number - 1, col] = encode_field(field, categories)
+            except EncodeError as error:
+                raise RequestError(
+                    400, f"row {number}, column {col + 1} ({features[col]}): {error}"
+                ) from None
+    return rows
+
+
 def parse_csv(body: bytes, n_features: int) -> np.ndarray:
-    """CSV rows without header or label; an empty field is a missing value."""
+    """CSV rows of numbers without header or label; an empty field is a missing value."""
     text = _text(body)
     try:
         rows = np.loadtxt(
@@ -159,7 +188,7 @@ def _loads(text: bytes | str, where: str) -> object:
         ) from None
 
 
-def _instance_row(item: object, features: Sequence[str], where: str) -> list:
+def _instance_row(item: object, features: Sequence[str], where: str, codes: Codes) -> list:
     """One instance: `[v, ...]`, `{"features": [v, ...]}` or `{"<feature name>": v, ...}`."""
     if isinstance(item, dict):
         if "features" in item and "features" not in features:
@@ -171,7 +200,7 @@ def _instance_row(item: object, features: Sequence[str], where: str) -> list:
                     400,
                     f"{where}: unknown feature {_shorten(unknown[0])}; allowed: {', '.join(features)}",
                 )
-            return [item.get(name) for name in features]
+            item = [item.get(name) for name in features]
     if not isinstance(item, list):
         raise RequestError(
             400,
@@ -181,6 +210,11 @@ def _instance_row(item: object, features: Sequence[str], where: str) -> list:
         raise RequestError(
             400, f"{where} has {len(item)} values; expected {len(features)} ({', '.join(features)})"
         )
+    if codes:
+        item = [
+            _category(value, codes.get(name), f"{where}, value {col} ({name})")
+            for col, (name, value) in enumerate(zip(features, item, strict=True), start=1)
+        ]
     for col, value in enumerate(item, start=1):
         # bool is an int subclass but never a feature value here.
         if value is not None and (type(value) is bool or not isinstance(value, (int, float))):
@@ -191,15 +225,32 @@ def _instance_row(item: object, features: Sequence[str], where: str) -> list:
     return item
 
 
-def _rows(items: list, features: Sequence[str], label: Callable[[int], str]) -> np.ndarray:
-    rows = [_instance_row(item, features, label(i)) for i, item in enumerate(items, start=1)]
+def _category(value: object, categories: dict[str, float] | None, where: str) -> object:
+    """A categorical feature's JSON value as its code (a string, or a whole number as its text)."""
+    if categories is None or value is None:
+        return value
+    text = value if isinstance(value, str) else str(value) if type(value) is int else None
+    if text is None:
+        raise RequestError(
+            400, f"{where}: {_shorten(value)} is not a category; send a string or null"
+        )
+    try:
+        return encode_field(text, categories)
+    except EncodeError as error:
+        raise RequestError(400, f"{where}: {error}") from None
+
+
+def _rows(
+    items: list, features: Sequence[str], label: Callable[[int], str], codes: Codes
+) -> np.ndarray:
+    rows = [_instance_row(item, features, label(i), codes) for i, item in enumerate(items, start=1)]
     # Values beyond float32 become inf (no warning) and `_finite` names them.
     with np.errstate(over="ignore"):
         array = np.array(rows, dtype=np.float32).reshape(len(rows), len(features))
     return _finite(array)
 
 
-def parse_json(body: bytes, features: Sequence[str]) -> np.ndarray:
+def parse_json(body: bytes, features: Sequence[str], codes: Codes | None = None) -> np.ndarray:
     """`{"instances": [<instance>, ...]}` (see `_instance_row` for the instance forms)."""
     _text(body)
     doc = _loads(body, "body")
@@ -210,10 +261,10 @@ def parse_json(body: bytes, features: Sequence[str]) -> np.ndarray:
     items = doc["instances"]
     if not isinstance(items, list) or not items:
         raise RequestError(400, '"instances" must be a non-empty list of instances')
-    return _rows(items, features, lambda i: f"instance {i}")
+    return _rows(items, features, lambda i: f"instance {i}", codes or {})
 
 
-def parse_jsonlines(body: bytes, features: Sequence[str]) -> np.ndarray:
+def parse_jsonlines(body: bytes, features: Sequence[str], codes: Codes | None = None) -> np.ndarray:
     """One instance per line (same forms as a JSON instance); blank lines are skipped."""
     text = _text(body)
     items = [
@@ -221,17 +272,29 @@ def parse_jsonlines(body: bytes, features: Sequence[str]) -> np.ndarray:
         for n, line in enumerate(text.splitlines(), start=1)
         if line.strip()
     ]
-    return _rows(items, features, lambda i: f"line {i}")
+    return _rows(items, features, lambda i: f"line {i}", codes or {})
 
 
-def parse(content_type: str, body: bytes, features: Sequence[str]) -> np.ndarray:
-    """Decode `body` of media type `content_type` into a float32 array of shape (rows, features)."""
+def codes_of(categories: Mapping[str, Sequence[str]]) -> Codes:
+    """Per categorical feature, its categories' codes (the model artifact's ``categories``)."""
+    return {name: category_codes(list(values)) for name, values in categories.items()}
+
+
+def parse(
+    content_type: str, body: bytes, features: Sequence[str], codes: Codes | None = None
+) -> np.ndarray:
+    """Decode `body` of media type `content_type` into a float32 array of shape (rows, features).
+
+    ``codes``: per categorical feature, category -> code (see ``codes_of``); other features are numbers.
+    """
     if content_type == CSV:
+        if codes:
+            return _csv_categorical(_text(body), features, codes)
         return parse_csv(body, len(features))
     if content_type == JSON:
-        return parse_json(body, features)
+        return parse_json(body, features, codes)
     if content_type == JSONLINES:
-        return parse_jsonlines(body, features)
+        return parse_jsonlines(body, features, codes)
     shown = content_type or "(none)"
     raise RequestError(
         415, f"Content-Type {_shorten(shown)} is not supported; allowed: {', '.join(CONTENT_TYPES)}"

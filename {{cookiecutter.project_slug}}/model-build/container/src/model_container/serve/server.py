@@ -1,6 +1,6 @@
 """Run the inference app under granian: one process per CPU, each with its own copy of the model.
 
-Why granian (measured side by side by bench/serving of the template repository): its HTTP/1.1 side is
+Why granian (measured side by side with gunicorn and SageMaker's XGBoost server): its HTTP/1.1 side is
 Rust (hyper on tokio), so a one-row request spends about 50 us in the server instead of the ~230 us a
 Python server such as gunicorn needs, and 1-row throughput is the server's cost plus the model's.
 Each worker runs the plain WSGI app on one Python thread with backpressure 1: scoring is CPU-bound and

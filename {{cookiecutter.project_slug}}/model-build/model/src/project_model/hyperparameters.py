@@ -1,4 +1,8 @@
-"""Training hyperparameters: defaults, and parsing SageMaker's all-strings hyperparameters.json."""
+"""Training hyperparameters: defaults, and parsing SageMaker's all-strings hyperparameters.json.
+
+REPLACE: your estimator's settings. Keep ``threshold`` (the server's decision threshold) and
+``from_mapping``; the pipeline passes the values of its parameters (model_build/pipeline.py) by name.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from model_container.schema import RISING_RISK
 from model_container.steps import StepError
+from project_model.schema import MONOTONE
 
 
 @dataclass(frozen=True)
@@ -23,9 +27,7 @@ class Hyperparameters:
     subsample: float = 1.0
     colsample_bytree: float = 1.0
     seed: int = 0
-    monotone: int = (
-        1  # 1: risk may only rise with the columns in schema.RISING_RISK; 0: unconstrained
-    )
+    monotone: int = 1  # 1: the score follows the directions in schema.MONOTONE; 0: unconstrained
     threshold: float = 0.5  # decision threshold written to the model metadata for serving
 
     @classmethod
@@ -68,9 +70,9 @@ class Hyperparameters:
 
     def xgboost_params(self, feature_names: Sequence[str]) -> dict[str, Any]:
         """The booster parameters (everything but the round counts and the threshold)."""
-        rising = [1 if self.monotone and name in RISING_RISK else 0 for name in feature_names]
+        directions = [MONOTONE.get(name, 0) if self.monotone else 0 for name in feature_names]
         return {
-            "monotone_constraints": "(" + ",".join(map(str, rising)) + ")",
+            "monotone_constraints": "(" + ",".join(map(str, directions)) + ")",
             "objective": "binary:logistic",
             "eval_metric": "auc",
             "tree_method": "hist",

@@ -1,10 +1,12 @@
 """Names that two packages derive independently must agree: the infra stack creates the resources,
-the model-build CLIs and the deploy build find them by name."""
+the model-build CLIs find them by name (model_build.config.PipelineConfig, project_infra.settings.Names).
+Runs where both packages are installed (`make test`)."""
 
 from __future__ import annotations
 
 import pytest
-from model_build.pipeline import PipelineConfig
+
+from model_build.config import PipelineConfig
 from project_infra.settings import Names
 
 SLUGS = ("mammography-severity", "a" + "-b" * 15 + "c", "Mixed-Case-Slug")

@@ -1,0 +1,85 @@
+"""The project's names and defaults (PipelineConfig): every pipeline module and CLI builds from it.
+
+The names follow SageMaker Projects' ``<project>-<id>`` prefix; project_infra derives the same names
+for the CI/CD stack (its ``settings.Names``) and the tests of both keep them equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SIZES = ("small", "medium", "large")  # project.toml [project] size
+MONITORED_SIZES = ("medium", "large")  # sizes that get the monitoring pipeline
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Names and defaults that differ between projects; the CLIs fill it from args, env or project.toml."""
+
+    region: str
+    role_arn: str
+    bucket: str
+    project_name: str
+    project_id: str = "local"
+    image_uri: str = "model-container:local"
+    model_package_group: str | None = None
+    pipeline_name: str | None = None
+    input_data_url: str | None = None
+    processing_instance_type: str = "ml.m5.large"
+    training_instance_type: str = "ml.m5.large"
+    size: str = "small"
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_name(self) -> str:
+        """``<project>-<id>``: the prefix SageMaker Projects give every resource of the project."""
+        return f"{self.project_name}-{self.project_id}"
+
+    @property
+    def resolved_pipeline_name(self) -> str:
+        return self.pipeline_name or f"{self.base_name}-model-build"
+
+    @property
+    def monitoring_pipeline_name(self) -> str:
+        return f"{self.base_name}-monitoring"
+
+    @property
+    def batch_pipeline_name(self) -> str:
+        return f"{self.base_name}-batch-inference"
+
+    @property
+    def has_monitoring(self) -> bool:
+        return self.size in MONITORED_SIZES
+
+    @property
+    def resolved_group(self) -> str:
+        return self.model_package_group or self.base_name
+
+    @property
+    def resolved_input_url(self) -> str:
+        return self.input_data_url or f"s3://{self.bucket}/{self.base_name}/data/raw/"
+
+    def endpoint_name(self, stage: str) -> str:
+        # model-deploy names endpoints from the lowercase project name (endpoint.yml).
+        return f"{self.project_name.lower()}-{stage}"
+
+    @property
+    def drift_namespace(self) -> str:
+        """The CloudWatch namespace of the drift metrics; the infra alarm watches the same name
+        (project_infra.settings.Names.drift_namespace), lowercase like the endpoint."""
+        return f"{self.project_name.lower()}/DataDrift"
+
+    @property
+    def capture_url(self) -> str:
+        """Where the prod endpoint's data capture lands: the folder above ``yyyy/mm/dd/hh/``."""
+        endpoint = self.endpoint_name("prod")
+        return f"s3://{self.bucket}/data-capture/prod/{endpoint}/AllTraffic/"
+
+    @property
+    def batch_input_url(self) -> str:
+        return f"s3://{self.bucket}/{self.base_name}/batch/input/"
+
+    @property
+    def all_tags(self) -> dict[str, str]:
+        # Plain keys: SageMaker Projects add their own sagemaker:project-* tags to what a project creates.
+        return {"project-name": self.project_name, "project-id": self.project_id, **self.tags}
