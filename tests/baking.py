@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -138,3 +141,23 @@ def make(project: Path, *targets: str, timeout: int = 900) -> subprocess.Complet
         timeout=timeout,
         check=False,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_ping(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Until the model server at ``url`` answers ``GET /ping`` (fails early if it exits)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            assert time.monotonic() < deadline, f"no answer to /ping within {seconds:g} s"
+            time.sleep(0.3)

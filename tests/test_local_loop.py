@@ -7,24 +7,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.baking import bake, package_paths
+from tests.baking import bake, free_port, package_paths, wait_for_ping
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +50,7 @@ def test_pipeline_approve_serve_endpoint_suite_and_monitor(
     assert "registered arn:aws:sagemaker:us-east-1:" in local.stdout
     assert run(project, env, "approve", "--work-dir", ".local").returncode == 0
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(BIN / "serve-local"), "--work-dir", ".local", "--port", str(port)],
         cwd=project,
@@ -70,16 +61,7 @@ def test_pipeline_approve_serve_endpoint_suite_and_monitor(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-            try:
-                with urllib.request.urlopen(f"{base}/ping", timeout=1) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, "local-serve did not answer /ping within 60 s"
-                time.sleep(0.3)
+        wait_for_ping(base, server)
         model_dir = next((project / ".local" / "serving").glob("*/opt_ml/model"))
         suite = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/endpoint"],

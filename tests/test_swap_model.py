@@ -15,15 +15,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.baking import REPO, WHEELS, bake, make
+from tests.baking import REPO, WHEELS, bake, free_port, make, wait_for_ping
 
 pytestmark = pytest.mark.slow
 EXAMPLE = REPO / "examples" / "orange-juice"
@@ -58,25 +56,6 @@ def changed_files(before: Path, after: Path) -> dict[str, int]:
             continue
         changed[name] = sum(len(p.read_bytes().splitlines()) for p in (old, new) if p.is_file())
     return changed
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_ping(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=1) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            assert time.monotonic() < deadline, "local-serve did not answer /ping within 60 s"
-            time.sleep(0.3)
 
 
 def _ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -115,7 +94,7 @@ def test_orange_juice_replaces_the_sample_model(
     assert re.search(r"Evaluate: auc 0\.(8[3-9]|9)", local), local[-2000:]
     _ok(make(project, "approve"))
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(project / ".venv" / "bin" / "serve-local"),
@@ -131,7 +110,7 @@ def test_orange_juice_replaces_the_sample_model(
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_for_ping(url, server)
+        wait_for_ping(url, server)
         request = urllib.request.Request(
             f"{url}/invocations",
             data=b'{"instances": [{"StoreID": 7, "Store7": "Yes", "LoyalCH": 0.1}]}',

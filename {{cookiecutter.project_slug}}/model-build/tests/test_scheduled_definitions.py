@@ -21,7 +21,7 @@ from model_build.local.resolve import (
     resolve,
 )
 from model_container import approved_model
-from model_container.monitor import cli as monitor_cli
+from model_container.monitor import options as monitor_options
 from tests.botocore_requests import EXECUTION, REQUESTS, request_errors, simulate
 from tests.conftest import CONFIG, MEDIUM, all_steps
 from tests.test_definition import SNAPSHOTS, check_snapshot
@@ -402,8 +402,10 @@ def test_container_entry_points_accept_the_step_arguments(
     # The other side of the contract, checked with the image's real parsers (model_container is
     # installed next to model_build): a renamed or missing flag fails here, not in a scheduled run.
     ((_, _, monitoring),) = simulate(monitoring_definition)
-    args = monitor_cli._parser().parse_args(monitoring["AppSpecification"]["ContainerArguments"])
-    window = monitor_cli._window(args)
+    args = monitor_options.build_parser().parse_args(
+        monitoring["AppSpecification"]["ContainerArguments"]
+    )
+    window = monitor_options.parse_window(args)
     assert window.end is not None and window.start is not None  # '' = now, minus 24 h
     assert (window.end - window.start).total_seconds() == 24 * 3600
     assert (args.violation_status, args.publish_metrics, args.input_format) == (0, True, "capture")
@@ -415,8 +417,8 @@ def test_container_entry_points_accept_the_step_arguments(
 
     requests = batch_requests(batch_definition)
     check = requests["CheckBatchInput"]["AppSpecification"]["ContainerArguments"]
-    args = monitor_cli._parser().parse_args(check)
-    monitor_cli._window(args)  # csv input takes no window: raises if one were passed
+    args = monitor_options.build_parser().parse_args(check)
+    monitor_options.parse_window(args)  # csv input takes no window: raises if one were passed
     assert (args.input_format, args.violation_status) == ("csv", 0)
     assert args.baseline_dir is None and args.output_dir is None  # the defaults the step mounts
 

@@ -9,14 +9,13 @@ deterministic, so a test checks that the shipped files are exactly what this scr
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from model_container.data import read_raw
-from model_container.monitor.requests import values, write_capture
+from model_container.monitor.requests import batch_command, values, write_capture
 from project_model import SCHEMA
 
 DATA = Path(__file__).resolve().parents[1]
@@ -44,15 +43,7 @@ def write_batch(features: np.ndarray, root: Path, name: str) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--normal", action="store_true", help="no shift (the normal batch)")
-    args = parser.parse_args(argv)
-    features = bundled_features()
-    if args.normal:
-        write_batch(features, args.folder, "normal")
-    else:
-        write_batch(shift(features), args.folder, "outliers")
+    batch_command(argv, __doc__.splitlines()[0], bundled_features, shift, write_batch)
 
 
 if __name__ == "__main__":

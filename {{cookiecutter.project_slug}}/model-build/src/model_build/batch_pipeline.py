@@ -13,8 +13,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING
 
-from model_build.offline import pipeline_session
-from model_build.steps import StepBuilder, image_parameters, output_uri
+from model_build.steps import StepBuilder, output_uri
 
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -27,7 +26,6 @@ MODEL_NAME_PREFIX_LENGTH = 40
 
 def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
     """Build ``<project>-<id>-batch-inference``; call it inside ``no_metadata_credentials()``."""
-    session = pipeline_session(config.region, config.bucket)
     from sagemaker.core.workflow.conditions import ConditionEquals
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
@@ -37,11 +35,9 @@ def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
     from sagemaker.mlops.workflow.fail_step import FailStep
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-    build = StepBuilder(
+    build = StepBuilder.scheduled(
         config,
-        session,
         [
-            *image_parameters(config),
             ParameterString("TransformInstanceType", default_value="ml.m5.large"),
             ParameterInteger("TransformInstanceCount", default_value=1),
             ParameterString("BatchInputUrl", default_value=config.batch_input_url),
@@ -135,5 +131,5 @@ def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
         name=config.batch_pipeline_name,
         parameters=list(p.values()),
         steps=[approved, check, clean],
-        sagemaker_session=session,
+        sagemaker_session=build.session,
     )

@@ -13,8 +13,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from model_build.offline import pipeline_session
-from model_build.steps import StepBuilder, image_parameters
+from model_build.steps import StepBuilder
 
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
@@ -26,15 +25,12 @@ STEP_NAME = "MonitorDataCapture"
 
 def get_monitoring_pipeline(config: PipelineConfig) -> Pipeline:
     """Build ``<project>-<id>-monitoring``; call it inside ``no_metadata_credentials()``."""
-    session = pipeline_session(config.region, config.bucket)
     from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-    build = StepBuilder(
+    build = StepBuilder.scheduled(
         config,
-        session,
         [
-            *image_parameters(config),
             # "" = now (the monitor's default); the schedule passes its scheduled time.
             ParameterString("WindowEnd", default_value=""),
             ParameterInteger("WindowHours", default_value=24),
@@ -74,5 +70,5 @@ def get_monitoring_pipeline(config: PipelineConfig) -> Pipeline:
         name=config.monitoring_pipeline_name,
         parameters=list(p.values()),
         steps=[monitor],
-        sagemaker_session=session,
+        sagemaker_session=build.session,
     )

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from model_build.offline import pipeline_session
+
 if TYPE_CHECKING:
     from model_build.config import PipelineConfig
 
@@ -37,6 +39,12 @@ class StepBuilder:
         self.config = config
         self.session = session
         self.params: dict[str, Any] = {param.name: param for param in parameters}
+
+    @classmethod
+    def scheduled(cls, config: PipelineConfig, parameters: Iterable[Any]) -> StepBuilder:
+        """The builder of a scheduled pipeline: its own session, the image parameters first."""
+        session = pipeline_session(config.region, config.bucket)
+        return cls(config, session, [*image_parameters(config), *parameters])
 
     def s3_uri(self, *parts: Any) -> Any:
         """``s3://<bucket>/<project>-<id>/<execution id>/...``: runs never mix artifacts."""

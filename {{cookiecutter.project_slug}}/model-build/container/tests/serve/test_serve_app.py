@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-from serve_fixtures import make_rows
+from serve_fixtures import N_FEATURES, csv_body, csv_line, json_body, make_rows, parse
 
 from model_container.monitor.capture import CaptureWriter
 from model_container.serve.app import InferenceApp
 from model_container.serve.model import Model
 
-LIMIT = 1024
+ROW = csv_line(seed=3)  # one complete row of the schema's features, as a client sends it
+LIMIT = max(1024, 8 * len(ROW))  # a few rows fit
+WIDE = ROW + b",1"  # one column too many
+OVER_LIMIT = (ROW + b"\n") * (LIMIT // len(ROW) + 1)  # just over the limit
 
 
 @dataclass
@@ -76,7 +79,8 @@ def test_execution_parameters_for_batch_transform(app: InferenceApp) -> None:
 
 def test_csv_invocation_scores_every_row(app: InferenceApp, model: Model) -> None:
     rows = make_rows(5, seed=11)
-    body = "\n".join(",".join("" if np.isnan(v) else str(v) for v in row) for row in rows).encode()
+    body = csv_body(rows)
+    np.testing.assert_array_equal(parse(body), rows)  # the body holds exactly these rows
     reply = call(app, "POST", "/invocations", body, content_type="text/csv")
     assert (reply.status, reply.headers["Content-Type"]) == (200, "text/csv")
     np.testing.assert_array_equal(
@@ -85,17 +89,25 @@ def test_csv_invocation_scores_every_row(app: InferenceApp, model: Model) -> Non
 
 
 def test_json_in_json_out(app: InferenceApp, model: Model) -> None:
-    body = orjson.dumps({"instances": [{"Age": 70, "Shape": 4, "Margin": 5, "Density": 3}]})
+    rows = make_rows(1, seed=12, missing=0.0)
+    body = json_body(rows)
+    np.testing.assert_array_equal(parse(body, "application/json"), rows)
     reply = call(app, "POST", "/invocations", body, content_type="application/json; charset=utf-8")
     (prediction,) = reply.json()["predictions"]
-    expected = float(model.predict(np.array([[70, 4, 5, 3]], dtype=np.float32))[0])
+    expected = float(model.predict(rows)[0])
     assert prediction == {"score": pytest.approx(expected, rel=1e-6), "label": int(expected >= 0.5)}
+
+
+def test_json_instances_with_missing_features_are_scored(app: InferenceApp, model: Model) -> None:
+    rows = make_rows(3, seed=13, missing=0.3)  # within LIMIT
+    reply = call(app, "POST", "/invocations", json_body(rows), content_type="application/json")
+    scores = [p["score"] for p in reply.json()["predictions"]]
+    np.testing.assert_allclose(scores, model.predict(rows), rtol=1e-6)
 
 
 def test_chunked_body_within_the_limit(app: InferenceApp) -> None:
     assert (
-        call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv", chunked=True).status
-        == 200
+        call(app, "POST", "/invocations", ROW, content_type="text/csv", chunked=True).status == 200
     )
 
 
@@ -108,7 +120,7 @@ def test_chunked_body_within_the_limit(app: InferenceApp) -> None:
         (
             "POST",
             "/invocations",
-            b"1,2,3,4",
+            ROW,
             None,
             None,
             415,
@@ -117,23 +129,31 @@ def test_chunked_body_within_the_limit(app: InferenceApp) -> None:
         (
             "POST",
             "/invocations",
-            b"1,2,3,4",
+            ROW,
             "text/plain",
             None,
             415,
             "'text/plain' is not supported",
         ),
-        ("POST", "/invocations", b"1,2,3,4", "text/csv", "image/png", 406, "Accept 'image/png'"),
+        ("POST", "/invocations", ROW, "text/csv", "image/png", 406, "Accept 'image/png'"),
         ("POST", "/invocations", b"", "text/csv", None, 400, "body is empty"),
-        ("POST", "/invocations", b"1,2", "text/csv", None, 400, "row 1 has 2 columns; expected 4"),
         (
             "POST",
             "/invocations",
-            b"1,2,3,4\n" * 200,
+            WIDE,
+            "text/csv",
+            None,
+            400,
+            f"row 1 has {N_FEATURES + 1} columns; expected {N_FEATURES}",
+        ),
+        (
+            "POST",
+            "/invocations",
+            OVER_LIMIT,
             "text/csv",
             None,
             413,
-            "exceeds the limit of 1024 bytes",
+            f"exceeds the limit of {LIMIT} bytes",
         ),
     ],
 )
@@ -146,7 +166,7 @@ def test_client_errors_are_4xx_json_naming_the_problem(app: InferenceApp, case: 
 
 def test_no_limit_when_the_payload_limit_is_zero(model: Model) -> None:
     unlimited = InferenceApp(model, max_body_bytes=0, workers=1)
-    body = b"1,2,3,4\n" * 200
+    body = OVER_LIMIT
     assert call(unlimited, "POST", "/invocations", body, content_type="text/csv").status == 200
     assert (
         call(unlimited, "POST", "/invocations", body, content_type="text/csv", chunked=True).status
@@ -156,9 +176,7 @@ def test_no_limit_when_the_payload_limit_is_zero(model: Model) -> None:
 
 
 def test_oversized_chunked_body_is_413(app: InferenceApp) -> None:
-    reply = call(
-        app, "POST", "/invocations", b"1,2,3,4\n" * 200, content_type="text/csv", chunked=True
-    )
+    reply = call(app, "POST", "/invocations", OVER_LIMIT, content_type="text/csv", chunked=True)
     assert reply.status == 413
 
 
@@ -169,11 +187,11 @@ def test_a_bug_is_a_500_json_and_the_app_keeps_serving(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(app.model, "predict", explode)
-    reply = call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv")
+    reply = call(app, "POST", "/invocations", ROW, content_type="text/csv")
     assert reply.status == 500
     assert "boom" not in reply.json()["error"]  # internals stay in the log
     monkeypatch.undo()
-    assert call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv").status == 200
+    assert call(app, "POST", "/invocations", ROW, content_type="text/csv").status == 200
 
 
 def test_no_caching_every_request_runs_the_model(
@@ -183,7 +201,7 @@ def test_no_caching_every_request_runs_the_model(
     real = app.model.predict
     monkeypatch.setattr(app.model, "predict", lambda rows: calls.append(1) or real(rows))
     for _ in range(3):
-        call(app, "POST", "/invocations", b"1,2,3,4", content_type="text/csv")
+        call(app, "POST", "/invocations", ROW, content_type="text/csv")
     assert len(calls) == 3
 
 
@@ -194,7 +212,7 @@ def test_capture_writes_each_answered_request_like_an_endpoint(
     capturing = InferenceApp(
         model, max_body_bytes=LIMIT, workers=1, capture=CaptureWriter(tmp_path)
     )
-    body = b"67,3,5,3\n43,1,1,\n"
+    body = csv_body(make_rows(2, seed=14))
     ok = call(capturing, "POST", "/invocations", body, content_type="text/csv", accept="text/csv")
     bad = call(capturing, "POST", "/invocations", b"x,y", content_type="text/csv")
     assert (ok.status, bad.status) == (200, 400)

@@ -8,20 +8,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xgboost as xgb
-from serve_fixtures import FEATURES, make_rows
+from serve_fixtures import CATEGORIES, FEATURES, csv_body, make_rows, parse
 
+from model_container import artifact
 from model_container.serve.model import Model, ModelError, load_model, probe_rows, read_spec
 
 
-def test_loads_features_threshold_and_predicts_like_xgboost(model: Model, model_dir: Path) -> None:
+def test_loads_features_categories_threshold_and_predicts_like_the_estimator(
+    model: Model, model_dir: Path
+) -> None:
     assert model.features == FEATURES
+    assert model.categories == CATEGORIES
     assert model.threshold == 0.5
-    rows = make_rows(50, seed=7)
-    booster = xgb.Booster(model_file=str(model_dir / "xgboost-model.json"))
-    expected = booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURES)))
-    np.testing.assert_allclose(model.predict(rows), expected, rtol=1e-6)
-    assert ((model.predict(rows) > 0) & (model.predict(rows) < 1)).all()
+    rows = parse(csv_body(make_rows(50, seed=7)))  # rows as the server reads a request
+    expected = artifact.load(model_dir).predict(rows)  # the estimator, loaded afresh
+    scores = model.predict(rows)
+    assert scores.dtype == np.float32 and scores.shape == (50,)
+    np.testing.assert_allclose(scores, expected, rtol=1e-6)
+    assert ((scores >= 0) & (scores <= 1)).all()
 
 
 def broken(model_dir: Path, tmp_path: Path, **changes: object) -> Path:
@@ -43,12 +47,15 @@ def broken(model_dir: Path, tmp_path: Path, **changes: object) -> Path:
         ({"format_version": None}, "format_version must be 2, got None"),
         ({"features": []}, "'features' must be a non-empty list of names"),
         ({"features": ["a", 1]}, "'features' must be a non-empty list of names"),
-        ({"categories": {"Age": []}}, "'categories' must map features to non-empty lists"),
+        ({"categories": {FEATURES[0]: []}}, "'categories' must map features to non-empty lists"),
         ({"categories": {"x": ["a"]}}, "'categories' must map features to non-empty lists"),
-        ({"categories": {"Age": [1, 2]}}, "'categories' must map features to non-empty lists"),
+        (
+            {"categories": {FEATURES[0]: [1, 2]}},
+            "'categories' must map features to non-empty lists",
+        ),
         ({"threshold": 1.5}, "'threshold' must be a number in (0, 1), got 1.5"),
         ({"threshold": "0.5"}, "'threshold' must be a number in (0, 1), got '0.5'"),
-        ({"model_file": "../xgboost-model.json"}, "'model_file' must be a file name"),
+        ({"model_file": "../model.file"}, "'model_file' must be a file name"),
         ({"model_file": "missing.json"}, "missing.json not found"),
     ],
 )
@@ -74,24 +81,34 @@ def test_unparsable_metadata(tmp_path: Path) -> None:
 
 def test_corrupt_model_file(model_dir: Path, tmp_path: Path) -> None:
     copy = broken(model_dir, tmp_path)
-    (copy / "xgboost-model.json").write_text('{"learner": 1}')
+    model_file = read_spec(copy).path
+    model_file.write_text('{"learner": 1}\nnot a model\n')
     # The model's load raised ValueError (its own words follow): one line naming the file.
-    with pytest.raises(ModelError, match=r"cannot load the model .*xgboost-model\.json: ") as info:
+    with pytest.raises(ModelError, match=rf"cannot load the model .*{model_file.name}: ") as info:
         load_model(copy)
     assert "\n" not in str(info.value)
 
 
-def test_feature_count_must_match_the_booster(model_dir: Path, tmp_path: Path) -> None:
-    copy = broken(model_dir, tmp_path, features=list(FEATURES[:3]))
-    with pytest.raises(ModelError, match="cannot score a row of the 3 features") as info:
+def test_feature_count_must_match_the_estimator(model_dir: Path, tmp_path: Path) -> None:
+    # One feature fewer than the estimator was trained on (one more for a one-feature schema).
+    other = list(FEATURES[:-1]) if len(FEATURES) > 1 else [*FEATURES, "extra"]
+    kept = {name: list(values) for name, values in CATEGORIES.items() if name in other}
+    copy = broken(model_dir, tmp_path, features=other, categories=kept)
+    with pytest.raises(
+        ModelError, match=f"cannot score a row of the {len(other)} features"
+    ) as info:
         load_model(copy)
     assert "\n" not in str(info.value)
 
 
 def test_categories_of_the_metadata_reach_the_model(model_dir: Path, tmp_path: Path) -> None:
-    shapes = ["round", "oval", "lobular", "irregular"]
-    model = load_model(broken(model_dir, tmp_path, categories={FEATURES[1]: shapes}))
-    assert model.categories == {FEATURES[1]: tuple(shapes)}
+    # A categorical feature of the schema, with fewer categories than it has (codes stay valid for
+    # the estimator); without one, the first feature declared categorical in the metadata.
+    name = next(iter(CATEGORIES), FEATURES[0])
+    values = list(CATEGORIES.get(name, ("a", "b", "c")))[:3]
+    model = load_model(broken(model_dir, tmp_path, categories={name: values}))
+    assert model.categories == {name: tuple(values)}
+    index = FEATURES.index(name)
     rows = probe_rows(model)
-    present = rows[:, 1][~np.isnan(rows[:, 1])]
-    assert set(present.tolist()) <= {0.0, 1.0, 2.0, 3.0}  # probes are valid codes only
+    present = rows[:, index][~np.isnan(rows[:, index])]
+    assert set(present.tolist()) <= set(map(float, range(len(values))))  # valid codes only

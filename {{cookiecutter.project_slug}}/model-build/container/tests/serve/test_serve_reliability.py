@@ -14,6 +14,7 @@ import pytest
 from conftest import Server, start_server, worker_pids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from serve_fixtures import CATEGORIES, FEATURES, csv_body, csv_line, json_body, make_rows
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +74,16 @@ numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.none(),
 )
-cells = st.one_of(numbers.map(lambda v: "" if v is None else repr(v)), st.text(max_size=8))
-csv_bodies = st.lists(st.lists(cells, min_size=0, max_size=7), max_size=20).map(
+# The schema's category texts (valid values of its categorical features), if it has any.
+category_texts = st.sampled_from(
+    sorted({c for values in CATEGORIES.values() for c in values}) or [""]
+)
+values = st.one_of(numbers, category_texts)
+WIDTH = len(FEATURES) + 2  # rows of every width up to one more than the model's
+cells = st.one_of(
+    numbers.map(lambda v: "" if v is None else repr(v)), category_texts, st.text(max_size=8)
+)
+csv_bodies = st.lists(st.lists(cells, min_size=0, max_size=WIDTH), max_size=20).map(
     lambda rows: "\n".join(",".join(row) for row in rows)
 )
 json_values = st.recursive(
@@ -87,23 +96,22 @@ json_values = st.recursive(
 json_bodies = st.one_of(
     json_values,
     st.fixed_dictionaries({"instances": json_values}),
-    st.fixed_dictionaries({"instances": st.lists(st.lists(numbers, max_size=6), max_size=10)}),
+    st.fixed_dictionaries({"instances": st.lists(st.lists(values, max_size=WIDTH), max_size=10)}),
     st.fixed_dictionaries(
-        {
-            "instances": st.lists(
-                st.dictionaries(
-                    st.sampled_from(["Age", "Shape", "Margin", "Density", "x"]), numbers
-                )
-            )
-        }
+        {"instances": st.lists(st.dictionaries(st.sampled_from([*FEATURES, "x"]), values))}
     ),
 ).map(lambda doc: json.dumps(doc, allow_nan=True))
+# Valid requests of the model's schema (with any number of columns, fuzzed rows seldom are).
+valid_bodies = st.tuples(st.integers(1, 5), st.integers(0, 2**32 - 1)).flatmap(
+    lambda n_seed: st.sampled_from([csv_body(make_rows(*n_seed)), json_body(make_rows(*n_seed))])
+)
 bodies = st.one_of(
     st.binary(max_size=300),
     st.text(max_size=300),
     csv_bodies,
     json_bodies,
     st.lists(json_bodies, max_size=5).map("\n".join),
+    valid_bodies,
 ).map(lambda body: body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass"))
 header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
 content_types = st.one_of(
@@ -147,7 +155,7 @@ def test_fuzzed_invocations_never_5xx_nor_kill_a_worker(live: Server) -> None:
         seen.get(200, 0) > 0 and sum(n for s, n in seen.items() if s >= 400) > 0
     )  # both paths exercised
     assert workers(live) == before, "a worker died and was replaced during the fuzz run"
-    status, _ = Client(live.url).post(b"60,3,4,2", {"Content-Type": "text/csv"})
+    status, _ = Client(live.url).post(csv_line(), {"Content-Type": "text/csv"})
     assert status == 200
 
 
@@ -156,9 +164,12 @@ def test_fuzzed_invocations_never_5xx_nor_kill_a_worker(live: Server) -> None:
 
 def test_soak_eight_connections_no_errors_bounded_memory(live: Server) -> None:
     requests = [
-        (b"60,3,4,2", {"Content-Type": "text/csv"}),
-        (b"60,3,4,2\n45,,1,3\n" * 50, {"Content-Type": "text/csv", "Accept": "application/json"}),
-        (b'{"instances": [[60, 3, 4, 2], {"Age": 45}]}', {"Content-Type": "application/json"}),
+        (csv_line(), {"Content-Type": "text/csv"}),
+        (
+            csv_body(make_rows(100, seed=21)),
+            {"Content-Type": "text/csv", "Accept": "application/json"},
+        ),
+        (json_body(make_rows(2, seed=22, missing=0.5)), {"Content-Type": "application/json"}),
     ]
     errors: list[str] = []
     counts = [0] * 8

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 from conftest import Server, start_server, worker_pids
+from serve_fixtures import csv_body, csv_line, make_rows
 
 from model_container.serve import server as server_module
+
+LINE = csv_line(seed=4) + b"\n"  # one complete row of the schema's features
 
 
 def connect(server: Server) -> http.client.HTTPConnection:
@@ -24,7 +27,7 @@ def connect(server: Server) -> http.client.HTTPConnection:
 def test_keep_alive_connection_serves_many_requests(server: Server) -> None:
     conn = connect(server)
     for _ in range(20):
-        conn.request("POST", "/invocations", b"60,3,4,2\n45,1,1,3", {"Content-Type": "text/csv"})
+        conn.request("POST", "/invocations", csv_body(make_rows(2)), {"Content-Type": "text/csv"})
         response = conn.getresponse()
         assert response.status == 200
         assert len(response.read().split()) == 2
@@ -54,10 +57,10 @@ def chunked(server: Server, body: bytes) -> tuple[int, bytes]:
 
 
 def test_chunked_bodies_are_read_up_to_the_limit(server: Server) -> None:
-    status, data = chunked(server, b"60,3,4,2\n" * 5000)
+    status, data = chunked(server, LINE * 5000)
     assert status == 200
     assert len(data.split()) == 5000
-    status, data = chunked(server, b"60,3,4,2\n" * (7 * 1024 * 1024 // 9))
+    status, data = chunked(server, LINE * (7 * 1024 * 1024 // len(LINE)))
     assert status == 413
     assert b"body exceeds the limit of 6291456 bytes" in data
 
@@ -76,14 +79,14 @@ def test_a_killed_worker_is_replaced(server: Server) -> None:
         pytest.fail(f"worker {before[0]} was not replaced: {worker_pids(server.process.pid)}")
     for _ in range(6):  # both workers answer
         conn = connect(server)
-        conn.request("POST", "/invocations", b"1,2,3,4", {"Content-Type": "text/csv"})
+        conn.request("POST", "/invocations", LINE, {"Content-Type": "text/csv"})
         assert conn.getresponse().status == 200
         conn.close()
 
 
 def test_sigterm_drains_the_request_in_flight(model_dir: Path, tmp_path: Path) -> None:
     running = start_server(model_dir, tmp_path / "serve.log", workers=1)
-    body = b"60,3,4,2\n" * 1000
+    body = LINE * 1000
     conn = connect(running)
     conn.putrequest("POST", "/invocations")
     conn.putheader("Content-Type", "text/csv")

@@ -9,9 +9,10 @@ generator. Categorical features are sent as their category text.
 
 from __future__ import annotations
 
+import argparse
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,3 +96,23 @@ def write_capture(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(content), encoding="utf-8")
     return sorted(lines)
+
+
+def batch_command(
+    argv: Sequence[str] | None,
+    description: str,
+    rows: Callable[[], np.ndarray],
+    shift: Callable[[np.ndarray], np.ndarray],
+    write: Callable[[np.ndarray, Path, str], list[Path]],
+) -> None:
+    """The command line of a data folder's ``make_outliers.py``: ``<folder>`` writes the shifted
+    batch (named ``outliers``), ``--normal <folder>`` the same requests without the shift."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--normal", action="store_true", help="no shift (the normal batch)")
+    args = parser.parse_args(argv)
+    features = rows()
+    if args.normal:
+        write(features, args.folder, "normal")
+    else:
+        write(shift(features), args.folder, "outliers")

@@ -1,0 +1,159 @@
+"""What a monitoring run reads: the baselines (a folder or the newest Approved package) and the
+rows (captured requests in a folder or S3, or a batch's CSV input)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from model_container import registry
+from model_container.monitor import s3
+from model_container.monitor.options import CSV, Window
+from model_container.monitor.reader import (
+    CSV_SUFFIXES,
+    Chunk,
+    ReadSummary,
+    capture_files,
+    csv_files,
+    folder_files,
+    read_capture_lines,
+    read_csv_lines,
+)
+from model_container.paths import processing, relocated
+from model_container.serve.codec import Codes, codes_of
+from model_container.steps import StepError
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StepError(
+            f"baseline file {path} does not exist; run the baselines step first"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StepError(f"baseline file {path} is not readable JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise StepError(f"baseline file {path} holds {type(document).__name__}; expected an object")
+    return document
+
+
+def load_baselines(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """(statistics, constraints, where they came from): a folder or the newest Approved package."""
+    if not args.model_package_group:
+        folder = args.baseline_dir or processing("baselines")
+        return _load(folder / "statistics.json"), _load(folder / "constraints.json"), str(folder)
+    sagemaker = registry.client("sagemaker", args.region)
+    package = registry.newest_approved(sagemaker, args.model_package_group)
+    with tempfile.TemporaryDirectory(prefix="baselines-") as folder:
+        registry.download_baselines(registry.client("s3", args.region), package, Path(folder))
+        statistics = _load(Path(folder) / "statistics.json")
+        constraints = _load(Path(folder) / "constraints.json")
+    return statistics, constraints, package["ModelPackageArn"]
+
+
+def baseline_codes(constraints: dict[str, Any]) -> Codes:
+    """Per categorical feature of the baseline (``string_constraints.domains``), its codes."""
+    categories = {}
+    for feature in constraints.get("features") or []:
+        domains = (
+            (feature.get("string_constraints") or {}).get("domains")
+            if isinstance(feature, dict)
+            else None
+        )
+        if isinstance(domains, list) and domains and all(isinstance(d, str) for d in domains):
+            categories[feature["name"]] = domains
+    return codes_of(categories)
+
+
+def _endpoint(capture_dir: Path) -> str:
+    """``<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/file``: the endpoint of the first capture file."""
+    for path in sorted(capture_dir.rglob("*.jsonl")):
+        parts = path.relative_to(capture_dir).parts
+        return parts[-7] if len(parts) >= 7 else capture_dir.resolve().name
+    return capture_dir.resolve().name
+
+
+@dataclass
+class Source:
+    """What the run reads: the chunks, how to name it, the endpoint it belongs to."""
+
+    chunks: Iterator[Chunk]
+    name: str
+    endpoint: str
+    remote: bool
+
+
+def capture_folder(args: argparse.Namespace) -> Path:
+    folder = relocated(args.capture_dir) if args.capture_dir else processing("input", "capture")
+    if not folder.is_dir():
+        raise StepError(f"capture folder {folder} does not exist")
+    return folder
+
+
+def open_source(
+    args: argparse.Namespace,
+    features: list[str],
+    codes: Codes,
+    summary: ReadSummary,
+    window: Window,
+) -> Source:
+    rows = args.chunk_rows
+    if args.capture_url:
+        return _s3_source(args, features, codes, summary, window)
+    folder = capture_folder(args)
+    if args.input_format == CSV:
+        files = folder_files(csv_files(folder))
+        chunks = read_csv_lines(files, features, summary, chunk_rows=rows, codes=codes)
+        return Source(chunks, str(folder), folder.resolve().name, remote=False)
+    files = folder_files(capture_files(folder, window.start, window.end))
+    chunks = read_capture_lines(
+        files, features, summary, start=window.start, end=window.end, chunk_rows=rows, codes=codes
+    )
+    return Source(chunks, str(folder), _endpoint(folder), remote=False)
+
+
+def _s3_source(
+    args: argparse.Namespace,
+    features: list[str],
+    codes: Codes,
+    summary: ReadSummary,
+    window: Window,
+) -> Source:
+    url = args.capture_url
+    bucket, prefix = registry.split_s3_url(url, "capture URL")
+    client = registry.client("s3", args.region)
+    if args.input_format == CSV:
+        keys = s3.keys_with_suffix(client, bucket, prefix, CSV_SUFFIXES)
+        chunks = read_csv_lines(
+            s3.s3_files(client, bucket, keys),
+            features,
+            summary,
+            chunk_rows=args.chunk_rows,
+            codes=codes,
+        )
+        return Source(chunks, url, prefix.rstrip("/").rsplit("/", 1)[-1] or bucket, remote=True)
+    assert window.start is not None and window.end is not None  # _window made sure
+    with registry.aws_errors(f"list the capture folders under {url}"):
+        roots = s3.capture_roots(client, bucket, prefix)
+    if not roots:
+        raise StepError(
+            f"no data-capture folders under {url}: expected <endpoint>/<variant>/yyyy/mm/dd/hh/ "
+            "at most two levels below it"
+        )
+    keys = s3.window_keys(client, bucket, roots, window.start, window.end)
+    chunks = read_capture_lines(
+        s3.s3_files(client, bucket, keys),
+        features,
+        summary,
+        start=window.start,
+        end=window.end,
+        chunk_rows=args.chunk_rows,
+        codes=codes,
+    )
+    return Source(chunks, url, s3.endpoint_of(roots[0]) or bucket, remote=True)
