@@ -41,6 +41,19 @@ def test_help_lists_the_targets(project: Path) -> None:
         assert f"make {target} " in result.stdout
 
 
+def test_first_make_local_installs_only_the_local_loop(project: Path) -> None:
+    """A newcomer's first `make local` installs the local loop's packages (requirements-local.txt),
+    not the CDK, linters or twin tooling the other targets add; its time: docs/benchmarks.md."""
+    local = make(project, "local")
+    assert local.returncode == 0, local.stdout[-4000:] + local.stderr[-3000:]
+    assert "PendingManualApproval" in local.stdout
+    site = next((project / ".venv" / "lib").glob("python3.*/site-packages"))
+    installed = {path.name for path in site.iterdir()}
+    assert not {"aws_cdk", "cfnlint", "awscli", "moto"} & installed, sorted(installed)
+    assert (project / ".venv" / ".installed-local").is_file()
+    assert not (project / ".venv" / ".installed").exists()
+
+
 def test_first_target_creates_the_pinned_venv(project: Path) -> None:
     result = make(project, "venv")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
