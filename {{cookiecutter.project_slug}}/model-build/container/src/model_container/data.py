@@ -62,7 +62,7 @@ def data_files(directory: Path) -> list[Path]:
 def read_raw(directory: Path, schema: Schema) -> RawData:
     """Read every raw file below ``directory`` as ``schema`` declares it.
 
-    A header line naming the columns is skipped (required when ``schema.header``); a field that is
+    A first line naming the columns (as the schema does, any case) is skipped; a field that is
     not a valid value of its column is an error when it is not of the column's kind (text in a
     numeric column, an unknown category) and becomes missing when only out of range; a label other
     than the schema's two values is an error.
