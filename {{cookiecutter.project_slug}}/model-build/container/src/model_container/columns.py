@@ -88,6 +88,14 @@ def category_codes(categories: tuple[str, ...] | list[str]) -> dict[str, float]:
     return {category: float(code) for code, category in enumerate(categories)}
 
 
+def category_text(value: object) -> str | None:
+    """A JSON value of a categorical feature as its text: a string, or a whole number (``7`` for
+    category ``"7"``); None for anything else (null is the caller's: missing)."""
+    if isinstance(value, str):
+        return value
+    return str(value) if type(value) is int else None
+
+
 def encode(text: str, categories: dict[str, float] | None) -> float:
     """A field as a model input: NaN when missing, the category's code, or the number.
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from model_container.columns import (
     Categorical,
-    Column,
     EncodeError,
     Schema,
     category_codes,
@@ -101,10 +100,10 @@ def read_raw(directory: Path, schema: Schema) -> RawData:
                     f"{schema.negative!r} or {schema.positive!r}"
                 )
             for column, allowed in unused.items():  # checked too: a shifted file shows there
-                _value(path, line_no, column, fields[names.index(column.name)], allowed)
+                _value(path, line_no, column.name, fields[names.index(column.name)], allowed)
             row = []
             for column, index, categories in zip(features, indexes, codes, strict=True):
-                value = _value(path, line_no, column, fields[index], categories)
+                value = _value(path, line_no, column.name, fields[index], categories)
                 if categories is None and not math.isnan(value) and column.invalid(value):
                     blanked[column.name] += 1
                     value = math.nan
@@ -118,12 +117,13 @@ def read_raw(directory: Path, schema: Schema) -> RawData:
 
 
 def _value(
-    path: Path, line_no: int, column: Column, field: str, categories: dict[str, float] | None
+    path: Path, line_no: int, column: str, field: str, categories: dict[str, float] | None
 ) -> float:
+    """One field as a model input (``columns.encode``), or a StepError naming file, line and column."""
     try:
         return encode(field, categories)
     except EncodeError as error:
-        raise StepError(f"{path}:{line_no}: {column.name}: {error}") from None
+        raise StepError(f"{path}:{line_no}: {column}: {error}") from None
 
 
 def read_channel(directory: Path, *, name: str) -> Dataset:
@@ -185,7 +185,7 @@ def read_with_header(path: Path) -> tuple[list[str], np.ndarray]:
             )
         values.append(
             [
-                _number(path, line_no, name, field)
+                _value(path, line_no, name, field, None)
                 for name, field in zip(header, fields, strict=True)
             ]
         )
@@ -205,13 +205,6 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise StepError(f"{path} is not a UTF-8 text (CSV) file") from None
     except csv.Error as error:
         raise StepError(f"{path}: not valid CSV: {error}") from None
-
-
-def _number(path: Path, line_no: int, column: str, field: str) -> float:
-    try:
-        return encode(field, None)
-    except EncodeError as error:
-        raise StepError(f"{path}:{line_no}: {column}: {error}") from None
 
 
 def _format(value: float) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from model_container.columns import EncodeError, category_text, encode
 from model_container.serve.codec import Codes, fill_empty_fields
 
 _PLAIN = (int, float, type(None))  # JSON values a numeric feature takes as they are
@@ -184,11 +185,15 @@ class RowBuffer:
 
 
 def _category_code(value: object, codes: dict[str, float]) -> float | None:
-    """A JSON value of a categorical feature as its code: a string, or a whole number as its text."""
-    if value is None:
+    """A JSON value of a categorical feature as its code, read as the server reads it; None when
+    it is not one of the categories."""
+    text = category_text(value)
+    if text is None:
         return None
-    text = value if type(value) is str else str(value) if type(value) is int else None
-    return None if text is None else codes.get(text)
+    try:
+        return encode(text, codes)  # "" is missing (NaN), as the server reads it
+    except EncodeError:
+        return None
 
 
 def by_index(features: Sequence[str], codes: Codes | None) -> dict[int, dict[str, float]]:

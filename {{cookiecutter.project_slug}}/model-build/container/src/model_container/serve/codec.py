@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import orjson
 
-from model_container.columns import EncodeError, category_codes
+from model_container.columns import EncodeError, category_codes, category_text
 from model_container.columns import encode as encode_field
 
 Codes = Mapping[str, dict[str, float]]  # categorical feature -> category -> code
@@ -229,7 +229,7 @@ def _category(value: object, categories: dict[str, float] | None, where: str) ->
     """A categorical feature's JSON value as its code (a string, or a whole number as its text)."""
     if categories is None or value is None:
         return value
-    text = value if isinstance(value, str) else str(value) if type(value) is int else None
+    text = category_text(value)
     if text is None:
         raise RequestError(
             400, f"{where}: {_shorten(value)} is not a category; send a string or null"
