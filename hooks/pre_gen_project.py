@@ -3,17 +3,20 @@
 The checks are plain functions so that the template's tests import this module and call them directly;
 only ``main`` reads the context, which cookiecutter renders into the string at the bottom as JSON
 (``tojson``), so quotes, backslashes and braces in answers stay data. A failed check prints one line
-``ERROR: <prompt>=<value>: <why>; allowed: <what>`` per problem and exits 1; cookiecutter then removes
-the half-made project folder. No network, no AWS calls: this also runs on ``cruft update``.
+``ERROR: <prompt>=<value>: <why>; allowed: <what>`` per problem, then one line saying how to re-run
+with the answers already given, and exits 1; cookiecutter then removes the half-made project folder.
+No network, no AWS calls: this also runs on ``cruft update``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 SIZES = ("small", "medium", "large")
 GIT_PROVIDERS = ("github", "gitlab", "bitbucket", "codecommit")
@@ -301,6 +304,35 @@ def check_combinations(answers: Mapping[str, object]) -> list[ValidationError]:
     return errors
 
 
+# --- derived answers --------------------------------------------------------------------------------
+
+
+def derived(answers: Mapping[str, object]) -> dict[str, str]:
+    """The ``__`` variables cookiecutter.json derives from the answers, by the same rules."""
+    single = answers["mlops_size"] == "small" or answers["single_account"] is True
+    return {
+        "__account_layout": "single" if single else "multi",
+        "__git_source": "codecommit"
+        if answers["git_provider"] == "codecommit"
+        else "codeconnections",
+    }
+
+
+def check_derived(answers: Mapping[str, object]) -> list[ValidationError]:
+    """Cookiecutter renders the ``__`` variables when it prompts; a replay (``--replay-file``) takes
+    them from the file as saved, so a file whose answers were edited can hold stale ones."""
+    return [
+        ValidationError(
+            key,
+            answers[key],
+            "does not follow from the other answers (a replay file keeps the value it was saved with)",
+            f"{json.dumps(expected)} (edit it in the replay file too)",
+        )
+        for key, expected in derived(answers).items()
+        if key in answers and answers[key] != expected
+    ]
+
+
 def validate(answers: Mapping[str, object]) -> list[ValidationError]:
     """Every problem with ``answers`` (empty when they are all valid). Never raises on odd input."""
     errors: list[ValidationError] = []
@@ -312,13 +344,103 @@ def validate(answers: Mapping[str, object]) -> list[ValidationError]:
             check(answers[prompt])
         except ValidationError as error:
             errors.append(error)
-    return errors or check_combinations(answers)
+    return errors or check_combinations(answers) or check_derived(answers)
+
+
+# --- re-running without the prompts ------------------------------------------------------------------
+# Cookiecutter writes the answers to its replay file (<replay_dir>/<template folder name>.json;
+# replay_dir defaults to ~/.cookiecutter_replay/) before it generates anything, so the file exists when
+# this hook runs (cookiecutter/main.py: replay.dump, then generate_files). `--replay-file` replays
+# it: https://cookiecutter.readthedocs.io/en/stable/advanced/replay.html; replay_dir is a user config
+# setting: https://cookiecutter.readthedocs.io/en/stable/advanced/user_config.html
+
+
+def replay_dir() -> Path:
+    """cookiecutter's replay_dir from the user config (``COOKIECUTTER_CONFIG`` or ~/.cookiecutterrc),
+    or its default when cookiecutter cannot be imported or the config not read."""
+    try:
+        from cookiecutter.config import get_user_config  # noqa: PLC0415 (optional)
+
+        return Path(get_user_config()["replay_dir"])
+    except Exception:  # cruft's cookiecutter, a broken config: the default is the best guess
+        return Path("~/.cookiecutter_replay").expanduser()
+
+
+def find_replay_file(answers: Mapping[str, object], directory: Path) -> Path | None:
+    """The replay file of this very run: the newest in ``directory`` holding these answers and this
+    run's ``_repo_dir`` (the temporary copy of the template that the pre_prompt hook makes cookiecutter
+    create for each run). None when there is none (cruft writes no replay file)."""
+    repo_dir = answers.get("_repo_dir")
+    if not repo_dir or not directory.is_dir():
+        return None
+    for path in sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))["cookiecutter"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if (
+            isinstance(saved, dict)
+            and saved.get("_repo_dir") == repo_dir
+            and all(saved.get(p) == answers.get(p) for p in FIELD_CHECKS)
+        ):
+            return path
+    return None
+
+
+def _cli_value(value: object) -> str:
+    """An answer as cookiecutter's ``key=value`` arguments take it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def rerun_hint(answers: Mapping[str, object], replay_file: Path | None) -> str | None:
+    """One line: how to run again with the answers given, once the named values are corrected. With
+    the replay file when there is one, else every answer as ``key=value`` (as cruft's
+    ``--extra-context`` JSON under cruft). None without ``_template`` (not run by either)."""
+    template = answers.get("_template")
+    if not isinstance(template, str) or not template:
+        return None
+    given = {p: answers[p] for p in FIELD_CHECKS if p in answers}
+    if answers.get("_commit") and not answers.get("_repo_dir"):
+        # cruft (it sets _commit, the template commit, and writes no replay file)
+        command = shlex.join(
+            ["cruft", "create", "--no-input", "--checkout", str(answers["_commit"]),
+             "--extra-context", json.dumps(given, ensure_ascii=False), template]
+        )  # fmt: skip
+        return (
+            "To re-run without the prompts, correct the values named above (on cruft update: in "
+            f".cruft.json) in: {command}"
+        )
+    options: list[str] = []
+    if answers.get("_checkout"):
+        options += ["--checkout", str(answers["_checkout"])]
+    if answers.get("_output_dir"):
+        options += ["--output-dir", str(answers["_output_dir"])]
+    if replay_file is not None:
+        command = shlex.join(
+            ["cookiecutter", "--replay-file", str(replay_file), *options, template]
+        )
+        return (
+            f"Your answers are saved in {replay_file}: correct the values named above in that "
+            "file (__account_layout and __git_source follow mlops_size, single_account and "
+            f"git_provider: edit them too if you change those), then re-run without the prompts: "
+            f"{command}"
+        )
+    pairs = [f"{p}={_cli_value(v)}" for p, v in given.items()]
+    command = shlex.join(["cookiecutter", "--no-input", *options, template, *pairs])
+    return f"To re-run without the prompts, correct the values named above in: {command}"
 
 
 def main(context_json: str) -> int:
-    errors = validate(json.loads(context_json))
+    answers = json.loads(context_json)
+    errors = validate(answers)
     for error in errors:
         print(error, file=sys.stderr)
+    if errors:
+        hint = rerun_hint(answers, find_replay_file(answers, replay_dir()))
+        if hint:
+            print(hint, file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -15,6 +15,8 @@ python3 -m venv "$work/project"
   echo "# Exact versions of everything .venv holds (make venv). Regenerate with the template's scripts/lock.sh."
   "$work/project/bin/python" -m pip freeze --exclude-editable | grep -v '^-e ' | LC_ALL=C sort -f
 } > "$project/constraints.txt"
+# The local targets' lock of model-build's dependencies (the SDK without what a local run never imports).
+(cd "$project/model-build" && "$work/project/bin/python" -m model_build.sdk_lock > ../requirements-sdk.lock)
 
 python3 -m venv "$work/dev"
 "$work/dev/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.in
@@ -22,4 +24,4 @@ python3 -m venv "$work/dev"
   echo "# Exact versions of the template's tooling (./dev setup). Regenerate with scripts/lock.sh."
   "$work/dev/bin/python" -m pip freeze --exclude-editable | grep -v '^-e ' | LC_ALL=C sort -f
 } > requirements-dev.lock
-echo "locked: $project/constraints.txt ($(grep -vc '^#' "$project/constraints.txt") pins), requirements-dev.lock ($(grep -vc '^#' requirements-dev.lock) pins)"
+echo "locked: $project/constraints.txt ($(grep -vc '^#' "$project/constraints.txt") pins), requirements-sdk.lock ($(grep -vc '^#' "$project/requirements-sdk.lock") pins), requirements-dev.lock ($(grep -vc '^#' requirements-dev.lock) pins)"

@@ -11,10 +11,17 @@ import pytest
 from tests.baking import PROJECT_TEMPLATE, bake, package_paths, run_generated_tests
 from tests.matrix import combinations
 
-SUITES = {"model-build", "model-build/model", "model-build/container", "model-deploy", "infra"}
+SUITES = {
+    "names",
+    "model-build",
+    "model-build/model",
+    "model-build/container",
+    "model-deploy",
+    "infra",
+}
 # Suites whose files are the same in every bake (nothing in them is rendered from an answer): the
 # default bake runs them; the matrix bakes, whose answers differ, run only the others.
-ANSWER_FREE = frozenset({"model-build/model", "model-build/container"})
+ANSWER_FREE = frozenset({"names", "model-build/model", "model-build/container"})
 
 
 def _assert_suites_pass(project: Path, skip: frozenset[str] = frozenset()) -> None:
@@ -29,6 +36,7 @@ def test_default_bake_suites_pass(template: Path, tmp_path: Path) -> None:
     project = bake(template, tmp_path, {})
     packages = {package.name for src in package_paths(project) for package in src.iterdir()}
     assert packages >= {
+        "project_names",
         "model_build",
         "model_container",
         "project_model",

@@ -18,8 +18,8 @@ from tests.matrix import combinations
 pytest.importorskip("aws_cdk", reason="aws-cdk-lib is a pinned dev dependency; install it")
 
 from project_infra.builds import BUILDSPECS
-from project_infra.checks import ACCOUNT, Resolver, event_matches, lint_errors, nag_violations
 from project_infra.synth import build_app
+from project_infra.synth_checks import ACCOUNT, Resolver, event_matches, lint_errors, nag_violations
 
 MATRIX = combinations()
 

@@ -14,7 +14,11 @@ PIN = re.compile(r"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([0-9
 PIN_FILES = re.compile(
     r"(^|/)(requirements[^/]*\.txt|constraints\.txt|[^/]*\.lock|pyproject\.toml|Dockerfile|buildspec[^/]*\.ya?ml|Makefile|dev)$"
 )
-LOCKS = ("requirements-dev.lock", f"{PROJECT_TEMPLATE}/constraints.txt")
+LOCKS = (
+    "requirements-dev.lock",
+    f"{PROJECT_TEMPLATE}/constraints.txt",
+    f"{PROJECT_TEMPLATE}/requirements-sdk.lock",
+)
 
 
 def _normal(name: str) -> str:

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 import yaml
-from project_infra.checks import lint_errors, nag_violations
-from service_catalog.checks import (
+from project_infra.synth_checks import lint_errors, nag_violations
+from service_catalog.publish import product_template_file, synth
+from service_catalog.studio_requirements import (
     catalog_problems,
     launch_role_problems,
     policy_size,
     product_problems,
 )
-from service_catalog.publish import product_template_file, synth
 
 from tests.matrix import GIT_PROVIDERS, SIZES, combinations
 

@@ -9,14 +9,14 @@ import pytest
 import yaml
 from aws_cdk.assertions import Match, Template
 from conftest import Published
-from project_infra.checks import lint_errors, nag_violations
-from service_catalog.checks import catalog_problems, product_problems
+from project_infra.synth_checks import lint_errors, nag_violations
 from service_catalog.studio import (
     CORS_EXPOSED_HEADERS,
     CORS_METHODS,
     CORS_ORIGINS,
     VISIBILITY_TAG,
 )
+from service_catalog.studio_requirements import catalog_problems, product_problems
 
 VISIBLE = Match.array_with([{"Key": VISIBILITY_TAG[0], "Value": VISIBILITY_TAG[1]}])
 
@@ -114,8 +114,9 @@ def test_studio_template_bucket(published: Published) -> None:
 
 
 def test_s3_route_roles(published: Published) -> None:
-    """The Studio role may pass the launch role to CloudFormation and create SP-* stacks; the
-    launch role (CloudFormation on that route) may read the templates; both ARNs are outputs."""
+    """As AWS's S3-template sample sets them up: the Studio role may pass the launch role (that role
+    only, to any service: no iam:PassedToService condition) and create SP-* stacks; the launch role
+    (CloudFormation on that route) may read the templates; both ARNs are outputs."""
     catalog = Template.from_json(published.catalog)
     launch_role_arn = {
         "Fn::If": [
@@ -130,16 +131,7 @@ def test_s3_route_roles(published: Published) -> None:
             "PolicyDocument": {
                 "Statement": Match.array_with(
                     [
-                        {
-                            "Action": "iam:PassRole",
-                            "Condition": {
-                                "StringEquals": {
-                                    "iam:PassedToService": "cloudformation.amazonaws.com"
-                                }
-                            },
-                            "Effect": "Allow",
-                            "Resource": launch_role_arn,
-                        },
+                        {"Action": "iam:PassRole", "Effect": "Allow", "Resource": launch_role_arn},
                         Match.object_like(
                             {
                                 "Action": Match.array_with(["cloudformation:CreateStack"]),
@@ -168,6 +160,17 @@ def test_s3_route_roles(published: Published) -> None:
             }
         },
     )
+    pass_role = [
+        statement
+        for policy in catalog.find_resources("AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "iam:PassRole" in statement["Action"]
+    ]
+    (only,) = pass_role  # and unconditioned: the statement holds nothing else
+    assert sorted(only) == ["Action", "Effect", "Resource"]
+    condition, created, existing = only["Resource"]["Fn::If"]
+    assert (condition, existing) == ("CreateLaunchRole", launch_role_arn["Fn::If"][2])
+    assert created["Fn::GetAtt"][0].startswith("LaunchRole")
     catalog.has_output("LaunchRoleArn", {"Value": launch_role_arn})
     catalog.has_output("StudioS3RoutePolicyArn", {"Value": {"Ref": Match.any_value()}})
 

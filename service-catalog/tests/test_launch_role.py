@@ -12,15 +12,15 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from conftest import Published
-from project_infra.checks import Resolver
+from project_infra.synth_checks import Resolver
 from service_catalog import launch_role
-from service_catalog.checks import launch_role_problems, policy_size
 from service_catalog.permissions import (
     LEGACY_HANDLERS,
     PermissionsError,
     describe,
     handler_actions,
 )
+from service_catalog.studio_requirements import launch_role_problems, policy_size
 
 IAM_INLINE_POLICY_QUOTA = 10_240  # characters, all inline policies of a role, whitespace excluded
 
@@ -95,19 +95,22 @@ def test_pass_role_follows_the_product_roles(published: Published) -> None:
     assert "iam:PassRole lacks services ['glue.amazonaws.com']" in problems
 
 
-def test_role_trusts_service_catalog_and_cloudformation_only(published: Published) -> None:
+def test_role_trusts_what_aws_s3_template_sample_trusts(published: Published) -> None:
+    """Service Catalog (launch constraint), CloudFormation (the RoleARN it assumes) and, as in AWS's
+    S3-template sample, the Studio execution role; unconditioned, and no one else."""
     (role,) = [
         r
         for key, r in published.catalog["Resources"].items()
         if r["Type"] == "AWS::IAM::Role" and key.startswith("LaunchRole")
     ]
-    principals = [
-        s["Principal"] for s in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    ]
-    assert principals == [
+    statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in statements] == [
         {"Service": "servicecatalog.amazonaws.com"},
         {"Service": "cloudformation.amazonaws.com"},
+        {"AWS": {"Ref": "StudioExecutionRoleArn"}},
     ]
+    assert all(s["Action"] == "sts:AssumeRole" and s["Effect"] == "Allow" for s in statements)
+    assert not [s for s in statements if "Condition" in s]
 
 
 def test_new_infra_resources_are_derived_or_refused() -> None:

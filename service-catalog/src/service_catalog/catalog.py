@@ -159,6 +159,7 @@ class CatalogStack(Stack):
             "LaunchRole",
             product=product_stack,
             asset_bucket=assets_name,
+            studio_role_arn=studio_role_arn,
         )
         launch_role_arn = Fn.condition_if(
             own_launch_role.logical_id,
@@ -249,23 +250,20 @@ class CatalogStack(Stack):
 
 def studio_s3_route_user(scope: Construct, launch_role_arn: str) -> iam.ManagedPolicy:
     """What the Studio user's role needs on the S3 route, where SageMaker creates the project's
-    stack (SP-...) with the user's credentials and hands CloudFormation the launch role (AWS's
-    S3-route sample grants the same: pass-role and cfn-stack-sm-projects policies). Not attached
-    here: CloudFormation cannot take the name of a role with a path (Studio's default execution
-    roles live under /service-role/) from its ARN; the README gives the command."""
+    stack (SP-...) with the user's credentials and hands over the launch role: what AWS's S3-route
+    sample grants (s3_templates/mlops-github-actions: pass-role-policy.json, cfn-stack-sm-projects.json
+    in https://github.com/aws-samples/sagemaker-custom-project-templates). PassRole is on the launch
+    role only and, as there, without an ``iam:PassedToService`` condition: AWS documents neither
+    which service SageMaker passes the role to on this route nor that it is CloudFormation alone.
+    Not attached here: CloudFormation cannot take the name of a role with a path (Studio's default
+    execution roles live under /service-role/) from its ARN; the README gives the command."""
     stacks = [f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/SP-*/*"]
     policy = iam.ManagedPolicy(
         scope,
         "StudioS3RouteUser",
         description="SageMaker Studio users: create projects from the S3 templates",
         statements=[
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[launch_role_arn],
-                conditions={
-                    "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
-                },
-            ),
+            iam.PolicyStatement(actions=["iam:PassRole"], resources=[launch_role_arn]),
             iam.PolicyStatement(
                 actions=[
                     "cloudformation:CreateStack",

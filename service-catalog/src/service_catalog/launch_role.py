@@ -166,6 +166,13 @@ SERVICE_CATALOG_ARTIFACTS_REASON = (
     "Service Catalog's own template artifacts: any bucket, but only objects it tagged "
     "servicecatalog:provisioning=true (Service Catalog launch role requirement)"
 )
+# Service Catalog assumes the role of a launch constraint; CloudFormation the RoleARN of a stack
+# (CreateProject's CfnTemplateProvider RoleARN: "The IAM role that CloudFormation assumes when creating
+# the stack", https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CfnCreateTemplateProvider.html).
+# The S3 route also has the Studio execution role trust it, as AWS's S3-template sample sets the
+# launch role up (s3_templates/mlops-github-actions/iam/sagemaker-projects-roles-and-policies.yaml in
+# https://github.com/aws-samples/sagemaker-custom-project-templates): no AWS page says which
+# principal SageMaker uses on that route, so the role trusts every one the sample does.
 PRINCIPALS = ("servicecatalog.amazonaws.com", "cloudformation.amazonaws.com")
 
 
@@ -312,7 +319,7 @@ def passed_to_services(stack: Stack) -> set[str]:
 
 class LaunchRole(Construct):
     """The role Service Catalog (launch constraint) and CloudFormation (S3 route) create a
-    project's resources with. Always created (conditional resources make every reference to them
+    project's resources with; trusted by both services and the Studio execution role (S3 route). Always created (conditional resources make every reference to them
     conditional); the catalog's LaunchRoleName parameter decides whether the constraint uses it."""
 
     def __init__(
@@ -322,6 +329,7 @@ class LaunchRole(Construct):
         *,
         product: Stack,
         asset_bucket: str,
+        studio_role_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.grants = derive(
@@ -332,7 +340,9 @@ class LaunchRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.CompositePrincipal(*(iam.ServicePrincipal(p) for p in PRINCIPALS)),
+            assumed_by=iam.CompositePrincipal(
+                *(iam.ServicePrincipal(p) for p in PRINCIPALS), iam.ArnPrincipal(studio_role_arn)
+            ),
             description="Creates the resources of a SageMaker project from this template "
             "(Service Catalog launch constraint, or the S3 route's RoleARN)",
         )

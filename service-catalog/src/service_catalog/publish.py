@@ -72,7 +72,7 @@ def check_launch_role(outdir: Path) -> None:
     """Refuse an assembly whose launch role cannot create everything the product template holds
     (a resource the project's infra gained that no scope covers fails earlier, in the synth)."""
     from service_catalog.app import STACK_ID  # noqa: PLC0415 - after the synth
-    from service_catalog.checks import launch_role_problems  # noqa: PLC0415
+    from service_catalog.studio_requirements import launch_role_problems  # noqa: PLC0415
 
     product = json.loads(product_template_file(outdir).read_text(encoding="utf-8"))
     catalog = json.loads((outdir / f"{STACK_ID}.template.json").read_text(encoding="utf-8"))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
-from project_infra.checks import Resolver
 from project_infra.settings import Settings, find_project_file, load
 from project_infra.synth import build_app
+from project_infra.synth_checks import Resolver
+from project_infra.twin.bus import Bus, rules_from_template
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,19 @@ def synthesize(project_file: Path, outdir: Path) -> Synthesized:
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     project_file = find_project_file(Path(__file__).resolve().parent)
     return synthesize(project_file, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="module")
+def bus(synthesized: Synthesized) -> Iterator[Bus]:
+    """The synthesized rules in moto's EventBridge (server mode on 127.0.0.1), per test module."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    session = boto3.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name=synthesized.settings.region,
+    )
+    events = session.client("events", endpoint_url=f"http://{host}:{port}")
+    yield Bus(rules_from_template(synthesized.template, synthesized.resolver.resolve), events)
+    server.stop()

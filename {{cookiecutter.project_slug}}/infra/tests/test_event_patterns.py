@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import Synthesized
 
-from project_infra.checks import ACCOUNT, event_matches
+from project_infra.synth_checks import ACCOUNT, event_matches
 
 
 @pytest.fixture(scope="module")

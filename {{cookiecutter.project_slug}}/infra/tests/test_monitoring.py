@@ -12,8 +12,8 @@ import pytest
 from botocore.validate import ParamValidator
 from conftest import Synthesized
 
-from project_infra.checks import ACCOUNT, Resolver, event_matches
 from project_infra.nag import render
+from project_infra.synth_checks import ACCOUNT, Resolver, event_matches
 
 SAMPLE_CONTEXT = {  # Scheduler's documented examples of its context attributes
     "<aws.scheduler.scheduled-time>": "2026-11-22T00:15:00Z",

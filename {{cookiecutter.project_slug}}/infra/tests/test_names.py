@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from project_infra.parameters import StackNames
-from project_infra.settings import Names
+from project_names import Names
 
 
 @pytest.mark.parametrize("slug", ["mammography-severity", "a", "a" + "-b" * 15 + "c"])

@@ -108,7 +108,7 @@ def test_only_the_image_build_is_privileged(synthesized: Synthesized) -> None:
         "model-build/container/buildspec.yml": True,
         "model-build/buildspec.yml": False,
         "model-deploy/buildspec.yml": False,
-        "model-deploy/test/buildspec.yml": False,
+        "model-deploy/buildspec-endpoint-test.yml": False,
     }
 
 
@@ -165,7 +165,8 @@ def test_connection_sources_trigger_on_their_folder_only(synthesized: Synthesize
     pipelines = synthesized.resources("AWS::CodePipeline::Pipeline").values()
     if synthesized.settings.git_provider == "codecommit":
         assert all("Triggers" not in p["Properties"] for p in pipelines)
-        assert len(synthesized.resources("AWS::CodeCommit::Repository")) == 1
+        (repository,) = synthesized.resources("AWS::CodeCommit::Repository").values()
+        assert repository["DeletionPolicy"] == "Retain"  # the code outlives the project
         return
     paths = sorted(
         t["GitConfiguration"]["Push"][0]["FilePaths"]["Includes"][0]

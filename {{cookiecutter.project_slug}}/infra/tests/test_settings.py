@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from project_infra.settings import Names, SettingsError, find_project_file, load
+from project_infra.settings import SettingsError, find_project_file, load
+from project_names import Names
 
 PROJECT_FILE = find_project_file(Path(__file__).resolve().parent)
 LONGEST_SLUG = "a" + "-b" * 15 + "c"  # 32 characters, the longest valid project slug

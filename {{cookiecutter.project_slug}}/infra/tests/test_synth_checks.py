@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import Synthesized
 
-from project_infra.checks import lint_errors, nag_violations
+from project_infra.synth_checks import lint_errors, nag_violations
 
 
 def test_cdk_nag_has_no_unacknowledged_findings(synthesized: Synthesized) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from model_build import catalog
+from model_build.options import ENVIRONMENT
 from model_build.pipeline import PipelineConfig, get_definition
-from model_build.settings import ENVIRONMENT
 
 # Where a CodeBuild container (or an ECS task) gets its role's credentials from.
 CODEBUILD_CREDENTIALS = (
@@ -93,3 +93,30 @@ def all_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if step["Type"] == "Condition":
             found += all_steps(step["Arguments"]["IfSteps"] + step["Arguments"]["ElseSteps"])
     return found
+
+
+# The names CodeBuild sets (infra) and the same names as command-line options, for the CLI tests.
+NAME_ENV = {
+    "SAGEMAKER_PROJECT_NAME": "mammo",
+    "SAGEMAKER_PROJECT_ID": "p-0123456789ab",
+    "ARTIFACT_BUCKET": "artifact-bucket",
+    "SAGEMAKER_PIPELINE_ROLE_ARN": CONFIG.role_arn,
+    "AWS_REGION": "eu-west-1",
+    "IMAGE_URI": CONFIG.image_uri,
+}
+
+LOCAL_NAMES = [
+    "--local",
+    "--project-name",
+    "mammo",
+    "--project-id",
+    "p-0123456789ab",
+    "--bucket",
+    "artifact-bucket",
+    "--role-arn",
+    CONFIG.role_arn,
+    "--region",
+    "eu-west-1",
+    "--image-uri",
+    CONFIG.image_uri,
+]

@@ -14,20 +14,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from model_build import cli, definitions
+from model_build import cloud, definitions, errors, options
 from model_build.errors import run_cli
-from model_build.local import registry
+from model_build.local import commands, registry
 from tests.botocore_requests import simulate
-from tests.conftest import CONFIG
-
-NAME_ENV = {
-    "SAGEMAKER_PROJECT_NAME": "mammo",
-    "SAGEMAKER_PROJECT_ID": "p-0123456789ab",
-    "ARTIFACT_BUCKET": "artifact-bucket",
-    "SAGEMAKER_PIPELINE_ROLE_ARN": CONFIG.role_arn,
-    "AWS_REGION": "eu-west-1",
-    "IMAGE_URI": CONFIG.image_uri,
-}
+from tests.conftest import CONFIG, LOCAL_NAMES, NAME_ENV
 
 
 @pytest.fixture
@@ -52,7 +43,7 @@ def test_missing_names_are_listed_in_one_line(
     for key in [*NAME_ENV, "AWS_DEFAULT_REGION"]:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ARTIFACT_BUCKET", "artifact-bucket")
-    assert run_cli(cli.run_pipeline_main, []) == 2
+    assert run_cli(cloud.run_pipeline_main, []) == 2
     err = capsys.readouterr().err
     assert err == (
         "error: missing SAGEMAKER_PROJECT_NAME (or --project-name), SAGEMAKER_PROJECT_ID (or --project-id), "
@@ -71,7 +62,7 @@ def test_missing_names_are_listed_in_one_line(
 def test_bad_names_are_rejected(
     names: None, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
 ) -> None:
-    assert run_cli(cli.definition_main, [flag, value]) == 2
+    assert run_cli(definitions.definition_main, [flag, value]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}") and err.count("\n") == 1
 
@@ -79,14 +70,14 @@ def test_bad_names_are_rejected(
 def test_bad_parameter_override(
     names: None, cached_definition: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(cli.run_pipeline_main, ["-p", "Nope=1"]) == 2
+    assert run_cli(cloud.run_pipeline_main, ["-p", "Nope=1"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown parameter 'Nope'; defined: ")
-    assert run_cli(cli.run_pipeline_main, ["-p", "novalue"]) == 2
+    assert run_cli(cloud.run_pipeline_main, ["-p", "novalue"]) == 2
     assert capsys.readouterr().err == "error: --parameter 'novalue': expected Name=Value\n"
 
 
 def test_unknown_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(cli.run_local_main, ["--frobnicate"]) == 2
+    assert run_cli(commands.run_local_main, ["--frobnicate"]) == 2
     assert capsys.readouterr().err == "error: run-local: unrecognized arguments: --frobnicate\n"
 
 
@@ -99,9 +90,9 @@ def test_project_toml_gives_local_defaults(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.chdir(tmp_path / "model-build")
     for key in [*NAME_ENV, "AWS_DEFAULT_REGION"]:
         monkeypatch.delenv(key, raising=False)
-    parser = cli.UsageParser()
-    cli.add_name_arguments(parser)
-    config = cli.build_config(parser.parse_args([]), local=True)
+    parser = errors.UsageParser()
+    options.add_name_arguments(parser)
+    config = options.build_config(parser.parse_args([]), local=True)
     assert (config.project_name, config.region, config.resolved_group) == (
         "my-proj",
         "ap-southeast-2",
@@ -117,8 +108,8 @@ def test_project_toml_gives_local_defaults(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_run_pipeline_upserts_and_starts(
     names: None, cached_definition: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(cli.run_pipeline_main, ["-p", "AucThreshold=0.9"]) == 0
-    assert run_cli(cli.run_pipeline_main, ["--description", "second"]) == 0  # second run updates
+    assert run_cli(cloud.run_pipeline_main, ["-p", "AucThreshold=0.9"]) == 0
+    assert run_cli(cloud.run_pipeline_main, ["--description", "second"]) == 0  # second run updates
     out = capsys.readouterr().out
     assert (
         out.count("upserted arn:aws:sagemaker:eu-west-1:") == 2 and out.count("started arn:") == 2
@@ -171,7 +162,9 @@ class FakeExecutionClient:
 
 def test_wait_prints_each_status_change_once() -> None:
     out = io.StringIO()
-    assert cli.wait_for_execution(FakeExecutionClient(), "arn", poll_seconds=0, out=out) == "Failed"
+    assert (
+        cloud.wait_for_execution(FakeExecutionClient(), "arn", poll_seconds=0, out=out) == "Failed"
+    )
     lines = [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
     assert lines == [
         "Preprocess: Executing",
@@ -192,10 +185,10 @@ def test_cloud_approval_of_a_registered_package(definition: dict[str, Any]) -> N
         client.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
         == "PendingManualApproval"
     )
-    assert cli.approve_in_registry(client, "mammo-p-0123456789ab") == arn
+    assert commands.approve_in_registry(client, "mammo-p-0123456789ab") == arn
     assert client.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
     with pytest.raises(Exception, match="no package pending approval"):
-        cli.approve_in_registry(client, "mammo-p-0123456789ab")
+        commands.approve_in_registry(client, "mammo-p-0123456789ab")
 
 
 def test_local_approve_flips_the_newest_pending(
@@ -204,12 +197,12 @@ def test_local_approve_flips_the_newest_pending(
     request = {"ModelPackageGroupName": "g", "ModelApprovalStatus": "PendingManualApproval"}
     older = registry.register(tmp_path, request, region="eu-west-1", account="111122223333")
     newer = registry.register(tmp_path, request, region="eu-west-1", account="111122223333")
-    assert run_cli(cli.approve_main, ["--work-dir", str(tmp_path)]) == 0
+    assert run_cli(commands.approve_main, ["--work-dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"{newer['ModelPackageArn']}: Approved\n"
     statuses = [record["ModelApprovalStatus"] for _, record in registry.packages(tmp_path)]
     assert statuses == ["PendingManualApproval", "Approved"] and older["ModelPackageVersion"] == 1
-    assert run_cli(cli.approve_main, ["--work-dir", str(tmp_path)]) == 0
-    assert run_cli(cli.approve_main, ["--work-dir", str(tmp_path)]) == 2
+    assert run_cli(commands.approve_main, ["--work-dir", str(tmp_path)]) == 0
+    assert run_cli(commands.approve_main, ["--work-dir", str(tmp_path)]) == 2
     assert "no package pending approval" in capsys.readouterr().err
 
 
@@ -238,10 +231,10 @@ def test_definition_cache_reuses_and_invalidates(
     monkeypatch.setattr(
         definitions, "build_definition", lambda config: builds.append(config) or definition
     )
-    assert cli.cached_definition(CONFIG, tmp_path) == (definition, False)
-    assert cli.cached_definition(CONFIG, tmp_path) == (definition, True)
+    assert definitions.cached_definition(CONFIG, tmp_path) == (definition, False)
+    assert definitions.cached_definition(CONFIG, tmp_path) == (definition, True)
     other = dataclasses.replace(CONFIG, project_id="p-other")
-    assert cli.cached_definition(other, tmp_path)[1] is False
+    assert definitions.cached_definition(other, tmp_path)[1] is False
     assert builds == [CONFIG, other]
 
 
@@ -249,7 +242,7 @@ def test_aws_errors_are_one_line(
     names: None, cached_definition: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # No credentials at all (conftest): botocore refuses before any connection is attempted.
-    assert run_cli(cli.run_pipeline_main, []) == 1
+    assert run_cli(cloud.run_pipeline_main, []) == 1
     err = capsys.readouterr().err
     assert err == "error: AWS: Unable to locate credentials\n"
 
@@ -261,24 +254,6 @@ def test_get_pipeline_definition_writes_the_sdk_definition(
     for key in [*NAME_ENV, "AWS_DEFAULT_REGION"]:
         monkeypatch.delenv(key, raising=False)
     out = tmp_path / "definition.json"
-    args = [
-        "--local",
-        "--project-name",
-        "mammo",
-        "--project-id",
-        "p-0123456789ab",
-        "--bucket",
-        "artifact-bucket",
-    ]
-    args += [
-        "--role-arn",
-        CONFIG.role_arn,
-        "--region",
-        "eu-west-1",
-        "--image-uri",
-        CONFIG.image_uri,
-        "-o",
-        str(out),
-    ]
-    assert run_cli(cli.definition_main, args) == 0
+    args = [*LOCAL_NAMES, "-o", str(out)]
+    assert run_cli(definitions.definition_main, args) == 0
     assert json.loads(out.read_text()) == definition  # a real build, same names -> the same JSON

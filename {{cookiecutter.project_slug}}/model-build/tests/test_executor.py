@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import shutil
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +16,13 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from model_build.errors import UsageError
+from model_build.errors import StepFailedError, UsageError
+from model_build.local.cache import duration_seconds
+from model_build.local.commands import step_code_version
 from model_build.local.executor import LocalExecutor
+from model_build.local.jobs import run_processing
 from model_build.local.resolve import UnsupportedDefinitionError
+from model_build.local.retries import EXCEPTION_TYPES, StepFaultError
 from model_build.local.storage import s3_path
 
 FAKES = Path(__file__).parent / "fakes"
@@ -312,3 +320,299 @@ def test_a_transform_step_gets_its_resolved_request_from_the_runner(tmp_path: Pa
     assert request["ModelName"] == f"model-{run_id}"
     assert request["TransformOutput"]["S3OutputPath"] == f"s3://bkt/runs/{run_id}/score"
     assert result.steps["Score"]["status"] == "Succeeded"
+
+
+# -- retry policies -------------------------------------------------------------------------------
+
+
+def retrying(definition: dict[str, Any], step: str, **policy: Any) -> dict[str, Any]:
+    """``definition`` with one retry policy on ``step`` (a top-level step)."""
+    target = next(s for s in definition["Steps"] if s["Name"] == step)
+    target["RetryPolicies"] = [{"BackoffRate": 2.0, "IntervalSeconds": 60, **policy}]
+    return definition
+
+
+class Faults:
+    """Stands in for run_processing: the listed failures first, then the real job."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+
+    def __call__(self, *args: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return run_processing(*args)
+
+
+def capacity() -> StepFaultError:
+    return StepFaultError("SageMaker.CAPACITY_ERROR", "Make: insufficient capacity for ml.m5.large")
+
+
+def faulty_executor(
+    tmp_path: Path, definition: dict[str, Any], monkeypatch: pytest.MonkeyPatch, faults: Faults
+) -> tuple[LocalExecutor, list[float], list[str]]:
+    monkeypatch.setattr("model_build.local.executor.run_processing", faults)
+    run = executor(tmp_path, definition)
+    waits: list[float] = []
+    lines: list[str] = []
+    run.sleep, run._log = waits.append, lines.append
+    return run, waits, lines
+
+
+def test_a_transient_failure_is_retried_and_the_run_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = retrying(
+        make_definition(), "Make", ExceptionType=["SageMaker.CAPACITY_ERROR"], MaxAttempts=2
+    )
+    faults = Faults(capacity())
+    run, waits, lines = faulty_executor(tmp_path, definition, monkeypatch, faults)
+    result = run.run()
+    assert result.status == "Succeeded", result.failure
+    assert faults.calls == 2 and result.registered
+    assert waits == [1.0]  # SageMaker's 60 s, a minute-per-second locally
+    (retry,) = [line for line in lines if "attempt" in line]
+    assert retry.endswith(
+        "Make attempt 1 failed: SageMaker.CAPACITY_ERROR: Make: insufficient capacity for "
+        "ml.m5.large; retrying after 60s (locally 1.00s)"
+    )
+
+
+def test_retries_back_off_up_to_max_attempts_then_the_step_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = retrying(
+        make_definition(), "Make", ExceptionType=["SageMaker.CAPACITY_ERROR"], MaxAttempts=3
+    )
+    faults = Faults(*(capacity() for _ in range(10)))
+    run, waits, _ = faulty_executor(tmp_path, definition, monkeypatch, faults)
+    result = run.run()
+    assert result.status == "Failed" and faults.calls == 4  # the first attempt and 3 retries
+    assert waits == [1.0, 2.0, 2.0]  # 60, 120, 240 s: scaled, and capped at LOCAL_WAIT_CAP
+    assert result.failure == (
+        "SageMaker.CAPACITY_ERROR: Make: insufficient capacity for ml.m5.large (after 3 retries)"
+    )
+    assert set(result.steps) == {"Make"}
+
+
+def test_expire_after_min_bounds_retries_by_sagemaker_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    definition = retrying(
+        make_definition(),
+        "Make",
+        ExceptionType=["SageMaker.CAPACITY_ERROR"],
+        BackoffRate=1.0,
+        ExpireAfterMin=2,
+    )
+    faults = Faults(*(capacity() for _ in range(10)))
+    run, waits, _ = faulty_executor(tmp_path, definition, monkeypatch, faults)
+    assert run.run().status == "Failed"
+    assert faults.calls == 2 and waits == [1.0]  # a second 60 s wait would reach the 2 minutes
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        StepFaultError("SageMaker.RESOURCE_LIMIT", "Make: quota"),  # a type no policy names
+        StepFailedError("Make: raw data has 3 columns, expected 6"),  # the step's own error
+    ],
+)
+def test_a_failure_no_policy_matches_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    definition = retrying(
+        make_definition(), "Make", ExceptionType=["SageMaker.CAPACITY_ERROR"], MaxAttempts=5
+    )
+    faults = Faults(failure)
+    run, waits, _ = faulty_executor(tmp_path, definition, monkeypatch, faults)
+    result = run.run()
+    assert result.status == "Failed" and result.failure == str(failure)
+    assert faults.calls == 1 and waits == []
+
+
+def test_a_failing_container_is_not_retried(tmp_path: Path) -> None:
+    definition = retrying(make_definition("fail"), "Make", ExceptionType=list(EXCEPTION_TYPES))
+    run = executor(tmp_path, definition)
+    run.sleep = lambda _: pytest.fail("no retry expected")
+    result = run.run()
+    assert result.failure.startswith("Make: raw data has 3 columns, expected 6 (exit 1; log: ")
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ({"ExceptionType": ["SageMaker.OOPS"]}, "ExceptionType 'SageMaker.OOPS' is not one of"),
+        (
+            {"ExceptionType": ["Step.THROTTLING"], "MaxAttempts": 2, "ExpireAfterMin": 5},
+            "MaxAttempts and ExpireAfterMin are exclusive",
+        ),
+        ({"ExceptionType": ["Step.THROTTLING"], "MaxAttempts": 21}, "MaxAttempts must be 0-20"),
+        ({"ExceptionType": ["Step.THROTTLING"], "Retries": 2}, "unknown field 'Retries'"),
+    ],
+)
+def test_a_policy_sagemaker_would_refuse_is_refused(
+    tmp_path: Path, policy: dict[str, Any], message: str
+) -> None:
+    definition = make_definition()
+    definition["Steps"][2]["RetryPolicies"] = [policy]  # Make
+    with pytest.raises(UnsupportedDefinitionError, match=re.escape(message)):
+        executor(tmp_path, definition)
+
+
+def test_a_condition_step_takes_no_retry_policy(tmp_path: Path) -> None:
+    definition = make_definition()
+    definition["Steps"][0]["RetryPolicies"] = [{"ExceptionType": ["Step.THROTTLING"]}]  # Gate
+    with pytest.raises(UnsupportedDefinitionError, match="a Condition step takes no RetryPolicies"):
+        executor(tmp_path, definition)
+
+
+# -- step caching ---------------------------------------------------------------------------------
+
+
+def cached(definition: dict[str, Any], *names: str, expire: str = "PT1H") -> dict[str, Any]:
+    for step in definition["Steps"]:
+        if step["Name"] in names:
+            step["CacheConfig"] = {"Enabled": True, "ExpireAfter": expire}
+    return definition
+
+
+def jobs_run(result: Any) -> set[str]:
+    return {name for name, step in result.steps.items() if not step.get("cached")}
+
+
+def test_a_cached_step_is_reused_on_an_identical_rerun(tmp_path: Path) -> None:
+    run = executor(tmp_path, cached(make_definition(), "Make", "Fit"))
+    first = run.run()
+    assert jobs_run(first) == {"Make", "Fit", "Gate", "Register"}
+    lines: list[str] = []
+    run._log = lines.append
+    again = run.run()
+    assert again.status == "Succeeded", again.failure
+    assert any(
+        line.endswith(f"] Make cached: reused execution {first.execution_id} (0.0s)")
+        for line in lines
+    ), lines
+    # Make's key is unchanged, so is Fit's (it reads Make's reused outputs): only the rest reruns.
+    assert jobs_run(again) == {"Gate", "Register"}
+    assert again.property_files["Make"] == first.property_files["Make"]  # read from the reused run
+    assert [p["ModelPackageVersion"] for p in again.registered] == [2]
+    model = again.registered[0]["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    assert f"/{first.execution_id}/fit/" in model
+
+
+def test_a_cached_step_reruns_when_its_inputs_change(tmp_path: Path) -> None:
+    run = executor(tmp_path, cached(make_definition(), "Make", "Fit"))
+    run.run()
+    changed = run.run({"Value": "0.8"})  # Make's ContainerArguments, and so Fit's input, change
+    assert jobs_run(changed) == {"Make", "Fit", "Gate", "Register"}
+    assert changed.property_files["Make"]["Metrics"]["metrics"]["auc"]["value"] == 0.8
+    assert jobs_run(run.run({"Value": "0.8"})) == {"Gate", "Register"}  # cached in turn
+    reseeded = run.run({"Value": "0.8", "Seed": "6"})  # only Fit's hyperparameters change
+    assert jobs_run(reseeded) == {"Fit", "Gate", "Register"}
+
+
+def test_a_cached_run_is_not_reused_when_expired_deleted_or_the_code_changed(
+    tmp_path: Path,
+) -> None:
+    definition = cached(make_definition(), "Make", expire="P1D")
+    run = executor(tmp_path, definition)
+    first = run.run()
+    run.cache.now = lambda: time.time() + 86400  # a day later: expired
+    assert "Make" in jobs_run(run.run())
+    run.cache.now = time.time
+    assert "Make" not in jobs_run(run.run())
+    shutil.rmtree(tmp_path / "s3" / "bkt" / "runs")  # the reused run's outputs are gone
+    assert "Make" in jobs_run(run.run())
+    other_code = executor_like(run, tmp_path, definition, code_version="v2")
+    assert "Make" in jobs_run(other_code.run())
+    assert first.status == "Succeeded"
+
+
+def executor_like(
+    run: LocalExecutor, tmp_path: Path, definition: dict[str, Any], code_version: str
+) -> LocalExecutor:
+    return LocalExecutor(
+        definition,
+        tmp_path,
+        region=run.region,
+        log=lambda _: None,
+        train_command=run.train_command,
+        code_version=code_version,
+    )
+
+
+def test_a_failed_step_is_never_reused(tmp_path: Path) -> None:
+    definition = cached(make_definition("fail"), "Make")
+    assert executor(tmp_path, definition).run().status == "Failed"
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"Enabled": True}, "needs exactly Enabled and ExpireAfter"),
+        ({"Enabled": True, "ExpireAfter": "soon"}, "'soon' is not an ISO 8601 duration"),
+    ],
+)
+def test_a_cache_config_sagemaker_would_refuse_is_refused(
+    tmp_path: Path, config: dict[str, Any], message: str
+) -> None:
+    definition = make_definition()
+    definition["Steps"][2]["CacheConfig"] = config  # Make
+    with pytest.raises(UsageError, match=message):
+        executor(tmp_path, definition)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("P30D", 30 * 86400), ("PT1H", 3600), ("30d", 30 * 86400), ("T16m", 960), ("P1DT5H", 104400)],
+)
+def test_expire_after_durations(text: str, seconds: int) -> None:
+    assert duration_seconds(text) == seconds
+
+
+def test_the_step_code_version_follows_the_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "stepcode"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = step_code_version(("stepcode",))
+    assert step_code_version(("stepcode",)) == before
+    (package / "__init__.py").write_text("VALUE = 2\n")
+    assert step_code_version(("stepcode",)) != before
+
+
+# -- progress lines -------------------------------------------------------------------------------
+
+
+def test_concurrent_steps_log_one_line_per_event(tmp_path: Path) -> None:
+    definition = make_definition()
+    twin = json.loads(json.dumps(definition["Steps"][2]))  # a second step that only needs Data
+    twin["Name"] = "MakeToo"
+    definition["Steps"].append(twin)
+    out = io.StringIO()
+
+    def slow_print(line: str) -> None:
+        # print() writes the line and its newline separately; a slow stream widens that gap.
+        out.write(line)
+        time.sleep(0.05)
+        out.write("\n")
+
+    run = executor(tmp_path, definition)
+    run._log = slow_print
+    assert run.run().status == "Succeeded"
+    lines = out.getvalue().splitlines()
+    stamp = re.compile(r"\[ *\d+\.\ds\] ")
+    for line in lines:  # a timestamp opens each line, and no line holds two events
+        condition = line.startswith("         Gate: conditions met")
+        assert condition or (stamp.match(line) and len(stamp.findall(line)) == 1), repr(line)
+    started = [line for line in lines if line.endswith("(Processing) started")]
+    assert sorted(line.split("] ")[1] for line in started) == [
+        "Make (Processing) started",
+        "MakeToo (Processing) started",
+    ]

@@ -12,8 +12,8 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from model_build import cli
 from model_build.errors import run_cli
+from model_build.local import commands
 from project_model import SCHEMA
 
 
@@ -84,7 +84,7 @@ def shuffled_labels(tmp_path: Path) -> Path:
     """The bundled data with its labels shuffled (the label column as the model's schema says)."""
     rows = [
         line.split(",")
-        for file in sorted(cli.BUNDLED_DATA.iterdir())
+        for file in sorted(commands.BUNDLED_DATA.iterdir())
         for line in file.read_text().splitlines()
         if line.strip() and line.split(",") != SCHEMA.names
     ]
@@ -102,7 +102,7 @@ def test_shuffled_labels_fail_the_gate_and_register_nothing(
     tmp_path: Path, definition_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = run_cli(
-        cli.run_local_main,
+        commands.run_local_main,
         [
             "--definition",
             str(definition_file),
@@ -127,7 +127,7 @@ def test_garbled_data_gives_one_clear_line(
     garbled = tmp_path / "garbled.data"
     garbled.write_text("5,67,3\nnot,a,row,at,all,!\n")
     code = run_cli(
-        cli.run_local_main,
+        commands.run_local_main,
         [
             "--definition",
             str(definition_file),

@@ -11,28 +11,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from model_build import cli, definitions
+from model_build import cloud, definitions, errors, options
 from model_build.errors import run_cli
-from tests.conftest import CONFIG
-from tests.test_cli import NAME_ENV
+from tests.conftest import CONFIG, LOCAL_NAMES, NAME_ENV
 
 MONITORING = "mammo-p-0123456789ab-monitoring"
 BATCH = "mammo-p-0123456789ab-batch-inference"
-LOCAL_NAMES = [
-    "--local",
-    "--project-name",
-    "mammo",
-    "--project-id",
-    "p-0123456789ab",
-    "--bucket",
-    "artifact-bucket",
-    "--role-arn",
-    CONFIG.role_arn,
-    "--region",
-    "eu-west-1",
-    "--image-uri",
-    CONFIG.image_uri,
-]
 
 
 @pytest.fixture
@@ -80,22 +64,22 @@ def write_project_toml(folder: Path, size: str) -> None:
 def test_size_comes_from_project_toml(names: Path, size: str | None, expected: str) -> None:
     if size:
         write_project_toml(names, size)
-    parser = cli.UsageParser()
-    cli.add_name_arguments(parser)
-    cli.add_size_argument(parser)
-    config = cli.build_config(parser.parse_args([]), local=False)
+    parser = errors.UsageParser()
+    options.add_name_arguments(parser)
+    options.add_size_argument(parser)
+    config = options.build_config(parser.parse_args([]), local=False)
     assert config.size == expected
     assert config.has_monitoring is (expected != "small")
-    assert cli.build_config(parser.parse_args(["--size", "large"]), local=False).size == "large"
+    assert options.build_config(parser.parse_args(["--size", "large"]), local=False).size == "large"
 
 
 def test_unknown_size_is_one_line(names: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_project_toml(names, "huge")
-    assert run_cli(cli.definition_main, []) == 2
+    assert run_cli(definitions.definition_main, []) == 2
     assert capsys.readouterr().err == (
         f"error: {names / 'project.toml'}: [project] size 'huge' is not one of small, medium, large\n"
     )
-    assert run_cli(cli.upsert_pipelines_main, ["--size", "tiny"]) == 2
+    assert run_cli(cloud.upsert_pipelines_main, ["--size", "tiny"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: upsert-pipelines: argument --size: invalid choice: 'tiny'")
     assert err.count("\n") == 1
@@ -110,28 +94,28 @@ def test_definition_of_the_monitoring_pipeline(
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "monitoring.json"
     argv = [*LOCAL_NAMES, "--pipeline", "monitoring", "--size", "medium", "-o", str(out)]
-    assert run_cli(cli.definition_main, argv) == 0
+    assert run_cli(definitions.definition_main, argv) == 0
     assert json.loads(out.read_text()) == monitoring_definition  # a real build, same names
 
 
 def test_definition_default_stays_model_build(
     names: Path, built: list[str], capsys: pytest.CaptureFixture[str], definition: dict[str, Any]
 ) -> None:
-    assert run_cli(cli.definition_main, []) == 0
+    assert run_cli(definitions.definition_main, []) == 0
     assert json.loads(capsys.readouterr().out) == definition and built == ["model-build"]
-    assert run_cli(cli.definition_main, ["--pipeline", "batch-inference"]) == 0
+    assert run_cli(definitions.definition_main, ["--pipeline", "batch-inference"]) == 0
     assert built == ["model-build", "batch-inference"]
 
 
 def test_definition_refuses_what_the_project_does_not_have(
     names: Path, built: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(cli.definition_main, ["--pipeline", "monitoring"]) == 2
+    assert run_cli(definitions.definition_main, ["--pipeline", "monitoring"]) == 2
     assert capsys.readouterr().err == (
         "error: the monitoring pipeline is only for medium and large projects; this one is "
         "'small' (project.toml [project] size, or --size)\n"
     )
-    assert run_cli(cli.definition_main, ["--pipeline", "training"]) == 2
+    assert run_cli(definitions.definition_main, ["--pipeline", "training"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
         "error: get-pipeline-definition: argument --pipeline: invalid choice: 'training'"
@@ -151,8 +135,8 @@ def test_upsert_pipelines_for_medium_then_start_them(
     batch_definition: dict[str, Any],
 ) -> None:
     write_project_toml(names, "medium")
-    assert run_cli(cli.upsert_pipelines_main, []) == 0
-    assert run_cli(cli.upsert_pipelines_main, []) == 0  # the next build updates them
+    assert run_cli(cloud.upsert_pipelines_main, []) == 0
+    assert run_cli(cloud.upsert_pipelines_main, []) == 0  # the next build updates them
     out = capsys.readouterr().out.splitlines()
     assert [line.rsplit("/", 1)[-1] for line in out] == [MONITORING, BATCH] * 2
     assert all(line.startswith("upserted arn:aws:sagemaker:eu-west-1:") for line in out)
@@ -193,7 +177,7 @@ def test_upsert_pipelines_for_medium_then_start_them(
 def test_upsert_pipelines_for_small_has_no_monitoring(
     names: Path, built: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(cli.upsert_pipelines_main, []) == 0
+    assert run_cli(cloud.upsert_pipelines_main, []) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("upserted arn:") and out[0].endswith(f"/{BATCH}")
     assert out[1:] == ["no monitoring pipeline: project size is 'small' (medium/large have it)"]
@@ -210,7 +194,7 @@ def test_upsert_pipelines_needs_the_image(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("IMAGE_URI")
-    assert run_cli(cli.upsert_pipelines_main, []) == 2
+    assert run_cli(cloud.upsert_pipelines_main, []) == 2
     assert capsys.readouterr().err == (
         "error: missing IMAGE_URI (or --image-uri): the image the pipelines run by default\n"
     )
@@ -221,7 +205,7 @@ def test_upsert_pipelines_aws_errors_are_one_line(
     names: Path, built: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # No credentials at all (conftest): botocore refuses before any connection is attempted.
-    assert run_cli(cli.upsert_pipelines_main, []) == 1
+    assert run_cli(cloud.upsert_pipelines_main, []) == 1
     assert capsys.readouterr().err == "error: AWS: Unable to locate credentials\n"
 
 
@@ -236,11 +220,11 @@ def test_seed_data_fills_an_empty_prefix_once_without_starting_retraining(tmp_pa
     seed.mkdir()
     (seed / "sample.csv").write_text("a,b\n1,2\n")
     (seed / "more.data").write_text("1,2\n")
-    assert cli.seed_input_data(s3, "s3://data/p/data/raw/", seed)
+    assert cloud.seed_input_data(s3, "s3://data/p/data/raw/", seed)
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="data")["Contents"])
     assert keys == ["p/data/raw/more.data", "p/data/raw/sample.csv.seed"]
     assert not any(key.endswith(".csv") for key in keys)
-    assert not cli.seed_input_data(s3, "s3://data/p/data/raw/", seed / "sample.csv")
+    assert not cloud.seed_input_data(s3, "s3://data/p/data/raw/", seed / "sample.csv")
     assert len(s3.list_objects_v2(Bucket="data")["Contents"]) == 2
-    with pytest.raises(cli.UsageError, match="no such file"):
-        cli.seed_input_data(s3, "s3://data/p/other/", tmp_path / "missing")
+    with pytest.raises(errors.UsageError, match="no such file"):
+        cloud.seed_input_data(s3, "s3://data/p/other/", tmp_path / "missing")

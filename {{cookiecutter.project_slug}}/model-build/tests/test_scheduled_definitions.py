@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from model_build import catalog, cli
+from model_build import catalog
 from model_build.errors import run_cli
+from model_build.local import commands
 from model_build.local.executor import LocalExecutor
 from model_build.local.resolve import (
     Context,
@@ -384,7 +385,7 @@ def test_local_executor_refuses_with_one_line(
     path = tmp_path / "definition.json"
     path.write_text(json.dumps(definition), encoding="utf-8")
     argv = ["--definition", str(path), "--work-dir", str(tmp_path / "work")]
-    assert run_cli(cli.run_local_main, argv) == 2
+    assert run_cli(commands.run_local_main, argv) == 2
     err = capsys.readouterr().err
     assert err == (
         f"error: this is the {kind} pipeline, which runs only on SageMaker (upsert it with "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,25 @@ def add_packages(sagemaker: Any, *statuses: str, group: str = GROUP) -> list[str
     ]
 
 
+def _shadow(config_dir: Path, mode: str = "off", version: int | None = None) -> Path:
+    """A copy of the user's configs with prod's shadow set (off unless a test says otherwise)."""
+    config_dir.mkdir()
+    for name in ("staging-config.json", "prod-config.json", "stage-config.schema.json"):
+        (config_dir / name).write_text((HERE / name).read_text())
+    prod = json.loads((config_dir / "prod-config.json").read_text())
+    prod["shadow"].update(mode=mode, model_package_version=version)
+    (config_dir / "prod-config.json").write_text(json.dumps(prod))
+    return config_dir
+
+
 def run(sagemaker: Any, tmp_path: Path, group: str = GROUP) -> dict[str, dict[str, Any]]:
     written = build(
-        sagemaker, group=group, project=PROJECT, config_dir=HERE, out_dir=tmp_path / "out", env=ENV
+        sagemaker,
+        group=group,
+        project=PROJECT,
+        config_dir=_shadow(tmp_path / "configs"),
+        out_dir=tmp_path / "out",
+        env=ENV,
     )
     return {stage: json.loads(path.read_text()) for stage, path in written.items()}
 
@@ -113,7 +130,12 @@ def test_cross_account_package_arn_is_passed_through(tmp_path: Path) -> None:
 
     group = "arn:aws:sagemaker:us-east-1:333333333333:model-package-group/demo-models"
     written = build(
-        CentralRegistry(), group=group, project=PROJECT, config_dir=HERE, out_dir=tmp_path, env=ENV
+        CentralRegistry(),
+        group=group,
+        project=PROJECT,
+        config_dir=_shadow(tmp_path / "configs"),
+        out_dir=tmp_path,
+        env=ENV,
     )
     prod = json.loads(written["prod"].read_text())["Parameters"]
     assert prod["ModelPackageArn"].endswith(":333333333333:model-package/demo-models/7")
@@ -126,20 +148,116 @@ def test_missing_target_environment_is_named(sagemaker: Any, tmp_path: Path) -> 
         build(sagemaker, group=GROUP, project=PROJECT, config_dir=HERE, out_dir=tmp_path, env=env)
 
 
-def test_deployment_id_changes_with_any_knob() -> None:
+def _with(config: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    edited = copy.deepcopy(config)
+    *parents, leaf = key.split(".")
+    node = edited
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    return edited
+
+
+def _other(value: Any) -> Any:
+    """A value different from ``value`` (the tests run on whatever the user's configs hold)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    return "ml.c5.xlarge" if value != "ml.c5.xlarge" else "ml.m5.large"
+
+
+@pytest.mark.parametrize(
+    ("key", "redeploys"),
+    [
+        ("instance_type", True),
+        ("initial_instance_count", True),
+        ("deployment.canary_size_percent", True),
+        ("data_capture.sampling_percentage", True),
+        # in place: the scalable target, its policy and the alarms update without a new fleet
+        ("autoscaling.enabled", False),
+        ("autoscaling.max_instances", False),
+        ("autoscaling.target_invocations_per_instance", False),
+        ("alarms.model_latency_p99_ms", False),
+        ("alarms.evaluation_periods", False),
+    ],
+)
+def test_deployment_id_changes_only_with_what_the_fleet_runs(key: str, redeploys: bool) -> None:
     config = load_stage_config(HERE / "prod-config.json")
+    node = config
+    for part in key.split("."):
+        node = node[part]
+    value = _other(node)
     target = StageTarget.from_env("prod", ENV)
-    first = stage_parameters(
-        config, "arn:aws:sagemaker:us-east-1:1:model-package/g/1", target, PROJECT
-    )
-    again = stage_parameters(
-        config, "arn:aws:sagemaker:us-east-1:1:model-package/g/1", target, PROJECT
-    )
+    package = "arn:aws:sagemaker:us-east-1:1:model-package/g/1"
+    first = stage_parameters(config, package, target, PROJECT)
+    again = stage_parameters(config, package, target, PROJECT)
     other = stage_parameters(
         config, "arn:aws:sagemaker:us-east-1:1:model-package/g/2", target, PROJECT
     )
     assert first["DeploymentId"] == again["DeploymentId"] != other["DeploymentId"]
     assert len(first["DeploymentId"]) == 8
+    edited = stage_parameters(_with(config, key, value), package, target, PROJECT)
+    assert edited != first
+    assert (edited["DeploymentId"] != first["DeploymentId"]) is redeploys
+
+
+def _build(sagemaker: Any, tmp_path: Path, mode: str, version: int | None) -> dict[str, Any]:
+    config_dir = _shadow(tmp_path / "configs", mode, version)
+    written = build(
+        sagemaker,
+        group=GROUP,
+        project=PROJECT,
+        config_dir=config_dir,
+        out_dir=tmp_path / "out",
+        env=ENV,
+    )
+    return {stage: json.loads(path.read_text())["Parameters"] for stage, path in written.items()}
+
+
+def test_shadow_serves_the_candidate_beside_the_approved_model(
+    sagemaker: Any, tmp_path: Path
+) -> None:
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    arns = add_packages(sagemaker, "Approved", "PendingManualApproval")
+    documents = _build(sagemaker, tmp_path, "shadow", 2)
+    assert documents["prod"]["ModelPackageArn"] == arns[0]
+    assert documents["prod"]["ShadowModelPackageArn"] == arns[1]
+    assert documents["staging"]["ShadowModelPackageArn"] == ""  # a prod option
+
+
+def test_promote_makes_the_candidate_the_production_model(sagemaker: Any, tmp_path: Path) -> None:
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    arns = add_packages(sagemaker, "Approved", "Approved", "Approved")
+    documents = _build(sagemaker, tmp_path, "promote", 2)
+    assert documents["prod"]["ModelPackageArn"] == arns[1]  # not the newest approved (3)
+    assert documents["prod"]["ShadowModelPackageArn"] == ""
+    assert documents["staging"]["ModelPackageArn"] == arns[2]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "mode", "version", "message"),
+    [
+        (("Approved", "PendingManualApproval"), "promote", 2, "version 2 is PendingManualApproval"),
+        (("Approved", "Rejected"), "shadow", 2, "version 2 is Rejected"),
+        (("Approved",), "shadow", 1, "already the production model"),
+        (("Approved",), "shadow", 7, "no version 7 in model package group"),
+    ],
+)
+def test_a_shadow_that_cannot_be_served_is_a_clear_stop(
+    sagemaker: Any,
+    tmp_path: Path,
+    *,
+    statuses: tuple[str, ...],
+    mode: str,
+    version: int,
+    message: str,
+) -> None:
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    add_packages(sagemaker, *statuses)
+    with pytest.raises(BuildError, match=message):
+        _build(sagemaker, tmp_path, mode, version)
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_reports_one_line_and_exit_1(

@@ -61,6 +61,7 @@ def _edited(stage: str, key: str, value: Any) -> dict[str, Any]:
         ("alarms.model_latency_p99_ms", 0, "alarms.model_latency_p99_ms: 0 is less than or equal"),
         ("stage", "prod", "stage: 'prod' does not match the file name"),
         ("autoscaling.surprise", 1, "autoscaling: Additional properties are not allowed"),
+        ("autoscaling.enabled", "yes", "autoscaling.enabled: 'yes' is not of type 'boolean'"),
     ],
 )
 def test_bad_knob_is_named_with_file_and_key(
@@ -85,3 +86,42 @@ def test_canary_above_half_the_fleet_is_rejected(tmp_path: Path) -> None:
     target = _write(tmp_path, "prod", _edited("prod", "deployment.canary_size_percent", 60))
     with pytest.raises(StageConfigError, match=r"deployment.canary_size_percent: 60 is above 50"):
         load(target)
+
+
+@pytest.mark.parametrize(
+    ("stage", "shadow", "message"),
+    [
+        (
+            "staging",
+            {"mode": "shadow", "model_package_version": 2},
+            "shadow.mode: 'shadow' in staging",
+        ),
+        (
+            "prod",
+            {"mode": "shadow", "model_package_version": None},
+            "shadow.model_package_version: null",
+        ),
+        (
+            "prod",
+            {"mode": "promote", "model_package_version": 0},
+            "shadow.model_package_version: 0",
+        ),
+        ("prod", {"mode": "canary"}, "shadow.mode: 'canary' is not one of"),
+        ("prod", {"instance_type": "ml.m5.huge"}, "shadow.instance_type: 'ml.m5.huge' is not"),
+    ],
+)
+def test_bad_shadow_is_named_with_file_and_key(
+    tmp_path: Path, stage: str, shadow: dict[str, Any], message: str
+) -> None:
+    config = _edited(stage, "stage", stage)
+    config["shadow"] = {
+        "mode": "off",
+        "model_package_version": None,
+        "instance_type": "ml.m5.large",
+        "instance_count": 1,
+        **shadow,
+    }
+    target = _write(tmp_path, stage, config)
+    with pytest.raises(StageConfigError) as raised:
+        load(target)
+    assert any(message in line for line in raised.value.problems), raised.value.problems

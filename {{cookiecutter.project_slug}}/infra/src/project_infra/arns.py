@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import Aws, Fn
 
 from project_infra.parameters import PROJECT_NAME
-from project_infra.settings import Names
+from project_names import Names
 
 
 def sagemaker(resource: str, account: str = Aws.ACCOUNT_ID) -> str:

@@ -18,7 +18,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from project_infra.buckets import access_log_bucket, secure_bucket
-from project_infra.settings import Names, Settings
+from project_infra.settings import Settings
+from project_names import Names
 
 KEEP_TAGGED_IMAGES = 50  # the newest images stay; older ones expire
 UNTAGGED_IMAGE_DAYS = 7

@@ -13,12 +13,12 @@ from constructs import Construct
 from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.events import RELEASE_TAG_PREFIX
-from project_infra.settings import Names
+from project_names import Names
 
 IMAGE_BUILDSPEC = "model-build/container/buildspec.yml"
 PIPELINE_BUILDSPEC = "model-build/buildspec.yml"
 DEPLOY_BUILDSPEC = "model-deploy/buildspec.yml"
-ENDPOINT_TEST_BUILDSPEC = "model-deploy/test/buildspec.yml"
+ENDPOINT_TEST_BUILDSPEC = "model-deploy/buildspec-endpoint-test.yml"
 BUILDSPECS = (IMAGE_BUILDSPEC, PIPELINE_BUILDSPEC, DEPLOY_BUILDSPEC, ENDPOINT_TEST_BUILDSPEC)
 IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0  # Ubuntu 22.04 with Python 3.11 and Docker
 STAGES = ("staging", "prod")
@@ -168,7 +168,7 @@ def deploy_build(
         prefix = stage.upper()
         environment[f"{prefix}_MODEL_EXECUTION_ROLE_ARN"] = targets.model_execution_role_arns[stage]
         environment[f"{prefix}_DATA_CAPTURE_URI"] = artifacts.bucket.s3_url_for_object(
-            f"data-capture/{stage}"
+            Names.capture_prefix(stage)
         )
     project = _project(
         scope,
@@ -179,7 +179,7 @@ def deploy_build(
         environment=environment,
     )
     # `aws cloudformation package` uploads under the project's prefix.
-    artifacts.bucket.grant_read_write(project, f"{names.slug}/model-deploy/*")
+    artifacts.bucket.grant_read_write(project, f"{names.deploy_prefix}*")
     project.add_to_role_policy(
         iam.PolicyStatement(
             # ListModelPackages takes no resource ARN; it is listed with the group it reads.

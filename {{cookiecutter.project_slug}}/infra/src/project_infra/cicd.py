@@ -12,6 +12,7 @@ from constructs import Construct
 
 from project_infra import arns, artifacts, builds, events, monitoring, nag, pipelines, roles
 from project_infra.builds import STAGES, Targets
+from project_infra.cleanup import ProjectCleanup, deployment_roles
 from project_infra.parameters import StackNames, declare
 from project_infra.pipelines import StageDeployment
 from project_infra.settings import Settings
@@ -31,8 +32,12 @@ class ProjectCiCd(Construct):
         scheduled = monitoring.upserted_pipelines(names, settings.monitored)
         source = Source(self, "Source", parameters, repo_root)
 
+        # The role each stage's endpoint stack is deleted through when the project is ("": the
+        # tooling account's, by the cleanup function itself).
+        stage_roles = dict.fromkeys(STAGES, "")
         if settings.account_layout == "multi":
             accounts = {"staging": settings.staging_account, "prod": settings.prod_account}
+            stage_roles = {s: arns.bootstrap_role(accounts[s], "pipeline-action") for s in STAGES}
             targets = Targets(
                 {s: arns.bootstrap_role(accounts[s], "model-exec") for s in STAGES},
                 endpoint_test_role_arn=arns.bootstrap_role(accounts["staging"], "endpoint-test"),
@@ -95,6 +100,15 @@ class ProjectCiCd(Construct):
             ],
         )
         monitoring.wire(self, names, parameters, shared, settings.monitored)
+        cleanup = ProjectCleanup(
+            self,
+            "Cleanup",
+            names=names,
+            pipelines=[names.build_pipeline, *scheduled],
+            stage_roles=stage_roles,
+        )
+        cleanup.deletes_with(deployment_roles(deploy))
+        cleanup.runs_after_deleting(self)
         nag.acknowledge_privileged_build(image_build)
 
         for name, value, description in (

@@ -14,12 +14,14 @@ from constructs import Construct
 
 from project_infra import arns
 from project_infra.artifacts import Artifacts
-from project_infra.settings import Names
+from project_names import Names
 
 # Images the build pipeline pushes are tagged with the commit SHA; only a tag with this prefix (an
 # image pushed by hand, such as a patched base) starts the build pipeline, so its own pushes never
 # start it again.
 RELEASE_TAG_PREFIX = "release-"
+# Every notification says what was started in response; for a failure, that is nothing.
+NOTHING_STARTED = "Nothing was started in response."
 
 Pattern = dict[str, Any]
 
@@ -104,20 +106,27 @@ def wire(
     )
     image.add_target(targets.CodePipeline(build))
 
-    failed_message = events.RuleTargetInput.from_text(
-        f"{events.EventField.from_path('$.detail-type')}: {events.EventField.from_path('$.detail')}"
-    )
-    for construct_id, description, pattern in (
+    # One message per failure (the batch pipeline's come per step, from monitoring.wire): what
+    # failed, where to look, and that nothing was started in response.
+    field = events.EventField.from_path
+    for construct_id, description, pattern, message in (
         (
             "PipelineFailure",
             "Failed CodePipeline runs notify the topic",
             codepipeline_failure([build.pipeline_name, deploy.pipeline_name]),
+            f"CodePipeline pipeline {field('$.detail.pipeline')} failed (execution "
+            f"{field('$.detail.execution-id')}). {NOTHING_STARTED} Its failed action and log: the "
+            "CodePipeline console.",
         ),
         (
             "SageMakerPipelineFailure",
             f"Failed runs of the SageMaker pipelines of {names.model_package_group} notify the topic",
             sagemaker_pipeline_failure([arns.pipeline(name) for name in sagemaker_pipelines]),
+            f"SageMaker pipeline execution {field('$.detail.pipelineExecutionArn')} failed. "
+            f"{NOTHING_STARTED} Its failed step and reason: SageMaker Studio, Pipelines.",
         ),
     ):
         failure = rule(scope, construct_id, description, pattern)
-        failure.add_target(targets.SnsTopic(artifacts.topic, message=failed_message))
+        failure.add_target(
+            targets.SnsTopic(artifacts.topic, message=events.RuleTargetInput.from_text(message))
+        )

@@ -20,9 +20,9 @@ from constructs import Construct
 
 from project_infra import arns
 from project_infra.artifacts import Artifacts
-from project_infra.events import Pattern, rule
+from project_infra.events import NOTHING_STARTED, Pattern, rule
 from project_infra.parameters import Parameters
-from project_infra.settings import Names
+from project_names import Names
 
 BATCH_INPUT_DRIFT_STEP = "BatchInputDrift"  # the batch pipeline's FailStep
 DRIFT_METRIC = "ConstraintViolations"
@@ -294,8 +294,9 @@ def wire(
         targets.SnsTopic(
             artifacts.topic,
             message=events.RuleTargetInput.from_text(
-                f"{names.batch_pipeline}: step {field('$.detail.stepName')} failed in "
-                f"{field('$.detail.pipelineExecutionArn')}: {field('$.detail.failureReason')}"
+                f"Batch inference failed: step {field('$.detail.stepName')} of "
+                f"{field('$.detail.pipelineExecutionArn')} failed ({field('$.detail.failureReason')})."
+                f" {NOTHING_STARTED}"
             ),
         )
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from aws_cdk import CfnParameter, Stack
 
-from project_infra.settings import Names, Settings
+from project_infra.settings import Settings
+from project_names import Names
 
 # SageMaker writes names lowercased into ARNs, and IAM matches ARNs case-sensitively: the project
 # name must already be lowercase for the policies below to match what SageMaker creates.
@@ -35,15 +36,8 @@ class StackNames(Names):
     project name lowercase, so these equal :class:`Names` for the same value (a test checks it)."""
 
     @property
-    def ecr_repository(self) -> str:
-        return f"sagemaker-{self.slug}"
-
-    def endpoint(self, stage: str) -> str:
-        return f"{self.slug}-{stage}"
-
-    @property
-    def drift_namespace(self) -> str:
-        return f"{self.slug}/DataDrift"
+    def lowercase(self) -> str:
+        return self.slug
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from constructs import Construct
 
 from project_infra.artifacts import Artifacts
 from project_infra.builds import STAGES
-from project_infra.settings import Names
 from project_infra.source import Source
+from project_names import Names
 
 IMAGE_ARTIFACT = "ImageArtifact"  # model-build/buildspec.yml reads CODEBUILD_SRC_DIR_ImageArtifact
 BUILD_ARTIFACT = "BuildArtifact"

@@ -11,7 +11,7 @@ from constructs import Construct
 from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.nag import AUTOSCALING_ACTIONS
-from project_infra.settings import Names
+from project_names import Names
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
 # SageMaker Pipelines names its jobs pipelines-<execution id>-<step>-<suffix>, not after the project.

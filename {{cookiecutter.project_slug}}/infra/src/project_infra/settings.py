@@ -1,14 +1,12 @@
-"""Read ``project.toml`` into typed settings and derive every AWS resource name from the slug.
-
-Names live here, in one place, because the CDK stacks create the resources and pass the names to the
-CodeBuild jobs of model-build and model-deploy as environment variables.
-"""
+"""Read ``project.toml`` into typed settings (the resource names: ``project_names``)."""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from project_names import Names
 
 SIZES = ("small", "medium", "large")
 MONITORED_SIZES = ("medium", "large")  # data capture -> drift monitor -> retraining
@@ -17,62 +15,6 @@ LAYOUTS = ("single", "multi")
 
 class SettingsError(ValueError):
     """A value in project.toml that the stacks cannot use."""
-
-
-@dataclass(frozen=True)
-class Names:
-    """Resource names derived from the project slug (at most 32 characters) and the SageMaker
-    project id (``p-`` + 12 characters in Studio; ``local`` for local runs), as SageMaker Projects
-    name them. model_build.settings derives the same two names; a test keeps them equal."""
-
-    slug: str
-    project_id: str = "local"
-
-    @property
-    def model_package_group(self) -> str:  # ModelPackageGroupName: up to 63 characters
-        return f"{self.slug}-{self.project_id}"
-
-    @property
-    def build_pipeline(self) -> str:  # PipelineName: up to 256 characters
-        return f"{self.slug}-{self.project_id}-model-build"
-
-    @property
-    def monitoring_pipeline(self) -> str:  # medium and large only
-        return f"{self.slug}-{self.project_id}-monitoring"
-
-    @property
-    def batch_pipeline(self) -> str:
-        return f"{self.slug}-{self.project_id}-batch-inference"
-
-    @property
-    def raw_data_prefix(self) -> str:  # model_build's default InputDataUrl, below the bucket
-        return f"{self.slug}-{self.project_id}/data/raw/"
-
-    @property
-    def batch_input_prefix(self) -> str:  # the batch pipeline's default BatchInputUrl
-        return f"{self.slug}-{self.project_id}/batch/input/"
-
-    @property
-    def drift_alarm(self) -> str:  # AlarmName: up to 255 characters
-        return f"{self.slug}-{self.project_id}-data-drift"
-
-    @property
-    def drift_namespace(self) -> str:  # the monitor's --namespace: <project name>/DataDrift
-        return f"{self.slug.lower()}/DataDrift"
-
-    @property
-    def ecr_repository(
-        self,
-    ) -> str:  # lowercase like every ECR name; bootstrap/target-account.yml too
-        return f"sagemaker-{self.slug.lower()}"
-
-    def endpoint(
-        self, stage: str
-    ) -> str:  # model-deploy/endpoint.yml names it from the lowercase slug
-        return f"{self.slug.lower()}-{stage}"
-
-    def deploy_stack(self, stage: str) -> str:  # matches the bootstrap role's stack ARN pattern
-        return f"sagemaker-{self.slug}-deploy-{stage}"
 
 
 @dataclass(frozen=True)

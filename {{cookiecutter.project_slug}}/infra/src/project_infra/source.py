@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -45,6 +46,8 @@ class Source(Construct):
                 description=f"Code of SageMaker project {parameters.project_name}",
                 code=codecommit.Code.from_asset(seed, "main"),
             )
+            # The project's code outlives the project: deleting the stack keeps the repository.
+            self.repository.apply_removal_policy(RemovalPolicy.RETAIN)
 
     def action(self, output: codepipeline.Artifact) -> actions.Action:
         p = self.parameters

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import Synthesized
 
-from project_infra.checks import ACCOUNT
+from project_infra.synth_checks import ACCOUNT
 from project_infra.twin import alarms
 from project_infra.twin.alarms import AlarmSpec, Datapoint
 from project_infra.twin.bus import Bus, rules_from_template

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from conftest import Synthesized
 
+from project_infra.events import NOTHING_STARTED
 from project_infra.twin import samples
 from project_infra.twin.bus import Bus, Delivery, render_template, rules_from_template
 from project_infra.twin.emulator import Emulator
@@ -170,10 +171,11 @@ def test_the_real_failure_rule_renders_its_from_text_message(
     assert delivery.rule == failure
     assert delivery.target.arn.startswith(f"arn:aws:sns:{synthesized.settings.region}:")
     # CDK's RuleTargetInput.from_text: a JSON string literal with the event's fields in it.
-    assert delivery.payload.startswith('"CodePipeline Pipeline Execution State Change: {')
+    execution = event["detail"]["execution-id"]
+    assert delivery.payload.startswith(f'"CodePipeline pipeline {pipeline} failed (execution ')
     assert delivery.text == (
-        "CodePipeline Pipeline Execution State Change: "
-        + json.dumps(event["detail"], separators=(",", ":"))
+        f"CodePipeline pipeline {pipeline} failed (execution {execution}). {NOTHING_STARTED} "
+        "Its failed action and log: the CodePipeline console."
     )
     assert (
         bus.put(samples.codepipeline_execution_state_change(pipeline, "SUCCEEDED", region=REGION))

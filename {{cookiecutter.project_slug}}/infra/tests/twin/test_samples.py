@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from conftest import Synthesized
-from moto.server import ThreadedMotoServer
 
-from project_infra.checks import ACCOUNT
+from project_infra.synth_checks import ACCOUNT
 from project_infra.twin import samples
-from project_infra.twin.bus import Bus, rules_from_template
+from project_infra.twin.bus import Bus
 
 ENVELOPE = [
     "version",
@@ -28,21 +26,6 @@ ENVELOPE = [
     "resources",
     "detail",
 ]
-
-
-@pytest.fixture(scope="module")
-def bus(synthesized: Synthesized) -> Iterator[Bus]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    session = boto3.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name=synthesized.settings.region,
-    )
-    events = session.client("events", endpoint_url=f"http://{host}:{port}")
-    yield Bus(rules_from_template(synthesized.template, synthesized.resolver.resolve), events)
-    server.stop()
 
 
 class Names:

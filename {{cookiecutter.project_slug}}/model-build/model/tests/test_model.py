@@ -13,8 +13,8 @@ from sklearn.metrics import roc_auc_score
 
 import project_model
 from model_container.data import Dataset, read_raw
+from model_container.entrypoint import StepError
 from model_container.split import stratified_split
-from model_container.steps import StepError
 from project_model import SCHEMA, Hyperparameters
 
 

@@ -29,7 +29,6 @@ def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
     from sagemaker.core.workflow.conditions import ConditionEquals
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.core.workflow.properties import PropertyFile
     from sagemaker.mlops.workflow.condition_step import ConditionStep
     from sagemaker.mlops.workflow.fail_step import FailStep
@@ -37,11 +36,11 @@ def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
 
     build = StepBuilder.scheduled(
         config,
-        [
-            ParameterString("TransformInstanceType", default_value="ml.m5.large"),
-            ParameterInteger("TransformInstanceCount", default_value=1),
-            ParameterString("BatchInputUrl", default_value=config.batch_input_url),
-        ],
+        {
+            "TransformInstanceType": "ml.m5.large",
+            "TransformInstanceCount": 1,
+            "BatchInputUrl": config.batch_input_url,
+        },
     )
     p = build.params
     model_name = Join(

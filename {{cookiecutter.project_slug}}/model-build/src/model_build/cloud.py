@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from model_build import catalog, definitions
 from model_build.definitions import project_tags
 from model_build.errors import UsageError, UsageParser
-from model_build.settings import (
+from model_build.options import (
     add_name_arguments,
     add_size_argument,
     build_config,

@@ -1,12 +1,13 @@
 """The project's names and defaults (PipelineConfig): every pipeline module and CLI builds from it.
 
-The names follow SageMaker Projects' ``<project>-<id>`` prefix; project_infra derives the same names
-for the CI/CD stack (its ``settings.Names``) and the tests of both keep them equal.
+Resource names come from ``project_names``, which the CI/CD stack (infra) uses to create them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from project_names import Names
 
 SIZES = ("small", "medium", "large")  # project.toml [project] size
 MONITORED_SIZES = ("medium", "large")  # sizes that get the monitoring pipeline
@@ -31,21 +32,25 @@ class PipelineConfig:
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
+    def names(self) -> Names:
+        return Names(self.project_name, self.project_id)
+
+    @property
     def base_name(self) -> str:
         """``<project>-<id>``: the prefix SageMaker Projects give every resource of the project."""
-        return f"{self.project_name}-{self.project_id}"
+        return self.names.base
 
     @property
     def resolved_pipeline_name(self) -> str:
-        return self.pipeline_name or f"{self.base_name}-model-build"
+        return self.pipeline_name or self.names.build_pipeline
 
     @property
     def monitoring_pipeline_name(self) -> str:
-        return f"{self.base_name}-monitoring"
+        return self.names.monitoring_pipeline
 
     @property
     def batch_pipeline_name(self) -> str:
-        return f"{self.base_name}-batch-inference"
+        return self.names.batch_pipeline
 
     @property
     def has_monitoring(self) -> bool:
@@ -53,31 +58,28 @@ class PipelineConfig:
 
     @property
     def resolved_group(self) -> str:
-        return self.model_package_group or self.base_name
+        return self.model_package_group or self.names.model_package_group
 
     @property
     def resolved_input_url(self) -> str:
-        return self.input_data_url or f"s3://{self.bucket}/{self.base_name}/data/raw/"
+        return self.input_data_url or f"s3://{self.bucket}/{self.names.raw_data_prefix}"
 
     def endpoint_name(self, stage: str) -> str:
-        # model-deploy names endpoints from the lowercase project name (endpoint.yml).
-        return f"{self.project_name.lower()}-{stage}"
+        return self.names.endpoint(stage)
 
     @property
     def drift_namespace(self) -> str:
-        """The CloudWatch namespace of the drift metrics; the infra alarm watches the same name
-        (project_infra.settings.Names.drift_namespace), lowercase like the endpoint."""
-        return f"{self.project_name.lower()}/DataDrift"
+        """The CloudWatch namespace of the drift metrics (the infra alarm watches it)."""
+        return self.names.drift_namespace
 
     @property
     def capture_url(self) -> str:
         """Where the prod endpoint's data capture lands: the folder above ``yyyy/mm/dd/hh/``."""
-        endpoint = self.endpoint_name("prod")
-        return f"s3://{self.bucket}/data-capture/prod/{endpoint}/AllTraffic/"
+        return f"s3://{self.bucket}/{self.names.capture_folder('prod')}"
 
     @property
     def batch_input_url(self) -> str:
-        return f"s3://{self.bucket}/{self.base_name}/batch/input/"
+        return f"s3://{self.bucket}/{self.names.batch_input_prefix}"
 
     @property
     def all_tags(self) -> dict[str, str]:

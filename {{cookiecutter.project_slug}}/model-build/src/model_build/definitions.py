@@ -13,10 +13,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import project_names
 from model_build import catalog
 from model_build.config import PipelineConfig
 from model_build.errors import UsageError, UsageParser
-from model_build.settings import (
+from model_build.options import (
     add_name_arguments,
     add_size_argument,
     build_config,
@@ -51,10 +52,12 @@ def project_tags(config: PipelineConfig) -> list[dict[str, str]]:
 
 
 def definition_key(config: PipelineConfig) -> str:
-    """Changes whenever the definition could: names, pipeline code, or SDK versions."""
+    """Changes whenever the definition could: names, pipeline code (every module of this package
+    and of project_names), or SDK versions."""
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
-    for module in ("pipeline.py", "config.py", "steps.py", "offline.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
+    for package in (Path(__file__).parent, Path(project_names.__file__).parent):
+        for module in sorted(package.rglob("*.py")):
+            digest.update(module.relative_to(package).as_posix().encode() + module.read_bytes())
     for package in ("sagemaker-mlops", "sagemaker-core", "sagemaker-train", "sagemaker-serve"):
         digest.update(f"{package}=={importlib.metadata.version(package)}".encode())
     return digest.hexdigest()[:16]

@@ -25,17 +25,15 @@ STEP_NAME = "MonitorDataCapture"
 
 def get_monitoring_pipeline(config: PipelineConfig) -> Pipeline:
     """Build ``<project>-<id>-monitoring``; call it inside ``no_metadata_credentials()``."""
-    from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
     build = StepBuilder.scheduled(
         config,
-        [
-            # "" = now (the monitor's default); the schedule passes its scheduled time.
-            ParameterString("WindowEnd", default_value=""),
-            ParameterInteger("WindowHours", default_value=24),
-            ParameterString("CaptureUrl", default_value=config.capture_url),
-        ],
+        {
+            "WindowEnd": "",  # "" = now (the monitor's default); the schedule passes its time
+            "WindowHours": 24,
+            "CaptureUrl": config.capture_url,
+        },
     )
     p = build.params
     arguments: list[Any] = [

@@ -2,7 +2,8 @@
 
 Each runs the project's own image (``ImageUri`` parameter) with the entry points of its contract
 (model-build/container/README.md); the pipeline modules (model-build in ``pipeline``, ``monitoring_pipeline``,
-``batch_pipeline``) decide which steps exist and how they connect.
+``batch_pipeline``) decide which steps exist and how they connect. What SageMaker retries and which
+steps it may cache is set here, for all of them (RETRIES, CACHED_STEPS).
 """
 
 # The SDK is imported inside the methods: callers load it through model_build.offline first.
@@ -10,7 +11,8 @@ Each runs the project's own image (``ImageUri`` parameter) with the entry points
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from model_build.offline import pipeline_session
@@ -20,6 +22,100 @@ if TYPE_CHECKING:
 
 # Container paths of the step contract (model-build/container/README.md, "The container contract").
 PROCESSING = "/opt/ml/processing"
+
+
+# -- What SageMaker retries and caches, for every step of the three pipelines ---------------------------
+
+
+@dataclass(frozen=True)
+class Retry:
+    """One entry of a step's RetryPolicies: the faults it matches and its bounded backoff.
+
+    ``max_attempts`` counts retries after the first attempt (SageMaker allows 0-20); the wait before
+    retry n is ``interval_seconds * backoff_rate ** (n - 1)``.
+    """
+
+    exception_types: tuple[str, ...]
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float = 2.0
+
+
+# https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-retry-policy.html: of our step types,
+# Processing, Training, Transform and RegisterModel take RetryPolicies; Condition and Fail do not.
+# Faults calling SageMaker's own services, which Pipelines retries anyway; bounded here: 10 s .. 160 s.
+SERVICE_FAULTS = Retry(
+    ("Step.SERVICE_FAULT", "Step.THROTTLING"), interval_seconds=10, max_attempts=5
+)
+# The job failed for SageMaker's reasons (InternalServerError, EC2 InsufficientCapacityError): a new
+# job usually runs; 1, 2, 4, 8 min.
+JOB_FAULTS = Retry(
+    ("SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR"),
+    interval_seconds=60,
+    max_attempts=4,
+)
+# An account quota (e.g. instances of a type) is in use, by the other pipelines' jobs too: 2 .. 32 min.
+RESOURCE_LIMIT = Retry(("SageMaker.RESOURCE_LIMIT",), interval_seconds=120, max_attempts=5)
+# The SageMaker.* types are about the job a step starts: RegisterModel starts none (the SDK's ModelStep
+# refuses them), so it retries service faults only.
+RETRIES: dict[str, tuple[Retry, ...]] = {
+    "Processing": (SERVICE_FAULTS, JOB_FAULTS, RESOURCE_LIMIT),
+    "Training": (SERVICE_FAULTS, JOB_FAULTS, RESOURCE_LIMIT),
+    "Transform": (SERVICE_FAULTS, JOB_FAULTS, RESOURCE_LIMIT),
+    "RegisterModel": (SERVICE_FAULTS,),
+}
+
+# https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-caching.html: a cached step reuses its latest
+# successful run (of this pipeline, younger than ExpireAfter) whose key attributes are the same: image,
+# arguments, environment and the inputs' S3 URIs
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-default-keys.html), never the objects
+# under a URI. So only steps whose inputs are other steps' outputs (written once, under their run's
+# execution id) and that change nothing but their own outputs are cached. They hit when they get those
+# same outputs again, e.g. a selective execution from an earlier run with another AucThreshold.
+CACHED_STEPS = frozenset({"Train", "Evaluate", "Baselines"})
+# Not cached: Preprocess reads InputDataUrl, where new CSV files arrive under the same URI;
+# LatestApprovedModel reads the model registry; CheckBatchInput and BatchTransform read BatchInputUrl
+# (the same URI, new batches); MonitorDataCapture reads the capture up to "now" and publishes metrics.
+# Register, Condition and Fail steps cannot be cached. Run artifacts stay in the artifact bucket (it
+# expires nothing), so a month-old run can still be reused.
+CACHE_EXPIRE_AFTER = "P30D"
+
+
+def retry_policies(step_type: str) -> list[Any]:
+    """The SDK retry policies of ``step_type`` (RETRIES), as the step constructors take them."""
+    from sagemaker.mlops.workflow.retry import (
+        SageMakerJobExceptionTypeEnum,
+        SageMakerJobStepRetryPolicy,
+        StepExceptionTypeEnum,
+        StepRetryPolicy,
+    )
+
+    # By value, not Enum(value): the SDK's enums return their first member for a positional value.
+    step_types = {member.value: member for member in StepExceptionTypeEnum}
+    job_types = {member.value: member for member in SageMakerJobExceptionTypeEnum}
+    policies: list[Any] = []
+    for retry in RETRIES[step_type]:
+        timing = {
+            "interval_seconds": retry.interval_seconds,
+            "backoff_rate": retry.backoff_rate,
+            "max_attempts": retry.max_attempts,
+        }
+        if all(kind in step_types for kind in retry.exception_types):
+            kinds = [step_types[kind] for kind in retry.exception_types]
+            policies.append(StepRetryPolicy(exception_types=kinds, **timing))
+        else:
+            jobs = [job_types[kind] for kind in retry.exception_types]
+            policies.append(SageMakerJobStepRetryPolicy(exception_types=jobs, **timing))
+    return policies
+
+
+def cache_config(name: str) -> Any:
+    """The CacheConfig of step ``name``: on for CACHED_STEPS, None (the SDK writes none) otherwise."""
+    from sagemaker.mlops.workflow.steps import CacheConfig
+
+    if name not in CACHED_STEPS:
+        return None
+    return CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRE_AFTER)
 
 
 def image_parameters(config: PipelineConfig) -> list[Any]:
@@ -41,9 +137,18 @@ class StepBuilder:
         self.params: dict[str, Any] = {param.name: param for param in parameters}
 
     @classmethod
-    def scheduled(cls, config: PipelineConfig, parameters: Iterable[Any]) -> StepBuilder:
-        """The builder of a scheduled pipeline: its own session, the image parameters first."""
+    def scheduled(cls, config: PipelineConfig, defaults: Mapping[str, str | int]) -> StepBuilder:
+        """The builder of a scheduled pipeline: its own session, the image parameters first, then
+        one pipeline parameter per ``defaults`` item (an integer default makes a ParameterInteger)."""
+        from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
+
         session = pipeline_session(config.region, config.bucket)
+        parameters = [
+            ParameterInteger(name, default_value=default)
+            if isinstance(default, int)
+            else ParameterString(name, default_value=default)
+            for name, default in defaults.items()
+        ]
         return cls(config, session, [*image_parameters(config), *parameters])
 
     def s3_uri(self, *parts: Any) -> Any:
@@ -110,7 +215,13 @@ class StepBuilder:
             ],
             arguments=arguments,
         )
-        return ProcessingStep(name, step_args=step_args, property_files=property_files)
+        return ProcessingStep(
+            name,
+            step_args=step_args,
+            property_files=property_files,
+            retry_policies=retry_policies("Processing"),
+            cache_config=cache_config(name),
+        )
 
     def training(self, preprocess: Any) -> Any:
         """The TrainingStep: SageMaker runs ``<image> train`` on the train/validation channels."""
@@ -147,7 +258,12 @@ class StepBuilder:
             )
             for name in ("train", "validation")
         ]
-        return TrainingStep("Train", step_args=trainer.train(input_data_config=channels))
+        return TrainingStep(
+            "Train",
+            step_args=trainer.train(input_data_config=channels),
+            retry_policies=retry_policies("Training"),
+            cache_config=cache_config("Train"),
+        )
 
     def register(self, model_data: Any, evaluate: Any, baselines: Any) -> Any:
         """The RegisterModel step: package with metrics, drift baselines, approval status and tags."""
@@ -201,7 +317,9 @@ class StepBuilder:
         request["ModelMetrics"] = {
             key: value for key, value in request["ModelMetrics"].items() if value
         }
-        return ModelStep("Register", step_args=step_args)
+        return ModelStep(
+            "Register", step_args=step_args, retry_policies=retry_policies("RegisterModel")
+        )
 
     def transform(self, name: str, model_name: Any, data: Any, output_path: Any) -> Any:
         """A TransformStep: CSV rows in, one score per line out (the server's text/csv contract).
@@ -236,7 +354,12 @@ class StepBuilder:
             sagemaker_session=self.session,
         )
         step_args = transformer.transform(data=data, content_type="text/csv", split_type="Line")
-        return ParameterCountTransformStep(name, step_args=step_args)
+        return ParameterCountTransformStep(
+            name,
+            step_args=step_args,
+            retry_policies=retry_policies("Transform"),
+            cache_config=cache_config(name),
+        )
 
 
 def output_uri(step: Any, name: str) -> Any:

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from model_deploy.stage_config import StageConfigError
 from model_deploy.stage_config import load as load_stage_config
+from project_names import Names
 
 STAGES = ("staging", "prod")
 HERE = Path(__file__).resolve().parents[2]
@@ -105,14 +106,83 @@ def latest_approved_package(sagemaker: Any, group: str) -> dict[str, Any]:
     return packages[0]
 
 
+def package_version(sagemaker: Any, group: str, version: int) -> dict[str, Any]:
+    """The package ``version`` of ``group`` (any approval status), or a clear stop."""
+    try:
+        pages = sagemaker.get_paginator("list_model_packages").paginate(
+            ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending"
+        )
+        for page in pages:
+            for package in page.get("ModelPackageSummaryList", []):
+                if package.get("ModelPackageVersion") == version:
+                    return dict(package)
+    except (ClientError, BotoCoreError) as error:
+        raise BuildError(f"cannot list model packages of group {group!r}: {error}") from error
+    raise BuildError(
+        f"shadow.model_package_version: no version {version} in model package group {group!r}"
+    )
+
+
+def shadow_choice(
+    config: Mapping[str, Any], approved: Mapping[str, Any], sagemaker: Any, group: str
+) -> tuple[dict[str, Any], str]:
+    """(production package, shadow package ARN or "") for the stage's ``shadow`` setting."""
+    shadow = config.get("shadow") or {"mode": "off"}
+    if shadow["mode"] == "off":
+        return dict(approved), ""
+    candidate = package_version(sagemaker, group, shadow["model_package_version"])
+    status = candidate.get("ModelApprovalStatus", "")
+    version = shadow["model_package_version"]
+    if shadow["mode"] == "promote":
+        if status != "Approved":
+            raise BuildError(
+                f"shadow.mode promote: version {version} is {status or 'not approved'}; approve it "
+                "first (only an Approved package serves production traffic)"
+            )
+        return candidate, ""
+    if status == "Rejected":
+        raise BuildError(
+            f"shadow: version {version} is Rejected; pick another candidate or mode off"
+        )
+    if candidate["ModelPackageArn"] == approved["ModelPackageArn"]:
+        raise BuildError(
+            f"shadow: version {version} is already the production model (the newest Approved); "
+            "set shadow.mode to off"
+        )
+    return dict(approved), str(candidate["ModelPackageArn"])
+
+
+# Knobs of resources that CloudFormation updates in place (scalable target, scaling policy,
+# alarms): they stay out of DeploymentId, so changing one never starts a blue/green deployment.
+IN_PLACE = frozenset(
+    {
+        "AutoscalingEnabled",
+        "MinInstances",
+        "MaxInstances",
+        "TargetInvocationsPerInstance",
+        "ScaleInCooldownSeconds",
+        "ScaleOutCooldownSeconds",
+        "ModelLatencyP99Microseconds",
+        "Invocation5xxThreshold",
+        "ModelErrorsThreshold",
+        "AlarmEvaluationPeriods",
+    }
+)
+
+
 def stage_parameters(
-    config: Mapping[str, Any], package_arn: str, target: StageTarget, project: Project
+    config: Mapping[str, Any],
+    package_arn: str,
+    target: StageTarget,
+    project: Project,
+    shadow_arn: str = "",
 ) -> dict[str, str]:
     """The endpoint template's parameters for one stage, as the strings CloudFormation expects."""
     scaling, deployment = config["autoscaling"], config["deployment"]
     alarms, capture = config["alarms"], config["data_capture"]
+    shadow = config.get("shadow") or {}
     parameters = {
-        "SageMakerProjectName": project.slug.lower(),
+        "SageMakerProjectName": Names(project.slug, project.project_id).endpoint_prefix,
         "StageName": config["stage"],
         "ModelPackageArn": package_arn,
         "ModelExecutionRoleArn": target.role_arn,
@@ -123,6 +193,10 @@ def stage_parameters(
         "DataCaptureKmsKeyArn": target.kms_key_arn,
         "InstanceType": config["instance_type"],
         "InitialInstanceCount": config["initial_instance_count"],
+        "ShadowModelPackageArn": shadow_arn,
+        "ShadowInstanceType": shadow["instance_type"] if shadow_arn else config["instance_type"],
+        "ShadowInstanceCount": shadow.get("instance_count", 1) if shadow_arn else 1,
+        "AutoscalingEnabled": "true" if scaling["enabled"] else "false",
         "MinInstances": scaling["min_instances"],
         "MaxInstances": scaling["max_instances"],
         "TargetInvocationsPerInstance": scaling["target_invocations_per_instance"],
@@ -143,12 +217,17 @@ def stage_parameters(
         "AlarmEvaluationPeriods": alarms["evaluation_periods"],
     }
     as_text = {key: str(value) for key, value in parameters.items()}
-    digest = hashlib.sha256(json.dumps(as_text, sort_keys=True).encode()).hexdigest()
+    deployed = {key: value for key, value in as_text.items() if key not in IN_PLACE}
+    digest = hashlib.sha256(json.dumps(deployed, sort_keys=True).encode()).hexdigest()
     return {**as_text, "DeploymentId": digest[:8]}
 
 
 def template_configuration(
-    config: Mapping[str, Any], package: Mapping[str, Any], target: StageTarget, project: Project
+    config: Mapping[str, Any],
+    package: Mapping[str, Any],
+    target: StageTarget,
+    project: Project,
+    shadow_arn: str = "",
 ) -> dict[str, Any]:
     """A CodePipeline CloudFormation TemplateConfiguration document for one stage."""
     tags = {
@@ -161,7 +240,9 @@ def template_configuration(
     if project.project_id:
         tags["sagemaker:project-id"] = project.project_id
     return {
-        "Parameters": stage_parameters(config, package["ModelPackageArn"], target, project),
+        "Parameters": stage_parameters(
+            config, package["ModelPackageArn"], target, project, shadow_arn
+        ),
         "Tags": tags,
     }
 
@@ -179,18 +260,20 @@ def build(
     """Check every stage first, then write every file: a bad stage leaves no half-written output."""
     configs = {stage: load_stage_config(config_dir / f"{stage}-config.json") for stage in stages}
     targets = {stage: StageTarget.from_env(stage, env) for stage in stages}
-    package = latest_approved_package(sagemaker, group)
-    documents = {
-        stage: template_configuration(configs[stage], package, targets[stage], project)
-        for stage in stages
-    }
+    approved = latest_approved_package(sagemaker, group)
+    documents = {}
+    for stage in stages:
+        package, shadow_arn = shadow_choice(configs[stage], approved, sagemaker, group)
+        documents[stage] = template_configuration(
+            configs[stage], package, targets[stage], project, shadow_arn
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for stage, document in documents.items():
         path = out_dir / f"{stage}-config-export.json"
         path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         written[stage] = path
-    print(f"model package {package['ModelPackageArn']} -> {', '.join(map(str, written.values()))}")
+    print(f"model package {approved['ModelPackageArn']} -> {', '.join(map(str, written.values()))}")
     return written
 
 

@@ -69,8 +69,31 @@ def problems(config: Any, schema: dict[str, Any], path: Path) -> list[str]:
             f"{path}: deployment.canary_size_percent: {deployment['canary_size_percent']} is above "
             "50; allowed: 1-50 (SageMaker's canary is at most half of the new fleet)"
         )
+    shadow = config.get("shadow")
+    if shadow is not None:
+        found += _shadow_problems(shadow, config["stage"], path)
     if config["stage"] != path.name.removesuffix("-config.json"):
         found.append(f"{path}: stage: {config['stage']!r} does not match the file name")
+    return found
+
+
+def _shadow_problems(shadow: dict[str, Any], stage: str, path: Path) -> list[str]:
+    """A shadow variant is a prod option; a candidate version is needed unless it is off."""
+    found = []
+    if stage != "prod" and shadow["mode"] != "off":
+        found.append(
+            f"{path}: shadow.mode: {shadow['mode']!r} in {stage}; allowed: off (prod only)"
+        )
+    if shadow["mode"] != "off" and shadow["model_package_version"] is None:
+        found.append(
+            f"{path}: shadow.model_package_version: null with mode {shadow['mode']!r}; "
+            "allowed: the candidate's version number"
+        )
+    if shadow["instance_type"] not in hosting_instance_types():
+        found.append(
+            f"{path}: shadow.instance_type: {shadow['instance_type']!r} is not a SageMaker hosting "
+            "instance type"
+        )
     return found
 
 

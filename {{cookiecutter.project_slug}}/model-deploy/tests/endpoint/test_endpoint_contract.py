@@ -151,10 +151,24 @@ def test_oversized_body_is_413(endpoint: HttpTransport) -> None:
     limit_mb = endpoint.call("GET", "/execution-parameters").json()["MaxPayloadInMB"]
     if limit_mb == 0:
         pytest.skip("the server announces no payload limit (MaxPayloadInMB=0)")
+    # A client that asks first (Expect: 100-continue) is refused before it sends the body.
     reply = endpoint.send_headers_only(
-        "/invocations", {**CSV, "Content-Length": str(limit_mb * 1024 * 1024 + 1)}
+        "/invocations",
+        {**CSV, "Content-Length": str(limit_mb * 1024 * 1024 + 1), "Expect": "100-continue"},
     )
     assert_client_error(reply, 413)
+
+
+def test_oversized_body_sent_whole_is_413(endpoint: HttpTransport) -> None:
+    """An ordinary client sends the whole body before it reads the answer: it gets the 413 too."""
+    if not isinstance(endpoint, HttpTransport):
+        pytest.skip("InvokeEndpoint refuses a body over 6 MB before it reaches the container")
+    limit_mb = endpoint.call("GET", "/execution-parameters").json()["MaxPayloadInMB"]
+    if limit_mb == 0:
+        pytest.skip("the server announces no payload limit (MaxPayloadInMB=0)")
+    body = b"1,2,3,4\n" * (limit_mb * 1024 * 1024 // 8 + 1)
+    assert_client_error(endpoint.call("POST", "/invocations", body, CSV), 413)
+    assert endpoint.call("GET", "/ping").status == 200
 
 
 def test_server_still_healthy_after_bad_input(endpoint: HttpTransport) -> None:

@@ -20,13 +20,16 @@ from model_container.monitor.requests import values
 from model_container.serve.codec import codes_of
 from project_infra.monitoring import SCHEDULED_TIME, WINDOW_END
 from project_infra.settings import SettingsError, find_project_file
-from project_infra.twin import alarms, samples
+from project_infra.twin import alarms, deletion, samples
+from project_infra.twin.codepipeline import triggered
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
 from project_infra.twin.sagemaker import Execution
 from project_model import SCHEMA
 
 RELEASE_TAG = "release-twin"
+CONFIG_CHANGE_STAGE = "5a stage config change: autoscaling off + alarm -> deploy pipeline again"
+DELETE_STAGE = "9 delete the project: the stack and what its pipelines created; nothing bills on"
 BATCH_STAGE = (
     "8 batch inference: a clean batch scored, a drifted one -> retraining + one notification"
 )
@@ -96,11 +99,13 @@ def run_flow(twin: Twin) -> None:
     twin.stage("3 SageMaker pipeline: train, evaluate, register", lambda r: _build_run(twin, r))
     twin.stage("4 approval -> deploy: staging, tests, approval, prod", twin.approve)
     twin.stage("5 prod traffic -> data capture", lambda r: _traffic(twin, r))
+    twin.stage(CONFIG_CHANGE_STAGE, lambda r: _config_change(twin, r))
     if twin.settings.monitored:
         twin.stage("5b shifted traffic -> drift alarm -> retraining", lambda r: _drift(twin, r))
     twin.stage("6 release image push -> retraining on that image", lambda r: _release(twin, r))
     twin.stage("7 new training data -> retraining", lambda r: _new_data(twin, r))
     twin.stage(BATCH_STAGE, lambda r: _batch(twin, r))
+    twin.stage(DELETE_STAGE, lambda r: deletion.delete_project(twin, r))
 
 
 def _build_run(twin: Twin, report: StageReport) -> None:
@@ -118,6 +123,58 @@ def _traffic(twin: Twin, report: StageReport) -> None:
     keys = twin.traffic(report, sample_rows(twin.root, 20), prod)
     if not keys:
         raise StageError(f"endpoint {prod}: no data capture was written (DataCaptureConfig)")
+
+
+def _config_change(twin: Twin, report: StageReport) -> None:
+    """A person edits prod's stage config and pushes: autoscaling off (the first step of an instance
+    type change, model-deploy/README.md) and a tighter latency alarm. The deploy pipeline runs again;
+    prod's scalable target is deregistered, its alarm has the new threshold, its model is the same
+    (in-place knobs start no blue/green deployment) and the endpoint still answers."""
+    assert twin.runner is not None
+    stack_name = twin.names().deploy_stack("prod")
+    before = twin.deployed[stack_name]
+    path = twin.work / "repo" / "model-deploy" / "prod-config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["autoscaling"]["enabled"] = False
+    latency_ms = config["alarms"]["model_latency_p99_ms"] / 2
+    config["alarms"]["model_latency_p99_ms"] = latency_ms
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    changed = twin.push("prod: autoscaling off, tighter latency alarm", changed=[])
+    deploy = twin.output("DeployPipelineName")
+    if triggered(twin.runner.pipeline(deploy), "main", changed) is False:
+        raise StageError(f"a push of {', '.join(changed)} does not start pipeline {deploy}")
+    run = twin.runs[deploy] = twin.runner.start(deploy, f"push of {', '.join(changed)}")
+    report.resources.append(f"CodePipeline {deploy}: {run.status}")
+    if run.status != "Succeeded":
+        raise StageError(run.failure)
+    after, clients = twin.deployed[stack_name], twin.stage_clients[stack_name]
+    endpoint = twin.names().endpoint("prod")
+    targets = clients("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint}/variant/AllTraffic"]
+    )["ScalableTargets"]
+    if targets or "ScalableTarget" in after.resources:
+        raise StageError(f"autoscaling.enabled false left a scalable target on {endpoint}")
+    (alarm,) = [
+        r for r in after.of_type("AWS::CloudWatch::Alarm").values() if "latency" in r.physical_id
+    ]
+    threshold = clients("cloudwatch").describe_alarms(AlarmNames=[alarm.physical_id])[
+        "MetricAlarms"
+    ][0]["Threshold"]
+    if threshold != round(latency_ms * 1000):
+        raise StageError(
+            f"alarm {alarm.physical_id}: threshold {threshold}, expected {latency_ms} ms"
+        )
+    old_model = before.resources["Model"].physical_id
+    new_model = after.resources["Model"].physical_id
+    if old_model != new_model:
+        raise StageError(
+            f"an alarm/autoscaling change replaced the model ({old_model} -> {new_model})"
+        )
+    keys = twin.traffic(report, sample_rows(twin.root, 5), endpoint)
+    report.detail.append(
+        f"{stack_name}: no scalable target, {alarm.physical_id} at {threshold:g} us, model "
+        f"{new_model} kept, {len(keys)} capture object(s) after the redeploy"
+    )
 
 
 def _drift(twin: Twin, report: StageReport) -> None:

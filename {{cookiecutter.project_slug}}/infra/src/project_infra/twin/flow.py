@@ -23,18 +23,19 @@ from botocore.exceptions import ClientError
 from model_container.data import read_raw
 from model_container.monitor.requests import values as request_values
 from project_infra.parameters import PROJECT_ID
-from project_infra.settings import Names, Settings
+from project_infra.settings import Settings
 from project_infra.settings import load as load_settings
 from project_infra.source import SEED_EXCLUDES
 from project_infra.twin import samples
 from project_infra.twin.bus import Bus, Delivery
 from project_infra.twin.codepipeline import Handlers, PipelineRun, Runner
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
-from project_infra.twin.interpreters import INTERPRETERS, NOT_EMULATED
-from project_infra.twin.provision import ProvisionError, Resource, Stack, deploy
+from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
+from project_infra.twin.provision import ProvisionError, Resource, Stack, deploy, undeploy
 from project_infra.twin.runtime import Runtime
 from project_infra.twin.sagemaker import Execution, executions, run_execution
 from project_model import SCHEMA
+from project_names import Names
 
 FIRST_RUN_HEADING = "## First run on AWS"
 REPOSITORY_OWNER = "twin-owner"
@@ -71,6 +72,7 @@ class Twin:
     runtime: Runtime | None = None
     runs: dict[str, PipelineRun] = field(default_factory=dict)
     deployed: dict[str, Stack] = field(default_factory=dict)  # the stage stacks, by name
+    stage_clients: dict[str, Callable[[str], Any]] = field(default_factory=dict)  # their accounts
     seen_executions: set[str] = field(default_factory=set)
     ran: list[Execution] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -450,6 +452,8 @@ class Twin:
             if config.get("RoleArn"):
                 self.assume(config["RoleArn"], "cloudformation.amazonaws.com")
         cloudformation = clients("cloudformation")
+        if name in self.deployed:  # deployed again: what the twin created goes first (no orphans)
+            undeploy(self.deployed[name], clients, DELETERS)
         try:
             cloudformation.describe_stacks(StackName=name)
             cloudformation.delete_stack(StackName=name)  # moto cannot update a split stack
@@ -466,6 +470,7 @@ class Twin:
             not_emulated=NOT_EMULATED,
         )
         self.deployed[name] = stack
+        self.stage_clients[name] = clients
         endpoint = next(iter(stack.of_type("AWS::SageMaker::Endpoint").values()))
         config_res = next(iter(stack.of_type("AWS::SageMaker::EndpointConfig").values()))
         assert self.runtime is not None

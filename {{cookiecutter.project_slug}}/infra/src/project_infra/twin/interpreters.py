@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from project_infra.cleanup_handler import RESOURCE_TYPE as CLEANUP
+from project_infra.twin import cleanup
 from project_infra.twin.provision import Resource, Stack
 
 Clients = Callable[[str], Any]
@@ -340,9 +342,14 @@ def endpoint_config(clients: Clients, res: Resource, _stack: Stack) -> str:
         EndpointConfigName=res.physical_id,
         ProductionVariants=p["ProductionVariants"],
         Tags=_tags(p),
-        **_optional(p, "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig"),
+        **_optional(
+            p, "DataCaptureConfig", "KmsKeyId", "AsyncInferenceConfig", "ShadowProductionVariants"
+        ),
     )
-    return "CreateEndpointConfig; the twin's runtime captures where DataCaptureConfig says"
+    shadow = " (ShadowProductionVariants checked against the API's shape; moto 5.2.5 drops them)"
+    return "CreateEndpointConfig; the twin's runtime captures where DataCaptureConfig says" + (
+        shadow if "ShadowProductionVariants" in p else ""
+    )
 
 
 def endpoint(clients: Clients, res: Resource, _stack: Stack) -> str:
@@ -373,6 +380,42 @@ INTERPRETERS: dict[str, Callable[[Clients, Resource, Stack], str]] = {
     "AWS::CodeCommit::Repository": codecommit_repository,
     "AWS::ApplicationAutoScaling::ScalableTarget": scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": scaling_policy,
+    CLEANUP: cleanup.create,
+}
+
+
+def _delete_scaling_policy(clients: Clients, res: Resource) -> None:
+    resource_id, dimension, namespace = res.properties["ScalingTargetId"].split("|")
+    clients("application-autoscaling").delete_scaling_policy(
+        PolicyName=res.properties["PolicyName"],
+        ServiceNamespace=namespace,
+        ResourceId=resource_id,
+        ScalableDimension=dimension,
+    )
+
+
+def _deregister_scalable_target(clients: Clients, res: Resource) -> None:
+    resource_id, dimension, namespace = res.physical_id.split("|")
+    clients("application-autoscaling").deregister_scalable_target(
+        ServiceNamespace=namespace, ResourceId=resource_id, ScalableDimension=dimension
+    )
+
+
+# How the twin deletes what it created (a stage stack deployed again: CloudFormation's update,
+# emulated as delete + create since moto cannot update a split stack).
+DELETERS: dict[str, Callable[[Clients, Resource], None]] = {
+    "AWS::SageMaker::Model": lambda c, r: c("sagemaker").delete_model(ModelName=r.physical_id),
+    "AWS::SageMaker::EndpointConfig": lambda c, r: c("sagemaker").delete_endpoint_config(
+        EndpointConfigName=r.physical_id
+    ),
+    "AWS::SageMaker::Endpoint": lambda c, r: c("sagemaker").delete_endpoint(
+        EndpointName=r.physical_id
+    ),
+    "AWS::CloudWatch::Alarm": lambda c, r: c("cloudwatch").delete_alarms(
+        AlarmNames=[r.physical_id]
+    ),
+    "AWS::ApplicationAutoScaling::ScalableTarget": _deregister_scalable_target,
+    "AWS::ApplicationAutoScaling::ScalingPolicy": _delete_scaling_policy,
 }
 
 NOT_EMULATED: dict[str, str] = {

@@ -70,6 +70,7 @@ class Stack:
     parameters: dict[str, str]
     resources: dict[str, Resource] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)  # the twin's resources, in creation order
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Stack:
@@ -262,12 +263,35 @@ def deploy(
                 raise ProvisionError(
                     f"stack {stack_name}: {logical} ({res.type}): {_first_line(error)}"
                 ) from error
+            stack.created.append(logical)
     stack.outputs = {
         key: str(resolver.resolve(body["Value"]))
         for key, body in template.get("Outputs", {}).items()
         if "Condition" not in body or conditions[body["Condition"]]
     }
     return stack
+
+
+def undeploy(
+    stack: Stack,
+    clients: Callable[[str], Any],
+    deleters: dict[str, Callable[[Any, Resource], None]],
+) -> list[str]:
+    """Delete what the twin created for ``stack`` through the services' APIs, dependents first (the
+    reverse of creation), as CloudFormation deletes a stack; moto's part goes with DeleteStack.
+    Returns the logical ids deleted."""
+    missing = sorted({stack.resources[x].type for x in stack.created} - set(deleters))
+    if missing:
+        raise ProvisionError(f"stack {stack.name}: the twin cannot delete {missing[0]}; add it")
+    for logical in reversed(stack.created):
+        res = stack.resources[logical]
+        try:
+            deleters[res.type](clients, res)
+        except Exception as error:
+            raise ProvisionError(
+                f"stack {stack.name}: deleting {logical} ({res.type}): {_first_line(error)}"
+            ) from error
+    return list(reversed(stack.created))
 
 
 def _physical_name(

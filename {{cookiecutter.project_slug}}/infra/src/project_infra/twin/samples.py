@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from project_infra.checks import ACCOUNT
+from project_infra.synth_checks import ACCOUNT
 
 Event = dict[str, Any]
 

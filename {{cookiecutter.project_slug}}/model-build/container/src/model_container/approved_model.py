@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from model_container import registry
+from model_container.entrypoint import StepArgumentParser, StepError, run_step
 from model_container.paths import PROCESSING_FAILURE_FILE, processing
-from model_container.steps import StepArgumentParser, StepError, run_step
 
 # SageMaker's pattern of RoleArn (botocore checks lengths only).
 _ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import project_model
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 
 FORMAT_VERSION = 2
 METADATA_FILE = "model-metadata.json"

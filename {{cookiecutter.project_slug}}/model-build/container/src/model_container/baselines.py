@@ -20,9 +20,9 @@ import project_model
 from model_container import artifact
 from model_container.data import data_files, read_channel, read_with_header
 from model_container.data_quality import constraints, statistics
+from model_container.entrypoint import StepArgumentParser, StepError, run_step
 from model_container.explain import global_shap, sample
 from model_container.paths import PROCESSING_FAILURE_FILE, processing
-from model_container.steps import StepArgumentParser, StepError, run_step
 
 INPUT_FOLDERS = ("baseline", "train")
 

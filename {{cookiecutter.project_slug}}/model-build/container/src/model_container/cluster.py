@@ -1,9 +1,10 @@
-"""Multi-host training: which host am I, and xgboost's collective over the hosts SageMaker lists.
+"""Multi-host training: which host am I, and where are the others.
 
 SageMaker writes ``input/config/resourceconfig.json`` (``current_host``, ``hosts``) on every host and
-names resolve by DNS. The first host runs xgboost's RabitTracker; every host (the first included)
-joins as a worker. Local runs point the names at addresses with ``TRAIN_HOST_ADDRESSES``
-(``algo-1=127.0.0.1,algo-2=127.0.0.1``) and pick a free port with ``TRAIN_TRACKER_PORT``.
+names resolve by DNS. The model folder's ``distributed(cluster)`` joins the hosts (the sample:
+xgboost's collective, coordinated by the first host). Local runs point the names at addresses with
+``TRAIN_HOST_ADDRESSES`` (``algo-1=127.0.0.1,algo-2=127.0.0.1``) and pick a free port with
+``TRAIN_TRACKER_PORT``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,10 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from xgboost import collective
-from xgboost.core import XGBoostError
-from xgboost.tracker import RabitTracker
-
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 
 HOST_ADDRESSES_ENV = "TRAIN_HOST_ADDRESSES"
 TRACKER_PORT_ENV = "TRAIN_TRACKER_PORT"
@@ -42,6 +37,21 @@ class Cluster:
     @property
     def index(self) -> int:
         return self.hosts.index(self.current_host)
+
+    @property
+    def coordinator(self) -> str:
+        """The first host's address: where a coordinator (e.g. xgboost's tracker) listens."""
+        return host_address(self.hosts[0])
+
+    @property
+    def port(self) -> int:
+        """The coordinator's port (TRAIN_TRACKER_PORT, default 9099)."""
+        return _int_env(TRACKER_PORT_ENV, DEFAULT_TRACKER_PORT)
+
+    @property
+    def timeout_s(self) -> int:
+        """How long the hosts wait for each other (TRAIN_COLLECTIVE_TIMEOUT, default 300 s)."""
+        return _int_env(TIMEOUT_ENV, DEFAULT_TIMEOUT_S)
 
 
 def read_cluster(path: Path) -> Cluster:
@@ -97,58 +107,3 @@ def _int_env(name: str, default: int) -> int:
     if not text.isdigit() or int(text) == 0:
         raise StepError(f"{name}={text!r} is not a positive integer")
     return int(text)
-
-
-@contextmanager
-def communicator(cluster: Cluster) -> Iterator[None]:
-    """Join xgboost's collective for the duration of the block (no-op on one host)."""
-    if cluster.size == 1:
-        yield
-        return
-    port = _int_env(TRACKER_PORT_ENV, DEFAULT_TRACKER_PORT)
-    timeout = _int_env(TIMEOUT_ENV, DEFAULT_TIMEOUT_S)
-    tracker_address = host_address(cluster.hosts[0])
-    tracker = None
-    if cluster.index == 0:
-        try:
-            tracker = RabitTracker(
-                n_workers=cluster.size,
-                host_ip=tracker_address,
-                port=port,
-                sortby="task",
-                timeout=timeout,
-            )
-            tracker.start()
-        except XGBoostError as error:
-            raise StepError(
-                f"cannot start the xgboost tracker on {tracker_address}:{port}: {_reason(error)}"
-            ) from None
-    args = {
-        "dmlc_tracker_uri": tracker_address,
-        "dmlc_tracker_port": port,
-        # Zero-padded so the ranks follow the host order (sorting "algo-10" before "algo-2" would not).
-        "dmlc_task_id": f"{cluster.index:05d}",
-        "dmlc_retry": 30,  # the first host's tracker may start after this worker
-        "dmlc_timeout": timeout,
-    }
-    try:
-        with collective.CommunicatorContext(**args):
-            yield
-        if tracker is not None:
-            tracker.wait_for(timeout)
-    except XGBoostError as error:
-        raise StepError(
-            f"distributed training over {cluster.size} hosts (tracker {tracker_address}:{port}) failed: {_reason(error)}"
-        ) from None
-
-
-def _reason(error: XGBoostError) -> str:
-    """The most telling line of xgboost's multi-line error (it appends a native stack trace)."""
-    lines = [
-        line.strip(" -") for line in str(error).splitlines() if line.strip() and "[bt]" not in line
-    ]
-    lines = [line for line in lines if not line.startswith("Stack trace")]
-    for line in reversed(lines):
-        if "error" in line.lower():
-            return line
-    return lines[-1] if lines else type(error).__name__

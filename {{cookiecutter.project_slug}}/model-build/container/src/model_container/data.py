@@ -23,7 +23,7 @@ from model_container.columns import (
     category_codes,
     encode,
 )
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ import numpy as np
 
 from model_container import artifact
 from model_container.data import read_channel
+from model_container.entrypoint import StepArgumentParser, StepError, run_step
 from model_container.metrics import Curves, confusion, curves, roc_auc, threshold_metrics
 from model_container.paths import PROCESSING_FAILURE_FILE, processing
 from model_container.report import write_html, write_plots
-from model_container.steps import StepArgumentParser, StepError, run_step
 
 MAX_CURVE_POINTS = 1000  # keeps evaluation.json small for big test sets
 STD_MIN_ROWS = 200  # like Model Monitor: standard deviations only from 200 rows on

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from model_container.data import Dataset, read_raw, write_channel, write_with_header
+from model_container.entrypoint import StepArgumentParser, run_step
 from model_container.paths import PROCESSING_FAILURE_FILE, processing
 from model_container.split import SPLITS, check_fractions, stratified_split
-from model_container.steps import StepArgumentParser, run_step
 from project_model import SCHEMA
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 
 APPROVED = "Approved"
 BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}

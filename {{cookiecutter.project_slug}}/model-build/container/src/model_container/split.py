@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 
 SPLITS = ("train", "validation", "test")
 

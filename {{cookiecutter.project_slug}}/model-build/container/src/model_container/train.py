@@ -3,8 +3,8 @@
 Reads ``input/config/hyperparameters.json`` (every value a string), ``resourceconfig.json`` (hosts)
 and ``inputdataconfig.json`` (how channels were distributed), the ``train`` and ``validation``
 channels, trains with ``project_model.fit`` and writes the model artifact (model_container.artifact)
-into ``model/``. With more than one host, every host trains on its shard through xgboost's
-collective and writes the same model.
+into ``model/``. With more than one host, every host trains on its shard inside the model's
+``distributed(cluster)`` (the sample: xgboost's collective) and writes the same model.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import numpy as np
 
 import project_model
 from model_container import artifact
-from model_container.cluster import Cluster, communicator, read_cluster
+from model_container.cluster import Cluster, read_cluster
 from model_container.data import Dataset, read_channel
+from model_container.entrypoint import StepError, run_step
 from model_container.paths import (
     TRAINING_FAILURE_FILE,
     model_dir,
     training_channel,
     training_config,
 )
-from model_container.steps import StepError, run_step
 
 
 def read_json(path: Path, *, default: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +63,11 @@ def train(argv: Sequence[str] | None = None) -> None:
         read_json(training_config("hyperparameters.json"), default={})
     )
     cluster = read_cluster(training_config("resourceconfig.json"))
+    if cluster.size > 1 and project_model.distributed is None:
+        raise StepError(
+            f"{cluster.size} training hosts, but the model trains on one host only "
+            "(project_model.distributed is None): set the training InstanceCount to 1"
+        )
     channels = read_json(training_config("inputdataconfig.json"), default={})
 
     def channel(name: str) -> Dataset:
@@ -81,8 +86,11 @@ def train(argv: Sequence[str] | None = None) -> None:
         f"host {cluster.current_host} ({cluster.index + 1}/{cluster.size}): {len(train_data)} training rows"
     )
 
-    with communicator(cluster):
+    if cluster.size == 1:
         fitted = project_model.fit(train_data, validation, hyperparameters, print)
+    else:
+        with project_model.distributed(cluster):
+            fitted = project_model.fit(train_data, validation, hyperparameters, print)
 
     # Every host writes the same model, so whichever host's model/ SageMaker keeps is right.
     categories = project_model.SCHEMA.categories()

@@ -25,7 +25,7 @@ from registry_fixtures import (
 from model_container import registry as registry_module
 from model_container.approved_model import main
 from model_container.data_quality import statistics
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 
 
 def run(output: Path, *extra: str) -> int:

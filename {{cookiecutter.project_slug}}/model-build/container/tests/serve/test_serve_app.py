@@ -12,6 +12,7 @@ import pytest
 from serve_fixtures import N_FEATURES, csv_body, csv_line, json_body, make_rows, parse
 
 from model_container.monitor.capture import CaptureWriter
+from model_container.serve import app as app_module
 from model_container.serve.app import InferenceApp
 from model_container.serve.model import Model
 
@@ -178,6 +179,72 @@ def test_no_limit_when_the_payload_limit_is_zero(model: Model) -> None:
 def test_oversized_chunked_body_is_413(app: InferenceApp) -> None:
     reply = call(app, "POST", "/invocations", OVER_LIMIT, content_type="text/csv", chunked=True)
     assert reply.status == 413
+
+
+class Upload(io.BytesIO):
+    """A request body that records how much of it the app has read."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        self.taken = self.tell()
+        return data
+
+
+def post(app: InferenceApp, body: bytes, declared: int | None, **headers: str) -> tuple[int, int]:
+    """POST `body` (Content-Length `declared`, or chunked when None); the status and bytes read."""
+    upload = Upload(body)
+    upload.taken = 0
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/invocations", "wsgi.input": upload}
+    environ["CONTENT_TYPE"] = "text/csv"
+    if declared is not None:
+        environ["CONTENT_LENGTH"] = str(declared)
+    environ.update(headers)
+    seen: list[str] = []
+    b"".join(app(environ, lambda status, headers: seen.append(status)))
+    return int(seen[0][:3]), upload.taken
+
+
+def test_an_oversized_body_is_read_and_dropped_before_the_413(
+    app: InferenceApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client still sending (http.client, requests) reads the 413 only if the server took the body.
+    big = OVER_LIMIT * 3
+    assert post(app, big, len(big)) == (413, len(big))
+    assert post(app, big, None) == (413, len(big))
+    # Bounded: past DISCARD_BYTES the server stops reading (and the connection is closed).
+    monkeypatch.setattr(app_module, "DISCARD_BYTES", LIMIT * 2)
+    assert post(app, big, len(big)) == (413, LIMIT * 2)
+    # A client that asked first (Expect: 100-continue) has not sent the body: answer at once.
+    assert post(app, big, len(big), HTTP_EXPECT="100-continue") == (413, 0)
+
+
+def test_scoring_holds_the_gate_and_reading_the_body_does_not(model: Model) -> None:
+    events: list[str] = []
+
+    class Gate:
+        def __enter__(self) -> None:
+            events.append("enter")
+
+        def __exit__(self, *exc: object) -> None:
+            events.append("exit")
+
+    class Body(io.BytesIO):
+        def read(self, size: int | None = -1, /) -> bytes:
+            events.append("read")
+            return super().read(size)
+
+    gated = InferenceApp(model, max_body_bytes=LIMIT, workers=1, gate=Gate())
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/invocations",
+        "CONTENT_TYPE": "text/csv",
+        "CONTENT_LENGTH": str(len(ROW)),
+        "wsgi.input": Body(ROW),
+    }
+    assert b"".join(gated(environ, lambda *args: None))
+    assert events == ["read", "enter", "exit"]
+    gated({"REQUEST_METHOD": "GET", "PATH_INFO": "/ping", "wsgi.input": Body()}, lambda *args: None)
+    assert events == ["read", "enter", "exit"]  # /ping does not wait for scoring
 
 
 def test_a_bug_is_a_500_json_and_the_app_keeps_serving(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,14 +39,60 @@ def test_keep_alive_connection_serves_many_requests(server: Server) -> None:
 
 def test_client_error_over_http_is_4xx_json(server: Server) -> None:
     conn = connect(server)
-    # Headers only: the server must answer from Content-Length without reading 7 MB.
+    # Expect: 100-continue, headers only: the server answers from Content-Length, reading nothing.
     conn.putrequest("POST", "/invocations")
     conn.putheader("Content-Type", "text/csv")
     conn.putheader("Content-Length", str(7 * 1024 * 1024))
+    conn.putheader("Expect", "100-continue")
     conn.endheaders()
     response = conn.getresponse()
     assert response.status == 413
     assert b"exceeds the limit of 6291456 bytes" in response.read()
+
+
+def test_an_oversized_body_sent_whole_gets_the_413_not_a_broken_pipe(server: Server) -> None:
+    # http.client sends the whole body before it reads: the server must take it to be heard.
+    body = LINE * (7 * 1024 * 1024 // len(LINE))
+    conn = connect(server)
+    for _ in range(3):
+        conn.request("POST", "/invocations", body, {"Content-Type": "text/csv"})
+        response = conn.getresponse()
+        assert response.status == 413
+        assert response.getheader("Content-Type") == "application/json"
+        assert b"bytes exceeds the limit of 6291456 bytes" in response.read()
+    conn.request("POST", "/invocations", LINE, {"Content-Type": "text/csv"})
+    assert conn.getresponse().status == 200  # the body was read: the connection is still usable
+    conn.close()
+
+
+def stall(server: Server, count: int) -> list[socket.socket]:
+    """`count` clients that send headers and part of the body, then nothing."""
+    host, port = server.url.removeprefix("http://").split(":")
+    stalled = []
+    for _ in range(count):
+        sock = socket.create_connection((host, int(port)))
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+            b"Content-Length: 1000\r\n\r\n" + LINE[:5]
+        )
+        stalled.append(sock)
+    return stalled
+
+
+def test_uploads_stalled_mid_body_do_not_hold_the_workers(server: Server) -> None:
+    stalled = stall(server, 6)  # three per worker
+    try:
+        time.sleep(0.3)
+        for _ in range(10):
+            started = time.monotonic()
+            conn = connect(server)
+            conn.request("POST", "/invocations", LINE, {"Content-Type": "text/csv"})
+            assert conn.getresponse().status == 200
+            conn.close()
+            assert time.monotonic() - started < 2.0
+    finally:
+        for sock in stalled:
+            sock.close()
 
 
 def chunked(server: Server, body: bytes) -> tuple[int, bytes]:
@@ -173,6 +220,6 @@ def test_server_settings_come_from_the_environment() -> None:
     assert (built.bind_addr, built.bind_port, built.workers) == ("127.0.0.1", 9001, 3)
     assert built.workers_kill_timeout == 20  # SIGTERM: drain, then kill after this long
     assert built.log_access and built.respawn_failed_workers
-    # One Python thread runs requests; many connections may wait for it (backpressure 1 would
-    # let one keep-alive connection hold a worker and starve the rest).
-    assert built.blocking_threads == 1 and built.backpressure > 1
+    # A thread per connection a worker holds: a stalled upload never leaves a request without one
+    # (backpressure 1 would let one keep-alive connection hold a worker and starve the rest).
+    assert built.blocking_threads == built.backpressure == 1024 // 3

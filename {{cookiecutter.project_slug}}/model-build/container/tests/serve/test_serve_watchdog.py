@@ -1,4 +1,5 @@
-"""The request watchdog: a request running past the timeout ends the worker (the server replaces it)."""
+"""The watchdog: one request scores at a time, and scoring past the timeout recycles the worker after
+the requests queued behind the stuck one are answered."""
 
 from __future__ import annotations
 
@@ -8,31 +9,124 @@ import time
 from model_container.serve.watchdog import Watchdog
 
 
-def test_a_stuck_request_ends_the_worker() -> None:
-    exited = threading.Event()
+class Recorder:
+    """Stands in for os._exit and the SIGTERM to the worker."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.exited = threading.Event()
+        self.exit_time = 0.0
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def exit(self, code: int) -> None:
+        self.exit_time = time.monotonic()
+        self.exited.set()
+
+
+def dog(recorder: Recorder, timeout_s: float = 0.1, drain_s: float = 3.0) -> Watchdog:
+    return Watchdog(
+        timeout_s,
+        drain_s=drain_s,
+        exit_process=recorder.exit,
+        stop_accepting=recorder.stop,
+        period_s=0.02,
+        settle_s=0.1,
+    )
+
+
+def test_one_request_scores_at_a_time() -> None:
+    watchdog = dog(Recorder(), timeout_s=10)
+    inside, most = 0, 0
+
+    def score() -> None:
+        nonlocal inside, most
+        for _ in range(50):
+            with watchdog:
+                inside += 1
+                most = max(most, inside)
+                time.sleep(0.0005)
+                inside -= 1
+
+    threads = [threading.Thread(target=score) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 1
+    assert watchdog.started is None
+
+
+def test_quick_requests_do_not_trip_it() -> None:
+    recorder = Recorder()
+    watchdog = dog(recorder)
+    app = watchdog.track(lambda environ, start_response: [environ["body"]])
+    for _ in range(20):
+        with watchdog:
+            time.sleep(0.005)
+        assert app({"body": b"ok"}, None) == [b"ok"]
+    assert watchdog.in_flight == 0
+    assert not recorder.exited.wait(0.3)
+    assert not recorder.stopped.is_set()
+
+
+def test_a_stuck_request_recycles_the_worker_after_the_queued_ones_are_scored() -> None:
+    recorder = Recorder()
+    watchdog = dog(recorder)
+    release = threading.Event()
+    scored: list[int] = []
+
+    def stuck(environ: dict, start_response: object) -> list[bytes]:
+        with watchdog:
+            release.wait(10)  # a model call that never returns
+        return [b""]
+
+    def queued(environ: dict, start_response: object) -> list[bytes]:
+        with watchdog:  # waits behind the stuck request until the watchdog gives up on it
+            scored.append(environ["n"])
+            time.sleep(0.05)
+        return [b""]
+
+    threads = [threading.Thread(target=watchdog.track(stuck), args=({}, None))]
+    threads[0].start()
+    time.sleep(0.03)
+    for n in range(3):
+        threads.append(threading.Thread(target=watchdog.track(queued), args=({"n": n}, None)))
+        threads[-1].start()
+    assert recorder.stopped.wait(3), "the worker was not told to stop accepting"
+    assert recorder.exited.wait(3), "the worker did not exit"
+    assert sorted(scored) == [0, 1, 2], "a queued request was dropped"
+    assert watchdog.in_flight == 1  # only the stuck one is left when the process ends
+    release.set()
+    for thread in threads:
+        thread.join()
+
+
+def test_the_drain_is_bounded() -> None:
+    recorder = Recorder()
+    watchdog = dog(recorder, drain_s=0.3)
     release = threading.Event()
 
     def stuck(environ: dict, start_response: object) -> list[bytes]:
-        release.wait(5)
+        with watchdog:
+            release.wait(10)
         return [b""]
 
-    dog = Watchdog(stuck, timeout_s=0.1, exit_process=lambda code: exited.set(), period_s=0.02)
-    worker = threading.Thread(target=dog, args=({}, None))
-    worker.start()
-    assert exited.wait(3)
+    def slow_upload(environ: dict, start_response: object) -> list[bytes]:
+        release.wait(10)  # still receiving its body: counted in flight, never scoring
+        return [b""]
+
+    threads = [
+        threading.Thread(target=watchdog.track(app), args=({}, None))
+        for app in (stuck, slow_upload)
+    ]
+    for thread in threads:
+        thread.start()
+    assert recorder.stopped.wait(3)
+    stopped = time.monotonic()
+    assert recorder.exited.wait(3)
+    assert recorder.exit_time - stopped < 1.0
     release.set()
-    worker.join()
-
-
-def test_quick_requests_pass_through_and_do_not_trip_it() -> None:
-    exited = threading.Event()
-
-    def quick(environ: dict, start_response: object) -> list[bytes]:
-        return [environ["body"]]
-
-    dog = Watchdog(quick, timeout_s=0.1, exit_process=lambda code: exited.set(), period_s=0.02)
-    for _ in range(20):
-        assert dog({"body": b"ok"}, None) == [b"ok"]
-        time.sleep(0.01)
-    assert dog.started is None
-    assert not exited.wait(0.3)
+    for thread in threads:
+        thread.join()

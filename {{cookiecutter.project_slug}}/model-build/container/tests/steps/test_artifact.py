@@ -13,7 +13,7 @@ from step_helpers import save_model
 import project_model
 from model_container import artifact
 from model_container.data import Dataset
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 from project_model import SCHEMA, Fitted
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from model_container import artifact
-from model_container.cluster import Cluster, communicator, host_address, read_cluster
+import project_model
+from model_container import artifact, train
+from model_container.cluster import Cluster, host_address, read_cluster
 from model_container.data import Dataset, write_channel
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 from project_model import SCHEMA
 
 HOSTS = ["algo-1", "algo-2"]
@@ -147,6 +148,18 @@ def test_resource_config_and_host_addresses(
     monkeypatch.setenv("TRAIN_TRACKER_PORT", "http")
     with (
         pytest.raises(StepError, match="TRAIN_TRACKER_PORT='http' is not a positive integer"),
-        communicator(Cluster(("algo-1", "algo-2"), "algo-1")),
+        project_model.distributed(Cluster(("algo-1", "algo-2"), "algo-1")),
     ):
         pass
+
+
+def test_a_model_without_distributed_refuses_several_hosts(
+    tmp_path: Path, splits: dict[str, Dataset], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model folder that sets ``distributed = None`` trains on one host; two hosts: one line."""
+    opt_ml = host_dir(tmp_path, "algo-1", splits)
+    monkeypatch.setenv("OPT_ML", str(opt_ml))
+    monkeypatch.setattr(project_model, "distributed", None)
+    with pytest.raises(StepError, match="2 training hosts, but the model trains on one host only"):
+        train.train([])
+    assert not (opt_ml / "model").exists() or not any((opt_ml / "model").iterdir())

@@ -14,8 +14,8 @@ from step_helpers import assert_one_line_error, raw_line, split_sizes
 
 from model_container import preprocess
 from model_container.data import read_channel, read_raw, read_with_header
+from model_container.entrypoint import StepError
 from model_container.split import SPLITS, stratified_split
-from model_container.steps import StepError
 from project_model import SCHEMA
 
 

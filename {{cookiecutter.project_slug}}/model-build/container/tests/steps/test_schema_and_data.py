@@ -20,7 +20,7 @@ from model_container.columns import (
     encode,
 )
 from model_container.data import Dataset, data_files, read_channel, read_raw, write_channel
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 from project_model import SCHEMA
 
 NAMES = SCHEMA.names

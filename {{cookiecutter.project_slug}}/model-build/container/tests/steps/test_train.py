@@ -14,7 +14,7 @@ from step_helpers import assert_one_line_error
 import project_model
 from model_container import artifact, train
 from model_container.data import Dataset, write_channel
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 from project_model import SCHEMA
 
 

@@ -11,12 +11,15 @@ twin) calls exactly these names and nothing else of this package:
 - ``save(estimator, folder)`` -> file name, and ``load(path, threads)`` -> estimator;
 - ``predict(estimator, rows)`` -> the probability of the positive class per row;
 - ``explain(estimator, rows, names)`` -> per-row feature attributions, the bias term last;
-- ``small_batch(estimator)`` -> a faster scorer for requests of a few rows, or None.
+- ``small_batch(estimator)`` -> a faster scorer for requests of a few rows, or None;
+- ``distributed(cluster)`` -> a context manager in which every host of a multi-host training job
+  runs ``fit`` on its shard and ends with the same model, or None to train on one host only.
 
 Rows are float arrays: numbers as they are, a category as its position in the schema's list, NaN for
 a missing value. See README.md in this folder for how to bring your own data and model.
 """
 
+from project_model.distributed import distributed
 from project_model.estimator import Fitted, explain, fit, load, predict, save, small_batch
 from project_model.hyperparameters import Hyperparameters
 from project_model.schema import SCHEMA
@@ -25,6 +28,7 @@ __all__ = [
     "SCHEMA",
     "Fitted",
     "Hyperparameters",
+    "distributed",
     "explain",
     "fit",
     "load",

@@ -16,9 +16,9 @@ import numpy as np
 import xgboost as xgb
 
 from model_container.data import Dataset
-from model_container.serve import trees
 from project_model.hyperparameters import Hyperparameters
 from project_model.schema import SCHEMA
+from project_model.trees import UnsupportedModelError, from_booster
 
 MODEL_FILE = "xgboost-model.json"  # xgboost's JSON format: xgboost 3.1+ reads no other but UBJ
 
@@ -99,10 +99,10 @@ def explain(estimator: xgb.Booster, rows: np.ndarray, names: Sequence[str]) -> n
 
 
 def small_batch(estimator: xgb.Booster) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The image's tree walker for 1-8 row requests (None when it cannot read these trees)."""
+    """The tree walker (trees.py) for 1-8 row requests (None when it cannot read these trees)."""
     try:
-        return trees.from_booster(estimator).predict
-    except (trees.UnsupportedModelError, KeyError, TypeError, ValueError, IndexError):
+        return from_booster(estimator).predict
+    except (UnsupportedModelError, KeyError, TypeError, ValueError, IndexError):
         return None
 
 

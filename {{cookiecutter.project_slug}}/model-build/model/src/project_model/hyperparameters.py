@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from model_container.steps import StepError
+from model_container.entrypoint import StepError
 from project_model.schema import MONOTONE
 
 

@@ -6,6 +6,8 @@ or SageMaker's with --cloud)."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from model_build.definitions import cached_definition
 from model_build.errors import StepFailedError, UsageError, UsageParser
-from model_build.settings import (
+from model_build.options import (
     add_name_arguments,
     build_config,
     parse_overrides,
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 # The training data the project ships (model-build/data/raw/, read as project_model.SCHEMA declares).
 BUNDLED_DATA = Path(__file__).resolve().parents[3] / "data" / "raw"
 SUMMARY_METRICS = ("auc", "accuracy", "precision", "recall", "f1")
+# The packages the image runs the steps from: locally their sources stand in for its digest.
+STEP_CODE = ("model_container", "project_model")
 DEFAULT_WORK = Path(os.environ.get("LOCAL_WORK_DIR", ".local"))
 
 
@@ -76,7 +80,11 @@ def run_local_main(argv: list[str] | None = None) -> int:
             f"({work / 'definitions'})"
         )
     executor = LocalExecutor(
-        definition, work, region=config.region, log=lambda line: print(line, flush=True)
+        definition,
+        work,
+        region=config.region,
+        log=lambda line: print(line, flush=True),
+        code_version=step_code_version(),
     )
     overrides = parse_overrides(args.parameter)
     params = executor.parameters(overrides)
@@ -87,6 +95,18 @@ def run_local_main(argv: list[str] | None = None) -> int:
         raise StepFailedError(result.failure or "the run failed")
     print(f"done in {time.perf_counter() - started:.1f}s")
     return 0
+
+
+def step_code_version(packages: tuple[str, ...] = STEP_CODE) -> str:
+    """A digest of the step code's Python sources: a cached step reruns once its code changed."""
+    digest = hashlib.sha256()
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        for root in (spec.submodule_search_locations or []) if spec else []:
+            for path in sorted(Path(root).rglob("*.py")):
+                digest.update(f"{package}/{path.relative_to(root)}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def upload_data(source: Path, target: Path) -> None:

@@ -3,12 +3,15 @@
 Steps start as soon as the steps they reference have finished (independent steps run in parallel, as
 in SageMaker). Supported step types: Processing, Training, Condition, Fail, RegisterModel, and
 Transform where a transform runner is given (the cloud twin's; locally there is no model to name). A
-failed step or a FailStep stops the run: steps already running finish, nothing new starts.
+failed step or a FailStep stops the run: steps already running finish, nothing new starts. A step's
+RetryPolicies and CacheConfig are honoured as SageMaker does (``model_build.local.retries`` and
+``model_build.local.cache`` say how); progress is logged one whole line per event.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from typing import Any
 from model_build import catalog
 from model_build.errors import StepFailedError, UsageError
 from model_build.local import registry
+from model_build.local.cache import StepCache, cache_lifetime
 from model_build.local.jobs import run_processing, run_training
 from model_build.local.resolve import (
     Context,
@@ -29,6 +33,7 @@ from model_build.local.resolve import (
     references,
     resolve,
 )
+from model_build.local.retries import Retrier, local_wait, step_policies
 from model_build.local.storage import s3_path
 
 SUPPORTED = ("Processing", "Training", "Condition", "Fail", "RegisterModel", "Transform")
@@ -70,18 +75,25 @@ class LocalExecutor:
         register: Callable[..., dict[str, Any]] = registry.register,
         aws_steps: bool = False,
         transform: TransformRunner | None = None,
+        code_version: str = "",
+        sleep: Callable[[float], None] = time.sleep,
     ):
+        """``code_version``: a digest of the step code (part of every cache key, see local.cache);
+        ``sleep``: how retry waits are spent (tests record them instead)."""
         self.definition = definition
         self.work = work
         self.region = region
         self.account = account
-        self.log = log
+        self._log, self._log_lock = log, threading.Lock()
+        self.sleep = sleep
         self.max_parallel = max_parallel
         self.train_command = train_command
         # RegisterModel's registry: the local one, or (the cloud twin) the emulator's.
         self.register = register
         self.transform = transform
         kind = catalog.kind_of(definition)
+        # Cached runs are reused within one pipeline only, as on SageMaker.
+        self.cache = StepCache(work, kind or "pipeline", code_version)
         # aws_steps: the steps' own AWS calls reach an emulator (the cloud twin sets the endpoint).
         if kind not in (None, catalog.MODEL_BUILD) and not aws_steps:
             # Their steps read S3, the model registry and CloudWatch themselves: nothing to map.
@@ -100,6 +112,13 @@ class LocalExecutor:
                     f"step {step['Name']!r} is a batch transform, which needs a SageMaker Model; "
                     "the local executor runs it only with a transform runner (the cloud twin's)"
                 )
+            step_policies(step)  # checked now: a bad policy is refused before anything runs
+            cache_lifetime(step)
+
+    def log(self, line: str) -> None:
+        """One event, one line: concurrent steps never write into each other's lines."""
+        with self._log_lock:
+            self._log(line)
 
     def parameters(self, overrides: dict[str, str]) -> dict[str, Any]:
         """Parameter values: the definition's defaults, replaced by ``overrides`` (converted to the type)."""
@@ -203,7 +222,7 @@ class LocalExecutor:
         name, kind = step["Name"], step["Type"]
         start = time.perf_counter()
         self.log(f"[{start - self._started:6.1f}s] {name} ({kind}) started")
-        outcome = "ok"
+        outcome, reused = "ok", False
         branch: list[dict[str, Any]] = []
         try:
             if kind == "Condition":
@@ -212,26 +231,7 @@ class LocalExecutor:
                 message = resolve(step.get("Arguments", {}).get("ErrorMessage", ""), ctx)
                 raise StepFailedError(f"{name}: {message}")
             else:
-                args = resolve(step.get("Arguments", {}), ctx)
-                if kind == "Processing":
-                    ctx.steps[name] = run_processing(self.work, name, args, env)
-                    self._load_property_files(step, ctx)
-                elif kind == "Training":
-                    ctx.steps[name] = run_training(self.work, name, args, env, self.train_command)
-                elif kind == "Transform":
-                    assert self.transform is not None  # checked in __init__
-                    ctx.steps[name] = self.transform(args, env)
-                    outcome = f"output {args['TransformOutput']['S3OutputPath']}"
-                else:  # RegisterModel
-                    record = self.register(
-                        self.work, args, region=self.region, account=self.account
-                    )
-                    ctx.steps[name] = record
-                    result.registered.append(record)
-                    outcome = (
-                        f"{record['ModelPackageGroupName']} v{record['ModelPackageVersion']} "
-                        f"{record['ModelApprovalStatus']}"
-                    )
+                outcome, reused = self._job_step(step, ctx, result, env)
         except (StepFailedError, UsageError) as error:
             result.steps[name] = {"status": "Failed", "seconds": time.perf_counter() - start}
             self.log(f"[{time.perf_counter() - self._started:6.1f}s] {name} FAILED")
@@ -240,11 +240,84 @@ class LocalExecutor:
             raise StepFailedError(f"{name}: {error}") from None
         seconds = time.perf_counter() - start
         result.steps[name] = {"status": "Succeeded", "seconds": seconds}
+        if reused:
+            result.steps[name]["cached"] = True
         self.log(f"[{time.perf_counter() - self._started:6.1f}s] {name} {outcome} ({seconds:.1f}s)")
         # As in SageMaker, a condition step succeeds once it has chosen; its branch's steps succeed
         # or fail on their own.
         if branch:
             self._run_steps(branch, ctx, result, env)
+
+    def _job_step(
+        self, step: dict[str, Any], ctx: Context, result: RunResult, env: dict[str, str]
+    ) -> tuple[str, bool]:
+        """Run (or reuse, when cached) a Processing, Training, Transform or RegisterModel step;
+        its outcome as logged, and whether an earlier run was reused."""
+        name, kind = step["Name"], step["Type"]
+        args = resolve(step.get("Arguments", {}), ctx)
+        lifetime = cache_lifetime(step)
+        key = self.cache.key(kind, args) if lifetime is not None else ""
+        hit = self.cache.lookup(name, key, lifetime) if lifetime is not None else None
+        if hit is not None:
+            ctx.steps[name] = hit["properties"]
+        else:
+            ctx.steps[name] = self._attempts(step, lambda: self._job(kind, name, args, env))
+        if kind == "Processing":
+            self._load_property_files(step, ctx)
+        if lifetime is not None and hit is None:
+            self.cache.store(
+                name, key, ctx.steps[name], ctx.execution["PipelineExecutionId"], lifetime
+            )
+        if hit is not None:
+            return f"cached: reused execution {hit['execution_id']}", True
+        if kind == "Transform":
+            return f"output {args['TransformOutput']['S3OutputPath']}", False
+        if kind == "RegisterModel":
+            record = ctx.steps[name]
+            result.registered.append(record)
+            outcome = (
+                f"{record['ModelPackageGroupName']} v{record['ModelPackageVersion']} "
+                f"{record['ModelApprovalStatus']}"
+            )
+            return outcome, False
+        return "ok", False
+
+    def _job(
+        self, kind: str, name: str, args: dict[str, Any], env: dict[str, str]
+    ) -> dict[str, Any]:
+        """Run one attempt of a job step; its Describe*-shaped properties."""
+        if kind == "Processing":
+            return run_processing(self.work, name, args, env)
+        if kind == "Training":
+            return run_training(self.work, name, args, env, self.train_command)
+        if kind == "Transform":
+            assert self.transform is not None  # checked in __init__
+            return self.transform(args, env)
+        return self.register(self.work, args, region=self.region, account=self.account)
+
+    def _attempts(
+        self, step: dict[str, Any], attempt: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``attempt()`` until it succeeds or the step's retry policies give up (their waits scaled)."""
+        retrier = Retrier(step_policies(step))
+        busy = 0.0
+        while True:
+            began = time.perf_counter()
+            try:
+                return attempt()
+            except StepFailedError as error:
+                busy += time.perf_counter() - began
+                wait = retrier.wait_before_retry(error, busy)
+                if wait is None:
+                    if retrier.count:
+                        raise StepFailedError(f"{error} (after {retrier.count} retries)") from None
+                    raise
+                self.log(
+                    f"[{time.perf_counter() - self._started:6.1f}s] {step['Name']} attempt "
+                    f"{retrier.count} failed: {error}; retrying after {wait:g}s "
+                    f"(locally {local_wait(wait):.2f}s)"
+                )
+                self.sleep(local_wait(wait))
 
     def _condition(self, step: dict[str, Any], ctx: Context) -> tuple[str, list[dict[str, Any]]]:
         """The condition's outcome (as logged) and the branch it chose."""

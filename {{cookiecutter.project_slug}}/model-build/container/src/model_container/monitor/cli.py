@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from model_container import registry
-from model_container.monitor import metrics
+from model_container.entrypoint import StepError, run_step
+from model_container.monitor import cloudwatch
 from model_container.monitor.checks import compare
 from model_container.monitor.inputs import (
     baseline_codes,
@@ -38,7 +39,6 @@ from model_container.monitor.reader import (
 from model_container.monitor.report import html_report
 from model_container.monitor.stats import StreamingStatistics
 from model_container.paths import PROCESSING_FAILURE_FILE, opt_ml, processing
-from model_container.steps import StepError, run_step
 
 __all__ = ["VIOLATIONS", "Outcome", "baseline_codes", "main", "monitor"]
 _NAMESPACE = re.compile(r"[A-Za-z0-9 ._/#:-]{1,255}")  # CloudWatch's rule for custom namespaces
@@ -107,7 +107,7 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
         ) from None
 
     endpoint = args.endpoint or source.endpoint
-    items = metrics.metric_data(endpoint, results, len(violations), datetime.now(UTC))
+    items = cloudwatch.metric_data(endpoint, results, len(violations), datetime.now(UTC))
     statistics = statistics_window.document()
     statistics["monitor"] = {  # our addition: what was read (Model Monitor ignores unknown keys)
         "source": source.name,
@@ -129,7 +129,7 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
     flagged = {v["feature_name"] for v in violations}
     _write(output_dir / "statistics.json", statistics)
     _write(output_dir / "constraint_violations.json", {"violations": violations})
-    _write(output_dir / "metrics.json", metrics.as_json(namespace, items))
+    _write(output_dir / "metrics.json", cloudwatch.as_json(namespace, items))
     _write(
         output_dir / "summary.json",
         {
@@ -147,7 +147,7 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
         if not region:
             raise StepError("--publish-metrics needs a region: pass --region or set AWS_REGION")
         with registry.aws_errors(f"publish metrics to CloudWatch namespace {namespace!r}"):
-            metrics.publish(namespace, items, region)
+            cloudwatch.publish(namespace, items, region)
 
     drift = ", ".join(f"{r.name} {r.drift:.3f}" for r in results if r.drift is not None)
     print(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from model_container import registry
+from model_container.entrypoint import StepError
 from model_container.monitor import s3
 from model_container.monitor.options import CSV, Window
 from model_container.monitor.reader import (
@@ -26,7 +27,6 @@ from model_container.monitor.reader import (
 )
 from model_container.paths import processing, relocated
 from model_container.serve.codec import Codes, codes_of
-from model_container.steps import StepError
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from model_container import registry
+from model_container.entrypoint import StepArgumentParser, StepError
 from model_container.monitor.checks import DEFAULT_COMPLETENESS_TOLERANCE
 from model_container.monitor.reader import (
     parse_time,
 )
-from model_container.steps import StepArgumentParser, StepError
 
 VIOLATIONS = 2  # default exit status when violations are found
 CAPTURE, CSV = "capture", "csv"

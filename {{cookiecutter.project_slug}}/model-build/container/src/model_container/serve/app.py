@@ -7,7 +7,10 @@ overhead shows at one-row requests. Nothing is cached: every invocation runs the
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 import orjson
 
@@ -18,6 +21,10 @@ from model_container.serve.model import Model
 
 log = logging.getLogger("model_container.serve")
 
+# Bytes of an oversized body read and thrown away so its client can read the 413. SageMaker's largest
+# payload (batch transform's MaxPayloadInMB) is 100 MB.
+DISCARD_BYTES = 128 * 1024 * 1024
+
 StartResponse = Callable[..., object]
 Environ = dict
 
@@ -26,9 +33,17 @@ class InferenceApp:
     """`GET /ping`, `POST /invocations`, `GET /execution-parameters`."""
 
     def __init__(
-        self, model: Model, max_body_bytes: int, workers: int, capture: CaptureWriter | None = None
+        self,
+        model: Model,
+        max_body_bytes: int,
+        workers: int,
+        capture: CaptureWriter | None = None,
+        gate: AbstractContextManager | None = None,
     ) -> None:
         self.model = model
+        # Held while a request is scored (parse, predict, encode, capture), never while its body arrives:
+        # the server runs requests on several threads so a slow upload waits alone (see server.py).
+        self.gate = threading.Lock() if gate is None else gate
         self.codes = codec.codes_of(model.categories)
         self.max_body_bytes = max_body_bytes
         self.capture = capture
@@ -92,6 +107,9 @@ class InferenceApp:
             except ValueError:
                 raise RequestError(400, f"Content-Length {length[:20]!r} is not a number") from None
             if self.max_body_bytes and size > self.max_body_bytes:
+                # A client that asked first (Expect: 100-continue) has sent nothing yet: answer now.
+                if "100-continue" not in environ.get("HTTP_EXPECT", "").lower():
+                    _discard(stream, size)
                 raise RequestError(
                     413, f"body of {size} bytes exceeds the limit of {self.max_body_bytes} bytes"
                 )
@@ -101,6 +119,7 @@ class InferenceApp:
         # Chunked upload: read one byte past the limit to detect an oversized body without holding it all.
         body = stream.read(self.max_body_bytes + 1)
         if len(body) > self.max_body_bytes:
+            _discard(stream, DISCARD_BYTES)
             raise RequestError(413, f"body exceeds the limit of {self.max_body_bytes} bytes")
         return body
 
@@ -116,12 +135,32 @@ class InferenceApp:
                 f"Content-Type {shown[:60]!r} is not supported; allowed: {', '.join(codec.CONTENT_TYPES)}",
             )
         accept = codec.negotiate_accept(environ.get("HTTP_ACCEPT"), content_type)
-        rows = codec.parse(content_type, body, self.model.features, self.codes)
-        scores = self.model.predict(rows)
-        answer = codec.encode(accept, scores, self.model.threshold)
-        if self.capture is not None:
-            self.capture.write(body, content_type, answer, accept)
+        with self.gate:
+            rows = codec.parse(content_type, body, self.model.features, self.codes)
+            scores = self.model.predict(rows)
+            answer = codec.encode(accept, scores, self.model.threshold)
+            if self.capture is not None:
+                self.capture.write(body, content_type, answer, accept)
         return 200, accept, answer
+
+
+class _Input(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _discard(stream: _Input, size: int) -> None:
+    """Read and drop up to `size` (at most DISCARD_BYTES) of a body that will be answered 413.
+
+    A server that closes a connection with unread data makes the kernel reset it, and a client still
+    sending its body (http.client, requests) gets a broken pipe instead of the answer. Past the bound
+    the connection is closed anyway: reading 100+ MB to say "too large" is not worth a thread's time.
+    """
+    left = min(size, DISCARD_BYTES)
+    while left > 0:
+        chunk = stream.read(min(left, 1024 * 1024))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 _STATUS = {

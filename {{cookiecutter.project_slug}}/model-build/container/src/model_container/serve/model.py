@@ -15,8 +15,8 @@ from model_container.artifact import ModelError, read_spec
 
 __all__ = ["SMALL_BATCH_ROWS", "Model", "ModelError", "load_model", "read_spec"]
 
-# Up to this many rows per request the small-batch scorer (for xgboost: walking the tree arrays,
-# serve/trees.py) beats the estimator's own path and its fixed cost per call; beyond it the
+# Up to this many rows per request the small-batch scorer (the sample's: walking the tree arrays,
+# project_model/trees.py) beats the estimator's own path and its fixed cost per call; beyond it the
 # estimator's batched predictor wins (crossover measured at 8-16 rows on the sample model).
 SMALL_BATCH_ROWS = 8
 # The small-batch scorer is used only if it reproduces the estimator on probe rows to this tolerance.

@@ -3,11 +3,17 @@
 Why granian (measured side by side with gunicorn and SageMaker's XGBoost server): its HTTP/1.1 side is
 Rust (hyper on tokio), so a one-row request spends about 50 us in the server instead of the ~230 us a
 Python server such as gunicorn needs, and 1-row throughput is the server's cost plus the model's.
-Each worker runs the plain WSGI app on one Python thread with backpressure 1: scoring is CPU-bound and
-holds the GIL, so one request at a time per process is all a worker can do, and further requests wait
-in the kernel's and the runtime's queues instead of in Python. granian also brings what a hand-written
-server would have to re-implement: TCP_NODELAY (no 40 ms Nagle stalls on keep-alive), header limits,
-SIGTERM draining with a kill timeout, and replacing workers that die.
+Scoring is CPU-bound and holds the GIL, so each worker scores one request at a time (the watchdog's gate),
+but runs requests on a thread per connection: granian's WSGI app reads the body with a blocking call
+on the request's thread (`WSGIBody.read` is `block_on` over the body stream, src/wsgi/types.rs), so on a
+single thread one client stalled mid-body held the worker, and the requests queued behind it, until
+the watchdog killed it. This is gunicorn's sync-worker problem, which its docs solve with a buffering
+proxy (https://docs.gunicorn.org/en/stable/deploy.html); here a thread per connection does the waiting,
+as granian's docs suggest for limiting concurrency with threads rather than with backpressure
+(https://github.com/emmett-framework/granian/blob/master/README.md#backpressure). Threads are started
+on demand (a steady single connection uses one, as before) and stop after 30 s idle. granian also brings what a hand-written server would have to
+re-implement: TCP_NODELAY (no 40 ms Nagle stalls on keep-alive), header limits and a 30 s header read
+timeout, SIGTERM draining with a kill timeout, and replacing workers that die.
 """
 
 from __future__ import annotations
@@ -24,13 +30,18 @@ from granian.constants import HTTPModes, Interfaces
 
 from model_container.monitor.capture import CaptureWriter
 from model_container.serve.app import InferenceApp
+from model_container.serve.environment import Settings, SettingsError
 from model_container.serve.model import ModelError, load_model, read_spec
-from model_container.serve.settings import Settings, SettingsError
 from model_container.serve.watchdog import Watchdog
 
 SERVE_USER = "model-server"  # created by the Dockerfile
 WORKER_BOOT_ERROR = 3
-# The access log's per-request time (`dt_ms`) is measured around the WSGI call, body read included.
+# Connections waiting to be accepted (granian's default), shared by the workers: each worker holds at
+# most BACKLOG // workers connections at once (granian's backpressure) and has as many threads, so a
+# request never waits for a thread, only for the gate while another request scores.
+BACKLOG = 1024
+# The access log's per-request time (`dt_ms`) is measured around the WSGI call: body read and any wait
+# for the gate included.
 ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3fms'
 
 
@@ -87,11 +98,15 @@ def create_app() -> Callable:
     # One capture writer per worker process (SageMaker captures outside the container; locally the
     # server does it so the drift monitor has the same files to read).
     capture = CaptureWriter(Path(settings.capture_dir)) if settings.capture_dir else None
-    app = InferenceApp(model, settings.max_body_bytes, settings.workers, capture=capture)
-    return Watchdog(app, settings.timeout_s)
+    watchdog = Watchdog(settings.timeout_s, drain_s=settings.graceful_timeout_s)
+    app = InferenceApp(
+        model, settings.max_body_bytes, settings.workers, capture=capture, gate=watchdog
+    )
+    return watchdog.track(app)
 
 
 def build_server(settings: Settings) -> Granian:
+    connections = max(1, BACKLOG // settings.workers)
     return Granian(
         f"{__name__}:create_app",
         factory=True,
@@ -99,10 +114,11 @@ def build_server(settings: Settings) -> Granian:
         address=settings.host,
         port=settings.port,
         workers=settings.workers,
-        # One request at a time per worker on one Python thread (see the module docstring). Not
-        # backpressure=1: granian counts it per connection, so one keep-alive client would hold a
-        # worker and starve the others (the soak test caught it).
-        blocking_threads=1,
+        backlog=BACKLOG,
+        # A thread per connection a worker may hold (see the module docstring); backpressure counts
+        # connections, not requests (backpressure=1 let one keep-alive client starve the others).
+        backpressure=connections,
+        blocking_threads=connections,
         runtime_threads=1,
         # SageMaker's front end speaks HTTP/1.1 with keep-alive; no HTTP/2 or websockets to detect.
         http=HTTPModes.http1,

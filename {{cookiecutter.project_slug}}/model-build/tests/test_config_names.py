@@ -1,13 +1,12 @@
-"""Names that two packages derive independently must agree: the infra stack creates the resources,
-the model-build CLIs find them by name (model_build.config.PipelineConfig, project_infra.settings.Names).
-Runs where both packages are installed (`make test`)."""
+"""The pipelines and CLIs use the names the infra stack creates the resources under
+(project_names.Names), whatever the config overrides leave at their defaults."""
 
 from __future__ import annotations
 
 import pytest
 
 from model_build.config import PipelineConfig
-from project_infra.settings import Names
+from project_names import Names
 
 SLUGS = ("mammography-severity", "a" + "-b" * 15 + "c", "Mixed-Case-Slug")
 PROJECT_IDS = ("local", "p-abcdefghijkl")

@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
-from project_infra.checks import Resolver
 from project_infra.parameters import PROJECT_ID, PROJECT_NAME
+from project_infra.synth_checks import Resolver
 
 from service_catalog import launch_role
 from service_catalog.permissions import (

@@ -5,7 +5,7 @@ row (its C++ side parses JSON arguments and re-reads the cgroup CPU quota on eve
 treelite's GTIL ~45 us in its Python wrapper; walking the arrays takes ~15 us for a row of the
 project's model. This reads xgboost's documented JSON model and supports only what the training step
 produces (gbtree, ``binary:logistic``, one tree per round, numeric splits); anything else, or any
-disagreement with xgboost on probe rows at load time (model.py), leaves scoring to xgboost.
+disagreement with xgboost on probe rows at load time (the server checks), leaves scoring to xgboost.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_container.serve.settings import Settings, SettingsError, cpu_count
+from model_container.serve.environment import Settings, SettingsError, cpu_count
 
 
 def test_defaults_follow_sagemaker(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,92 @@
+"""Every resource name the project derives from its SageMaker project name and id.
+
+The infra stack creates the resources under these names, model-build's CLIs and pipelines find them
+(and write under the S3 prefixes), model-deploy names the endpoints: all three import this module,
+so a name cannot drift between the code that creates a resource and the code that uses it.
+
+SageMaker Projects give a project a name (Studio: up to 32 letters, digits and hyphens) and an id
+(``p-`` and 12 characters in Studio; ``local`` for local runs, ``manual`` for a stack deployed by
+hand) and prefix the project's resources with ``<name>-<id>``. Names that AWS requires in lower case
+(ECR repositories) or writes lowercased into ARNs (endpoints) use the lowercase name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STAGES = ("staging", "prod")
+
+
+@dataclass(frozen=True)
+class Names:
+    slug: str  # the SageMaker project name (the project slug unless Studio named it)
+    project_id: str = "local"
+
+    @property
+    def lowercase(self) -> str:
+        """The project name in lower case (the CDK stack overrides this: its name is a token)."""
+        return self.slug.lower()
+
+    @property
+    def base(self) -> str:
+        """``<name>-<id>``: the prefix SageMaker Projects give the project's resources."""
+        return f"{self.slug}-{self.project_id}"
+
+    @property
+    def model_package_group(self) -> str:  # ModelPackageGroupName: up to 63 characters
+        return self.base
+
+    @property
+    def build_pipeline(self) -> str:  # PipelineName: up to 256 characters
+        return f"{self.base}-model-build"
+
+    @property
+    def monitoring_pipeline(self) -> str:  # medium and large only
+        return f"{self.base}-monitoring"
+
+    @property
+    def batch_pipeline(self) -> str:
+        return f"{self.base}-batch-inference"
+
+    @property
+    def raw_data_prefix(self) -> str:  # below the artifact bucket: the training data
+        return f"{self.base}/data/raw/"
+
+    @property
+    def batch_input_prefix(self) -> str:  # below the artifact bucket: the batch pipeline's input
+        return f"{self.base}/batch/input/"
+
+    @property
+    def deploy_prefix(self) -> str:  # below the artifact bucket: the deploy build's outputs
+        return f"{self.slug}/model-deploy/"
+
+    @property
+    def drift_alarm(self) -> str:  # AlarmName: up to 255 characters
+        return f"{self.base}-data-drift"
+
+    @property
+    def drift_namespace(self) -> str:  # CloudWatch namespace of the monitor's drift metrics
+        return f"{self.lowercase}/DataDrift"
+
+    @property
+    def ecr_repository(self) -> str:  # ECR names are lower case
+        return f"sagemaker-{self.lowercase}"
+
+    @property
+    def endpoint_prefix(self) -> str:
+        """What model-deploy/endpoint.yml's SageMakerProjectName parameter receives."""
+        return self.lowercase
+
+    def endpoint(self, stage: str) -> str:  # endpoint.yml: <SageMakerProjectName>-<StageName>
+        return f"{self.endpoint_prefix}-{stage}"
+
+    def deploy_stack(self, stage: str) -> str:  # matches the bootstrap role's stack ARN pattern
+        return f"sagemaker-{self.slug}-deploy-{stage}"
+
+    @staticmethod
+    def capture_prefix(stage: str) -> str:  # below the artifact bucket: a stage's data capture
+        return f"data-capture/{stage}"
+
+    def capture_folder(self, stage: str) -> str:
+        """Where SageMaker writes the stage endpoint's capture files (``yyyy/mm/dd/hh/`` below)."""
+        return f"{self.capture_prefix(stage)}/{self.endpoint(stage)}/AllTraffic/"
