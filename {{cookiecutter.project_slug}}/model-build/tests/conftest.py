@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from model_build import catalog
+from model_build import pipeline_kinds
 from model_build.options import ENVIRONMENT
 from model_build.pipeline import PipelineConfig, get_definition
 
@@ -70,12 +70,12 @@ MEDIUM = dataclasses.replace(CONFIG, size="medium")
 
 @pytest.fixture(scope="session")
 def monitoring_definition() -> dict[str, Any]:
-    return json.loads(catalog.definition(catalog.MONITORING, MEDIUM))
+    return json.loads(pipeline_kinds.definition(pipeline_kinds.MONITORING, MEDIUM))
 
 
 @pytest.fixture(scope="session")
 def batch_definition() -> dict[str, Any]:
-    return json.loads(catalog.definition(catalog.BATCH_INFERENCE, CONFIG))
+    return json.loads(pipeline_kinds.definition(pipeline_kinds.BATCH_INFERENCE, CONFIG))
 
 
 @pytest.fixture(scope="session")

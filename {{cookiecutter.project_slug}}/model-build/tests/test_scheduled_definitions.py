@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from model_build import catalog
+from model_build import pipeline_kinds
 from model_build.errors import run_cli
 from model_build.local import commands
 from model_build.local.executor import LocalExecutor
@@ -75,11 +75,11 @@ def batch_requests(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ],
 )
 def test_monitoring_only_for_medium_and_large(size: str, kinds: tuple[str, ...]) -> None:
-    assert catalog.available(dataclasses.replace(CONFIG, size=size)) == kinds
+    assert pipeline_kinds.available(dataclasses.replace(CONFIG, size=size)) == kinds
 
 
 def test_pipeline_names() -> None:
-    names = {kind: catalog.pipeline_name(kind, MEDIUM) for kind in catalog.KINDS}
+    names = {kind: pipeline_kinds.pipeline_name(kind, MEDIUM) for kind in pipeline_kinds.KINDS}
     assert names == {
         "model-build": "mammo-p-0123456789ab-model-build",
         "monitoring": "mammo-p-0123456789ab-monitoring",
@@ -92,12 +92,14 @@ def test_each_definition_is_told_apart(
     monitoring_definition: dict[str, Any],
     batch_definition: dict[str, Any],
 ) -> None:
-    assert [catalog.kind_of(d) for d in (definition, monitoring_definition, batch_definition)] == [
+    assert [
+        pipeline_kinds.kind_of(d) for d in (definition, monitoring_definition, batch_definition)
+    ] == [
         "model-build",
         "monitoring",
         "batch-inference",
     ]
-    assert catalog.kind_of({"Parameters": [], "Steps": []}) is None
+    assert pipeline_kinds.kind_of({"Parameters": [], "Steps": []}) is None
 
 
 # -- monitoring -----------------------------------------------------------------------------------
@@ -347,7 +349,7 @@ def test_longest_project_names_still_make_valid_requests() -> None:
     # A 32-character slug (the template's limit) and a Studio project id: the model name the
     # transform uses must stay within CreateTransformJob's 63 characters.
     config = dataclasses.replace(CONFIG, project_name="a" + "-b" * 15 + "c")
-    definition = json.loads(catalog.definition(catalog.BATCH_INFERENCE, config))
+    definition = json.loads(pipeline_kinds.definition(pipeline_kinds.BATCH_INFERENCE, config))
     stand_ins = approved_stand_in(definition)
     model_name = stand_ins["LatestApprovedModel"]["ApprovedModel"]["model_name"]
     assert model_name == "a" + "-b" * 15 + "c-p-01234-abcdef123456" and len(model_name) == 53

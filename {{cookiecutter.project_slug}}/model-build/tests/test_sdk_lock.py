@@ -11,7 +11,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from model_build import catalog, sdk_lock
+from model_build import pipeline_kinds, sdk_lock
 
 from .conftest import CONFIG
 
@@ -65,7 +65,7 @@ def test_the_local_loop_imports_nothing_outside_its_venv(tmp_path: Path) -> None
     assert {"mlflow", "pyarrow", "aws_cdk", "moto"} <= blocked
     code = f"""
 import dataclasses, json, pathlib
-from model_build import catalog, offline
+from model_build import pipeline_kinds, offline
 from model_build.config import PipelineConfig
 import model_build.cli, model_build.local.serving, model_build.local.monitoring
 import model_container.preprocess, model_container.train, model_container.evaluate
@@ -73,8 +73,8 @@ import model_container.serve, model_container.monitor, model_container.baselines
 import model_container.explain, model_container.report, project_model
 config = PipelineConfig(**json.loads({json.dumps(dataclasses.asdict(CONFIG))!r}))
 offline.import_sdk(config.region, quiet=True)
-for kind in catalog.available(config):
-    pathlib.Path({str(tmp_path)!r}, kind + ".json").write_text(catalog.definition(kind, config))
+for kind in pipeline_kinds.available(config):
+    pathlib.Path({str(tmp_path)!r}, kind + ".json").write_text(pipeline_kinds.definition(kind, config))
 """
     result = subprocess.run(
         [sys.executable, "-c", BLOCKED_RUN, json.dumps(sorted(blocked)), code],
@@ -85,6 +85,6 @@ for kind in catalog.available(config):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     built = {path.stem for path in tmp_path.glob("*.json")}
-    assert built == set(catalog.available(CONFIG)) and catalog.MODEL_BUILD in built
+    assert built == set(pipeline_kinds.available(CONFIG)) and pipeline_kinds.MODEL_BUILD in built
     for path in tmp_path.glob("*.json"):
         assert json.loads(path.read_text())["Steps"]

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from model_build import catalog, definitions
+from model_build import definitions, pipeline_kinds
 from model_build.definitions import project_tags
 from model_build.errors import UsageError, UsageParser
 from model_build.options import (
@@ -191,7 +191,9 @@ def upsert_pipelines_main(argv: list[str] | None = None) -> int:
         raise UsageError(
             "missing IMAGE_URI (or --image-uri): the image the pipelines run by default"
         )
-    kinds = [kind for kind in catalog.available(config) if kind != catalog.MODEL_BUILD]
+    kinds = [
+        kind for kind in pipeline_kinds.available(config) if kind != pipeline_kinds.MODEL_BUILD
+    ]
     built = {kind: definitions.build_definition(config, kind) for kind in kinds}
 
     import boto3
@@ -200,15 +202,15 @@ def upsert_pipelines_main(argv: list[str] | None = None) -> int:
     for kind, definition in built.items():
         arn = upsert(
             client,
-            catalog.pipeline_name(kind, config),
+            pipeline_kinds.pipeline_name(kind, config),
             definition,
             role_arn=config.role_arn,
-            description=catalog.DESCRIPTIONS[kind],
+            description=pipeline_kinds.DESCRIPTIONS[kind],
             tags=project_tags(config),
         )
         print(f"upserted {arn}")
-    if catalog.MONITORING not in kinds:
+    if pipeline_kinds.MONITORING not in kinds:
         print(
-            f"no {catalog.MONITORING} pipeline: project size is {config.size!r} (medium/large have it)"
+            f"no {pipeline_kinds.MONITORING} pipeline: project size is {config.size!r} (medium/large have it)"
         )
     return 0

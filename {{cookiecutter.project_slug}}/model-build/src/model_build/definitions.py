@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import project_names
-from model_build import catalog
+from model_build import pipeline_kinds
 from model_build.config import PipelineConfig
 from model_build.errors import UsageError, UsageParser
 from model_build.options import (
@@ -24,19 +24,21 @@ from model_build.options import (
 )
 
 
-def build_definition(config: PipelineConfig, kind: str = catalog.MODEL_BUILD) -> dict[str, Any]:
+def build_definition(
+    config: PipelineConfig, kind: str = pipeline_kinds.MODEL_BUILD
+) -> dict[str, Any]:
     """The definition of pipeline ``kind`` as a dict, with the SDK's import-time chatter silenced."""
     from model_build.offline import import_sdk
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the SDK's own moved-module shims
         import_sdk(config.region, quiet=True)
-        return json.loads(catalog.definition(kind, config))
+        return json.loads(pipeline_kinds.definition(kind, config))
 
 
 def require_available(kind: str, config: PipelineConfig) -> None:
     """A one-line refusal for a pipeline this project does not have (monitoring on small)."""
-    if kind not in catalog.available(config):
+    if kind not in pipeline_kinds.available(config):
         raise UsageError(
             f"the {kind} pipeline is only for medium and large projects; this one is "
             f"{config.size!r} (project.toml [project] size, or --size)"
@@ -89,8 +91,8 @@ def definition_main(argv: list[str] | None = None) -> int:
     add_size_argument(parser)
     parser.add_argument(
         "--pipeline",
-        choices=catalog.KINDS,
-        default=catalog.MODEL_BUILD,
+        choices=pipeline_kinds.KINDS,
+        default=pipeline_kinds.MODEL_BUILD,
         help="which of the project's pipelines (default: model-build)",
     )
     parser.add_argument(

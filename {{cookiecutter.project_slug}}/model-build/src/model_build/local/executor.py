@@ -21,7 +21,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from model_build import catalog
+from model_build import pipeline_kinds
 from model_build.errors import StepFailedError, UsageError
 from model_build.local import registry
 from model_build.local.cache import StepCache, cache_lifetime
@@ -91,11 +91,11 @@ class LocalExecutor:
         # RegisterModel's registry: the local one, or (the cloud twin) the emulator's.
         self.register = register
         self.transform = transform
-        kind = catalog.kind_of(definition)
+        kind = pipeline_kinds.kind_of(definition)
         # Cached runs are reused within one pipeline only, as on SageMaker.
         self.cache = StepCache(work, kind or "pipeline", code_version)
         # aws_steps: the steps' own AWS calls reach an emulator (the cloud twin sets the endpoint).
-        if kind not in (None, catalog.MODEL_BUILD) and not aws_steps:
+        if kind not in (None, pipeline_kinds.MODEL_BUILD) and not aws_steps:
             # Their steps read S3, the model registry and CloudWatch themselves: nothing to map.
             raise UnsupportedDefinitionError(
                 f"this is the {kind} pipeline, which runs only on SageMaker (upsert it with "
