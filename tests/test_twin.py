@@ -24,9 +24,11 @@ STAGES = [
     "3 SageMaker pipeline: train, evaluate, register",
     "4 approval -> deploy: staging, tests, approval, prod",
     "5 prod traffic -> data capture",
+    "5a stage config change: autoscaling off + alarm -> deploy pipeline again",
     "6 release image push -> retraining on that image",
     "7 new training data -> retraining",
     "8 batch inference: a clean batch scored, a drifted one -> retraining + one notification",
+    "9 delete the project: the stack and what its pipelines created; nothing bills on",
 ]
 
 
@@ -78,7 +80,7 @@ def test_medium_three_account_flow(template: Path, tmp_path: Path) -> None:
     code, output, report = _twin(_project(template, tmp_path, extra))
     assert code == 0, output[-6000:]
     drift = "5b shifted traffic -> drift alarm -> retraining"  # medium and large only
-    expected = [*STAGES[:5], drift, *STAGES[5:]]
+    expected = [*STAGES[:6], drift, *STAGES[6:]]
     assert [(s["name"], s["outcome"]) for s in report["stages"]] == [(s, "ok") for s in expected]
     (stage,) = [s for s in report["stages"] if s["name"] == drift]
     assert any(

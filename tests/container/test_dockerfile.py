@@ -4,6 +4,7 @@ shell run against stand-ins for `aws` and `docker` to prove it exports a digest-
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,12 +79,24 @@ esac
 """
 
 
+# A project checkout as the image build sees it (model-build/ is the build context).
+SOURCES = {
+    "model-build/container/Dockerfile": "FROM python\n",
+    "model-build/pyproject.toml": "[project]\n",
+    "model-deploy/prod-config.json": "{}\n",
+}
+TAG = re.compile(r"IMAGE_TAG=(src-[0-9a-f]{32})\b")
+
+
 def run_buildspec(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, Path, Path]:
     """Run every phase's commands in one bash, as CodeBuild does, with stand-in aws and docker."""
     spec = yaml.safe_load((CONTAINER / "buildspec.yml").read_text())
     bin_dir, state, work = tmp_path / "bin", tmp_path / "state", tmp_path / "work"
-    for folder in (bin_dir, state, work):
-        folder.mkdir(exist_ok=True)
+    for folder in (bin_dir, state, work / "model-build" / "container", work / "model-deploy"):
+        folder.mkdir(parents=True, exist_ok=True)
+    for path, text in SOURCES.items():
+        if not (work / path).exists():
+            (work / path).write_text(text)
     for name, body in {"aws": STUB_AWS, "docker": STUB_DOCKER}.items():
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(0o755)
@@ -125,15 +138,43 @@ def test_buildspec_builds_pushes_and_exports_the_digest_pinned_uri(tmp_path: Pat
     done, work, calls = run_buildspec(tmp_path, PREVIOUS_TAG="fedcba")
     assert done.returncode == 0, done.stdout + done.stderr
     uri = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-project@{DIGEST}"
-    assert f"EXPORTED IMAGE_URI={uri} IMAGE_TAG=0123456789abcdef" in done.stdout
+    assert f"EXPORTED IMAGE_URI={uri} IMAGE_TAG=src-" in done.stdout
+    tag = TAG.search(done.stdout).group(1)
     assert (work / "image-uri.txt").read_text() == uri + "\n"
     log = calls.read_text()
     assert "--cache-from 123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-project:fedcba" in log
-    assert ":0123456789abcdef0123456789abcdef01234567 " in log + " "
-    assert (
-        "docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-project:0123456789abcdef"
-        in log
+    assert "org.opencontainers.image.revision=0123456789abcdef0123456789abcdef01234567" in log
+    assert f"docker push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/demo-project:{tag}" in log
+
+
+def test_the_image_tag_follows_model_build_only(tmp_path: Path) -> None:
+    """A commit that changes nothing under model-build/ (a stage config) gets the same tag, so it
+    reuses the image already pushed; a change under model-build/ gets a new one."""
+
+    def tag(run: str, edit: tuple[str, str] | None = None) -> str:
+        work = tmp_path / run / "work"
+        work.mkdir(parents=True)
+        for path, text in SOURCES.items():
+            (work / path).parent.mkdir(parents=True, exist_ok=True)
+            (work / path).write_text(text)
+        if edit:
+            (work / edit[0]).write_text(edit[1])
+        done, _, _ = run_buildspec(tmp_path / run)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return TAG.search(done.stdout).group(1)
+
+    first = tag("first")
+    assert tag("config", ("model-deploy/prod-config.json", '{"changed": 1}\n')) == first
+    assert tag("code", ("model-build/pyproject.toml", "[project]\nname = 'x'\n")) != first
+
+
+def test_buildspec_outside_the_project_root_fails_with_one_line(tmp_path: Path) -> None:
+    commands = yaml.safe_load((CONTAINER / "buildspec.yml").read_text())["phases"]["pre_build"]
+    (check,) = [c for c in commands["commands"] if "error: no model-build/" in c]
+    done = subprocess.run(
+        ["bash", "-c", check], cwd=tmp_path, capture_output=True, text=True, check=False
     )
+    assert done.returncode == 1 and done.stdout.startswith("error: no model-build/ in ")
 
 
 def test_buildspec_reuses_an_image_already_pushed_for_the_commit(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_names import Names
 
-# Images the build pipeline pushes are tagged with the commit SHA; only a tag with this prefix (an
+# Images the build pipeline pushes are tagged src-<hash of model-build/>; only a tag with this prefix (an
 # image pushed by hand, such as a patched base) starts the build pipeline, so its own pushes never
 # start it again.
 RELEASE_TAG_PREFIX = "release-"

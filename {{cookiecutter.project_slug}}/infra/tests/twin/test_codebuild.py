@@ -828,7 +828,8 @@ def test_the_image_buildspec_pushes_and_exports_a_digest_pinned_uri(
     ]
     assert result.exported == {
         "IMAGE_URI": f"{aws}@{image['imageDigest']}",
-        "IMAGE_TAG": "0123456789abcdef",
+        "IMAGE_TAG": image["imageTags"][0],  # src-<hash of model-build/>
     }
+    assert image["imageTags"][0].startswith("src-")
     uri = (result.artifacts["ImageArtifact"] / "image-uri.txt").read_text(encoding="utf-8").strip()
     assert uri == result.exported["IMAGE_URI"]
