@@ -109,10 +109,19 @@ class Mutation:
 
 MUTATIONS = {
     "s3-prefix-one-side": Mutation(
-        "infra/src/project_infra/settings.py",
-        (('/data/raw/"', '/data/incoming/"'),),
-        "7",
-        "the new data is not used",
+        # Both sides take the prefix from project_names; a prefix written by hand on one side is
+        # the break (the stack's rule and output keep data/raw/, the pipeline reads elsewhere).
+        # model-build's own test of the names it uses (test_config_names.py) stops the push's build
+        # before any pipeline runs on the wrong prefix.
+        "model-build/src/model_build/config.py",
+        (
+            (
+                'f"s3://{self.bucket}/{self.names.raw_data_prefix}"',
+                'f"s3://{self.bucket}/{self.names.base}/data/incoming/"',
+            ),
+        ),
+        "2",
+        "unit tests failed in: model-build",
     ),
     "output-artifact-renamed": Mutation(
         "model-deploy/buildspec.yml",
