@@ -1,6 +1,9 @@
 """Benchmark: the drift monitor over 1M generated captured rows vs a load-everything peer.
 
-    .venv/bin/python bench/monitor/run.py [--rows 1000000] [--keep DIR]
+    .venv/bin/python bench/monitor/run.py [--rows 1000000] [--strings]
+
+``--strings``: Shape and Margin are categorical string features (their category names in the
+payloads, ``String`` with ``string_statistics`` in the baseline); the peer does not run then.
 
 Generates SageMaker data-capture files (one request per row, spread over 24 hourly files) from the
 bundled data's features, a baseline from the same features (statistics/constraints as the baselines
@@ -35,6 +38,11 @@ PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 BUNDLED = PROJECT / "model-build" / "data" / "raw" / "mammographic_masses.data"
 FEATURES = ["Age", "Shape", "Margin", "Density"]  # the model's default inputs (BI-RADS dropped)
 HOURS = 24
+# --strings: these features are sent and baselined as category names (code = value - 1).
+STRINGS = {
+    "Shape": ("round", "oval", "lobular", "irregular"),
+    "Margin": ("circumscribed", "microlobulated", "obscured", "ill-defined", "spiculated"),
+}
 
 PEER = r"""
 import base64, json, sys
@@ -60,13 +68,26 @@ def bundled_features() -> np.ndarray:
     return table[:, 1:5]  # Age, Shape, Margin, Density
 
 
-def generate(folder: Path, rows: int, payload: str = "csv", seed: int = 1) -> None:
+def field(name: str, value: float, strings: bool) -> str:
+    if np.isnan(value):
+        return ""
+    if strings and name in STRINGS:
+        return STRINGS[name][int(value) - 1]
+    return str(int(value))
+
+
+def generate(
+    folder: Path, rows: int, payload: str = "csv", seed: int = 1, strings: bool = False
+) -> None:
     """One request per row (the costliest case per row): CSV with 1 in 10 stored base64, or JSON."""
     features = bundled_features()
     rng = np.random.default_rng(seed)
     sample = features[rng.integers(0, len(features), rows)]
     sample[:, 0] += rng.integers(-2, 3, rows)  # vary ages so the data is not 961 distinct rows
-    texts = [",".join("" if np.isnan(v) else str(int(v)) for v in row) for row in sample.tolist()]
+    texts = [
+        ",".join(field(name, v, strings) for name, v in zip(FEATURES, row, strict=True))
+        for row in sample.tolist()
+    ]
     per_hour = -(-rows // HOURS)
     for hour in range(HOURS):
         path = (
@@ -77,7 +98,10 @@ def generate(folder: Path, rows: int, payload: str = "csv", seed: int = 1) -> No
         for i in range(hour * per_hour, min(rows, (hour + 1) * per_hour)):
             text, encoding = texts[i], "CSV"
             if payload == "json":
-                values = ",".join(v or "null" for v in text.split(","))
+                values = ",".join(
+                    "null" if not v else v if v[0].isdigit() else f'\\"{v}\\"'
+                    for v in text.split(",")
+                )
                 text, encoding = '{\\"instances\\":[[' + values + "]]}", "JSON"
             elif i % 10 == 0:
                 text, encoding = base64.b64encode(text.encode()).decode(), "BASE64"
@@ -93,16 +117,20 @@ def generate(folder: Path, rows: int, payload: str = "csv", seed: int = 1) -> No
         path.write_text("".join(lines), encoding="utf-8")
 
 
-def baseline(folder: Path) -> Path:
+def baseline(folder: Path, strings: bool = False) -> Path:
     from model_container.data import read_raw  # noqa: PLC0415
     from model_container.data_quality import constraints, statistics  # noqa: PLC0415
     from project_model import SCHEMA  # noqa: PLC0415
 
     features = read_raw(BUNDLED.parent, SCHEMA).data.features
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "statistics.json").write_text(json.dumps(statistics(FEATURES, features)))
-    (folder / "constraints.json").write_text(json.dumps(constraints(FEATURES, features)))
     np.save(folder / "rows.npy", features)
+    categories = STRINGS if strings else {}
+    table = features.copy()
+    for name in categories:
+        table[:, FEATURES.index(name)] -= 1  # category codes: positions in the list
+    (folder / "statistics.json").write_text(json.dumps(statistics(FEATURES, table, categories)))
+    (folder / "constraints.json").write_text(json.dumps(constraints(FEATURES, table, categories)))
     return folder
 
 
@@ -129,11 +157,14 @@ def main() -> None:
     parser.add_argument(
         "--payload", choices=("csv", "json"), default="csv", help="request format (peer: csv only)"
     )
+    parser.add_argument(
+        "--strings", action="store_true", help="Shape and Margin as categorical string features"
+    )
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:  # the child that writes the data: its memory never counts against the runs
-        generate(args.generate / "capture", args.rows, args.payload)
-        baseline(args.generate / "baseline")
+        generate(args.generate / "capture", args.rows, args.payload, strings=args.strings)
+        baseline(args.generate / "baseline", strings=args.strings)
         return
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -150,6 +181,7 @@ def main() -> None:
                 str(args.rows),
                 "--payload",
                 args.payload,
+                *(["--strings"] if args.strings else []),
             ],
             check=True,
         )
@@ -177,7 +209,7 @@ def main() -> None:
         peer = [sys.executable, "-c", PEER, str(work / "capture"), str(base / "rows.npy")]
         results = {}
         for name, command in [("monitor", monitor), ("peer", peer)]:
-            if name == "peer" and (args.no_peer or args.payload != "csv"):
+            if name == "peer" and (args.no_peer or args.payload != "csv" or args.strings):
                 continue
             best = None
             for _ in range(args.repeat if name == "monitor" else 1):  # the peer is slow: once

@@ -32,6 +32,12 @@ class Synthesized:
         """The SageMakerProjectName default: the slug in lowercase, as SageMaker writes ARNs."""
         return self.settings.slug.lower()
 
+    @property
+    def lowercase_name(self) -> str:
+        """The project name as SageMaker writes it into ARNs, and as ECR and the endpoints have it
+        (equal to ``project_name`` while the parameter accepts lower case only)."""
+        return self.settings.slug.lower()
+
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
 

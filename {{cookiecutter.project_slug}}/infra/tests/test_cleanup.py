@@ -59,7 +59,7 @@ def test_it_is_told_the_projects_pipelines_and_endpoint_stacks(
         expected.append(names.monitoring_pipeline)
     assert properties["Pipelines"] == expected
     stacks = {s["StackName"]: s["RoleArn"] for s in properties["Stacks"]}
-    project = synthesized.project_name
+    project = synthesized.lowercase_name
     if synthesized.settings.account_layout == "multi":
         settings = synthesized.settings
         assert stacks == {

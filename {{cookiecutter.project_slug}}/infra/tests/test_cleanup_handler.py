@@ -5,16 +5,16 @@ CloudFormation (a real PUT to a local response URL)."""
 from __future__ import annotations
 
 import json
-import threading
+import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from project_infra import cleanup_handler
 from project_infra.cleanup_handler import Outcome, cleanup, handler
+from project_infra.twin import cleanup as twin_cleanup
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_names import Names
 
@@ -72,23 +72,13 @@ def emulator(server: Emulator) -> Emulator:
 
 @pytest.fixture
 def response_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A presigned-URL stand-in: records each PUT body (CloudFormation reads exactly one)."""
-    received: list[dict[str, Any]] = []
+    with twin_cleanup.response_url() as (url, received):
+        yield url, received
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args: Any) -> None:
-            pass
 
-        def do_PUT(self) -> None:
-            length = int(self.headers["Content-Length"])
-            received.append(json.loads(self.rfile.read(length)))
-            self.send_response(200)
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/response?signature=x", received
-    server.shutdown()
+def _quick(_seconds: float) -> None:
+    """The handler's pace against moto, which deletes at once (the handler waits 10 s on AWS)."""
+    time.sleep(0.01)
 
 
 def _clients(emulator: Emulator) -> cleanup_handler.Clients:
@@ -309,21 +299,27 @@ def test_running_executions_are_stopped_before_the_pipeline_is_deleted() -> None
     assert outcome.deleted == ["SageMaker pipeline p"]
 
 
-@pytest.mark.parametrize("status", ["DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"])
-def test_handler_delete_answers_success_after_cleaning_up(
+def _delete_while(
     emulator: Emulator, response_url: tuple[str, list[dict[str, Any]]], status: str
-) -> None:
-    """The stack's deletion, or the rollback of its creation."""
+) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """A project, its own stack in ``status``, and the handler's answer to a Delete: (stack id, the
+    answer returned, the answers PUT)."""
     _project(emulator)
     stack_id = _stack(
         emulator.client("cloudformation"), "sagemaker-cleanup-demo-cicd", TOPIC_TEMPLATE
     )
     _set_status(TOOLING_ACCOUNT, stack_id, status)
     url, received = response_url
+    event = _event("Delete", stack_id, url, PhysicalResourceId="phys-1")
+    return stack_id, handler(event, None, _clients(emulator), sleep=_quick), received
 
-    body = handler(
-        _event("Delete", stack_id, url, PhysicalResourceId="phys-1"), None, _clients(emulator)
-    )
+
+@pytest.mark.parametrize("status", ["DELETE_IN_PROGRESS", "ROLLBACK_IN_PROGRESS"])
+def test_handler_delete_answers_success_after_cleaning_up(
+    emulator: Emulator, response_url: tuple[str, list[dict[str, Any]]], status: str
+) -> None:
+    """The stack's deletion, or the rollback of its creation."""
+    stack_id, body, received = _delete_while(emulator, response_url, status)
 
     assert received == [body]
     assert body["Status"] == "SUCCESS", body["Reason"]
@@ -344,16 +340,7 @@ def test_handler_delete_during_an_update_leaves_the_project_alone(
     emulator: Emulator, response_url: tuple[str, list[dict[str, Any]]], status: str
 ) -> None:
     """A later template that drops or replaces the resource sends Delete while the stack updates."""
-    _project(emulator)
-    stack_id = _stack(
-        emulator.client("cloudformation"), "sagemaker-cleanup-demo-cicd", TOPIC_TEMPLATE
-    )
-    _set_status(TOOLING_ACCOUNT, stack_id, status)
-    url, received = response_url
-
-    body = handler(
-        _event("Delete", stack_id, url, PhysicalResourceId="phys-1"), None, _clients(emulator)
-    )
+    _, body, received = _delete_while(emulator, response_url, status)
 
     assert body["Status"] == "SUCCESS"
     assert body["Reason"].startswith(f"skipped: the stack is {status}")
@@ -370,7 +357,9 @@ def test_handler_create_and_update_touch_nothing(
     extra = {"PhysicalResourceId": "phys-1"} if request_type == "Update" else {}
     stack_id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/sagemaker-cleanup-demo-cicd/abc"
 
-    body = handler(_event(request_type, stack_id, url, **extra), None, _clients(emulator))
+    body = handler(
+        _event(request_type, stack_id, url, **extra), None, _clients(emulator), sleep=_quick
+    )
 
     assert received == [body]
     assert body["Status"] == "SUCCESS"
@@ -397,7 +386,7 @@ def test_handler_delete_with_something_left_answers_failed_with_what_and_why(
     event = _event("Delete", stack_id, url, PhysicalResourceId="phys-1")
     event["ResourceProperties"]["Stacks"][0]["RoleArn"] = "not-an-arn"
 
-    body = handler(event, None, _clients(emulator))
+    body = handler(event, None, _clients(emulator), sleep=_quick)
 
     assert received == [body]
     assert body["Status"] == "FAILED"
@@ -413,7 +402,9 @@ def test_handler_answers_failed_when_it_cannot_even_start(
     def broken(_service: str, _credentials: dict[str, str] | None) -> Any:
         raise RuntimeError("no credentials")
 
-    body = handler(_event("Delete", "arn:aws:cloudformation:x:1:stack/s/1", url), None, broken)
+    body = handler(
+        _event("Delete", "arn:aws:cloudformation:x:1:stack/s/1", url), None, broken, sleep=_quick
+    )
 
     assert received == [body]
     assert body["Status"] == "FAILED"

@@ -67,7 +67,7 @@ def test_only_release_image_pushes_start_the_build_pipeline(
         "detail": {
             "action-type": "PUSH",
             "result": "SUCCESS",
-            "repository-name": f"sagemaker-{synthesized.project_name}",
+            "repository-name": f"sagemaker-{synthesized.lowercase_name}",
             "image-digest": "sha256:" + "0" * 64,
             "image-tag": tag,
         },
@@ -100,7 +100,7 @@ def test_failed_sagemaker_pipeline_runs_notify(
     synthesized: Synthesized, patterns: dict[str, Any], status: str, expected: bool
 ) -> None:
     region = synthesized.settings.region
-    arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:pipeline/{synthesized.project_name}-manual-model-build"
+    arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:pipeline/{synthesized.lowercase_name}-manual-model-build"
     event = {
         "source": "aws.sagemaker",
         "detail-type": "SageMaker Model Building Pipeline Execution Status Change",

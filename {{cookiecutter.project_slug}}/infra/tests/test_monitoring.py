@@ -46,7 +46,7 @@ def _arn(synthesized: Synthesized, resource: str, service: str = "sagemaker") ->
 
 
 def _pipeline(synthesized: Synthesized, suffix: str) -> str:
-    return _arn(synthesized, f"pipeline/{synthesized.project_name}-manual-{suffix}")
+    return _arn(synthesized, f"pipeline/{synthesized.lowercase_name}-manual-{suffix}")
 
 
 def _role_logical_id(role_arn: Any) -> str:
@@ -213,12 +213,12 @@ def test_drift_alarm_only_where_monitored(synthesized: Synthesized) -> None:
         return
     (alarm,) = alarms.values()
     props = synthesized.resolver.resolve(alarm["Properties"])
-    project = synthesized.project_name
+    project, lowercase = synthesized.project_name, synthesized.lowercase_name
     assert {k: v for k, v in props.items() if k not in {"AlarmDescription", "Tags"}} == {
         "AlarmName": f"{project}-manual-data-drift",
-        "Namespace": f"{project}/DataDrift",
+        "Namespace": f"{lowercase}/DataDrift",
         "MetricName": "ConstraintViolations",
-        "Dimensions": [{"Name": "Endpoint", "Value": f"{project}-prod"}],
+        "Dimensions": [{"Name": "Endpoint", "Value": f"{lowercase}-prod"}],
         "Statistic": "Maximum",
         "Period": 3600,
         "Threshold": 1,
@@ -478,7 +478,7 @@ def _resources(statements: list[dict[str, Any]], action: str) -> list[Any]:
 
 def test_pipeline_role_runs_the_batch_pipeline(synthesized: Synthesized) -> None:
     statements = _pipeline_role_statements(synthesized)
-    project = synthesized.project_name
+    project = synthesized.lowercase_name  # SageMaker writes the model's name lowercased in its ARN
     for action in ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob"):
         assert _resources(statements, f"sagemaker:{action}") == [
             _arn(synthesized, "processing-job/pipelines-*"),
@@ -530,7 +530,7 @@ def test_pipeline_role_publishes_drift_metrics_only_in_its_namespace(
     assert all(s["Resource"] == "*" and len(s["Action"]) > 0 for s in metrics)
     expected = [["/aws/sagemaker/*"]]
     if synthesized.settings.monitored:
-        expected.append([f"{synthesized.project_name}/DataDrift"])
+        expected.append([f"{synthesized.lowercase_name}/DataDrift"])
     assert namespaces == expected
 
 

@@ -59,7 +59,7 @@ def test_ecr_repository(template: Template, synthesized: Synthesized) -> None:
     assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
     assert "LifecyclePolicyText" in props["LifecyclePolicy"]
     assert synthesized.resolver.resolve(props["RepositoryName"]) == (
-        f"sagemaker-{synthesized.project_name}"
+        f"sagemaker-{synthesized.lowercase_name}"
     )
     if _multi(synthesized):
         policy = str(props["RepositoryPolicyText"])
@@ -145,17 +145,19 @@ def test_deploy_pipeline_stages_and_cross_account_roles(synthesized: Synthesized
         (action,) = next(s for s in stages if s["Name"] == f"Deploy{stage.capitalize()}")["Actions"]
         config = action["Configuration"]
         assert synthesized.resolver.resolve(config["StackName"]) == (
-            f"sagemaker-{synthesized.project_name}-deploy-{stage}"
+            f"sagemaker-{synthesized.lowercase_name}-deploy-{stage}"
         )
         assert config["TemplatePath"] == "BuildArtifact::endpoint.yml"
         assert config["TemplateConfiguration"] == f"BuildArtifact::{stage}-config-export.json"
         role = synthesized.resolver.resolve(action["RoleArn"])
         deployment_role = synthesized.resolver.resolve(config["RoleArn"])
         if _multi(synthesized):
-            assert role == f"arn:aws:iam::{account}:role/{synthesized.project_name}-pipeline-action"
+            assert (
+                role == f"arn:aws:iam::{account}:role/{synthesized.lowercase_name}-pipeline-action"
+            )
             assert (
                 deployment_role
-                == f"arn:aws:iam::{account}:role/{synthesized.project_name}-cfn-exec"
+                == f"arn:aws:iam::{account}:role/{synthesized.lowercase_name}-cfn-exec"
             )
         else:
             assert isinstance(role, dict) and "Fn::GetAtt" in role  # a role of this stack
@@ -189,7 +191,7 @@ def test_retraining_schedule_starts_the_sagemaker_pipeline(synthesized: Synthesi
     target = synthesized.resolver.resolve(schedule["Properties"]["Target"]["Arn"])
     region = synthesized.settings.region
     assert target == (
-        f"arn:aws:sagemaker:{region}:123456789012:pipeline/{synthesized.project_name}-manual-model-build"
+        f"arn:aws:sagemaker:{region}:123456789012:pipeline/{synthesized.lowercase_name}-manual-model-build"
     )
 
 
@@ -246,4 +248,4 @@ def test_sagemaker_pipeline_role_is_scoped_to_the_project(synthesized: Synthesiz
             if resource == "*":
                 assert set(_as_list(statement["Action"])) <= unscopable, statement
             else:
-                assert _in_project(resource, synthesized.project_name), resource
+                assert _in_project(resource, synthesized.lowercase_name), resource

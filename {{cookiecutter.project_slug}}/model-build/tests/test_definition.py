@@ -28,11 +28,14 @@ def test_socket_guard_is_active() -> None:
 def test_steps_and_order(definition: dict[str, Any]) -> None:
     assert [(s["Name"], s["Type"]) for s in all_steps(definition["Steps"])] == [
         ("Preprocess", "Processing"),
+        ("Champion", "Processing"),
         ("Train", "Training"),
         ("Evaluate", "Processing"),
         ("Baselines", "Processing"),
         ("QualityGate", "Condition"),
+        ("ChampionGate", "Condition"),
         ("Register", "RegisterModel"),
+        ("WorseThanChampion", "Fail"),
         ("AucBelowThreshold", "Fail"),
     ]
 
@@ -51,6 +54,9 @@ def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
         "NumRound": ("Integer", 100),
         "EarlyStoppingRounds": ("Integer", 20),
         "AucThreshold": ("Float", 0.83),
+        "ChampionComparison": ("String", "enforce"),
+        "ChampionAbsoluteTolerance": ("Float", 0.05),
+        "ChampionRelativeTolerance": ("Float", 0.1),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
     }
 
@@ -59,6 +65,7 @@ def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) 
     steps = {s["Name"]: s for s in all_steps(definition["Steps"])}
     for name, module in (
         ("Preprocess", "preprocess"),
+        ("Champion", "champion"),
         ("Evaluate", "evaluate"),
         ("Baselines", "baselines"),
     ):
@@ -76,7 +83,7 @@ def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) 
                 for o in steps[name]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
             ]
         )
-        for name in ("Preprocess", "Evaluate", "Baselines")
+        for name in ("Preprocess", "Champion", "Evaluate", "Baselines")
     }
     base = "/opt/ml/processing/"
     assert local_paths == {
@@ -90,7 +97,8 @@ def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) 
                 "output/validation",
             )
         ],
-        "Evaluate": [base + p for p in ("evaluation", "model", "test")],
+        "Champion": [base + "champion"],
+        "Evaluate": [base + p for p in ("champion", "evaluation", "model", "test")],
         "Baselines": [base + p for p in ("baselines", "explainability", "model", "train")],
     }
     training = steps["Train"]["Arguments"]
@@ -130,6 +138,66 @@ def test_quality_gate_and_fail_message(definition: dict[str, Any]) -> None:
     )
 
 
+def test_champion_reaches_evaluate_and_its_gate(definition: dict[str, Any]) -> None:
+    steps = {s["Name"]: s for s in all_steps(definition["Steps"])}
+    # The lookup runs in the step (the retraining triggers start runs with the defaults), in the
+    # project's group; Evaluate reads its output folder, whose URI is known when Evaluate starts.
+    champion = steps["Champion"]["Arguments"]
+    assert champion["AppSpecification"]["ContainerArguments"] == [
+        "--model-package-group",
+        "mammo-p-0123456789ab",
+    ]
+    assert "Champion" not in [s["Name"] for s in definition["Steps"] if s.get("CacheConfig")]
+    evaluate = steps["Evaluate"]["Arguments"]
+    (source,) = [i for i in evaluate["ProcessingInputs"] if i["InputName"] == "champion"]
+    assert source["S3Input"]["S3Uri"] == {
+        "Get": "Steps.Champion.ProcessingOutputConfig.Outputs['champion'].S3Output.S3Uri"
+    }
+    arguments = evaluate["AppSpecification"]["ContainerArguments"]
+    assert arguments[:2] == ["--champion-comparison", {"Get": "Parameters.ChampionComparison"}]
+    assert [item for item in arguments if isinstance(item, str)] == [
+        "--champion-comparison",
+        "--absolute-tolerance",
+        "--relative-tolerance",
+    ]
+    (mode,) = [p for p in definition["Parameters"] if p["Name"] == "ChampionComparison"]
+    assert mode["EnumValues"] == ["off", "report", "enforce"]
+    # QualityGate (threshold) -> ChampionGate -> Register, else WorseThanChampion with both scores.
+    gate = steps["QualityGate"]["Arguments"]
+    assert [s["Name"] for s in gate["IfSteps"]] == ["ChampionGate"]
+    champion_gate = steps["ChampionGate"]["Arguments"]
+    (condition,) = champion_gate["Conditions"]
+    assert condition["Type"] == "Equals"
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "champion.gate"
+    assert condition["RightValue"] == "pass"
+    assert [s["Name"] for s in champion_gate["IfSteps"]] == ["Register"]
+    section = {
+        "candidate_auc": 0.8,
+        "auc": 0.86,
+        "gate": "fail",
+        "reason": "0.0600 below it, at most 0.0100 allowed",
+    }
+    ctx = Context(
+        parameters={},
+        execution={},
+        property_files={"Evaluate": {"EvaluationReport": {"champion": section}}},
+        steps={"Evaluate": {}},
+    )
+    message = resolve(champion_gate["ElseSteps"][0]["Arguments"]["ErrorMessage"], ctx)
+    assert message == (
+        "Champion gate: candidate AUC 0.8 is worse than the champion's 0.86 by more than the "
+        "tolerance: 0.0600 below it, at most 0.0100 allowed"
+    )
+    metadata = steps["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert metadata["champion_comparison"] == {"Get": "Parameters.ChampionComparison"}
+    assert set(metadata) == {
+        "image_uri",
+        "champion_comparison",
+        "champion_absolute_tolerance",
+        "champion_relative_tolerance",
+    }
+
+
 def test_register_step_contents(definition: dict[str, Any]) -> None:
     register = next(s for s in all_steps(definition["Steps"]) if s["Name"] == "Register")[
         "Arguments"
@@ -154,7 +222,7 @@ def test_every_request_is_valid_for_botocore(definition: dict[str, Any]) -> None
         assert not errors, f"{name} -> {REQUESTS[kind][0]}:\n{errors}"
         checked.append(REQUESTS[kind][0])
     assert sorted(checked) == sorted(
-        ["CreateProcessingJob"] * 3 + ["CreateTrainingJob", "CreateModelPackage"]
+        ["CreateProcessingJob"] * 4 + ["CreateTrainingJob", "CreateModelPackage"]
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from model_build.errors import run_cli
-from model_build.local import commands
+from model_build.local import commands, registry
 from project_model import SCHEMA
 
 
@@ -119,6 +120,58 @@ def test_shuffled_labels_fail_the_gate_and_register_nothing(
     )
     assert captured.err.rstrip().endswith("is below the AucThreshold 0.83")
     assert not (tmp_path / "w" / "registry").exists()
+
+
+def test_a_weaker_candidate_than_the_champion_is_blocked_or_reported(
+    tmp_path: Path, definition_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "w"
+    group = work / "registry" / "mammo-p-0123456789ab"
+
+    def run(*parameters: str) -> tuple[int, str, str]:
+        argv = ["--definition", str(definition_file), "--work-dir", str(work)]
+        for parameter in parameters:
+            argv += ["-p", parameter]
+        code = run_cli(commands.run_local_main, argv)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    # The first model has no champion: the threshold alone decides.
+    code, out, err = run()
+    assert code == 0, err
+    assert "champion (enforce, gate pass): no approved model to compare with" in out
+    registry.approve(work)
+    # Retraining on the same data gives the champion itself: it passes (the cloud twin does this).
+    code, out, err = run()
+    assert code == 0, err
+    assert "within tolerance" in out and (group / "2.json").is_file()
+    # A deliberately weaker model (3 stumps, AUC ~0.82 vs ~0.85) clears a lowered threshold, but not
+    # the champion with a tolerance of 0.01 (the default, 0.05, allows for a re-drawn split).
+    weaker = ["NumRound=3", "MaxDepth=1", "AucThreshold=0.5", "ChampionAbsoluteTolerance=0.01"]
+    code, out, err = run(*weaker)
+    assert code == 1
+    assert re.match(
+        r"failed: WorseThanChampion: Champion gate: candidate AUC 0\.\d+ is worse than the "
+        r"champion's 0\.\d+ by more than the tolerance: 0\.\d{4} below it, at most 0\.0100 "
+        r"allowed \(absolute 0\.01, relative 0\.1\); champion arn:aws:sagemaker:.*/mammo-p-0123456789ab/1$",
+        err.strip(),
+    ), err
+    assert not (group / "3.json").exists()
+    # report: registered, and the package says how it compared.
+    code, out, err = run(*weaker, "ChampionComparison=report")
+    assert code == 0, err
+    assert "registered anyway (ChampionComparison=report)" in out
+    record = json.loads((group / "3.json").read_text())
+    assert record["CustomerMetadataProperties"]["champion_comparison"] == "report"
+    metrics = record["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    champion = json.loads((work / "s3" / metrics[len("s3://") :]).read_text())["champion"]
+    assert champion["gate"] == "pass" and champion["within_tolerance"] is False
+    assert champion["candidate_auc"] < champion["auc"] - 0.01
+    assert champion["model_package_arn"].endswith("/mammo-p-0123456789ab/1")
+    # off: not compared at all.
+    code, out, err = run(*weaker, "ChampionComparison=off")
+    assert code == 0, err
+    assert "not compared (ChampionComparison=off)" in out
 
 
 def test_garbled_data_gives_one_clear_line(

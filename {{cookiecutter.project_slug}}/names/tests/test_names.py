@@ -112,3 +112,17 @@ def test_prefixes_are_below_the_bucket_and_end_in_a_slash() -> None:
         assert not prefix.startswith("/") and prefix.endswith("/"), prefix
     assert names.capture_folder("prod").startswith(Names.capture_prefix("prod") + "/")
     assert "/churn-model2-prod/" in names.capture_folder("prod")
+
+
+def test_names_in_arns_are_what_sagemaker_writes() -> None:
+    """SageMaker lowercases names in ARNs (IAM matches them case-sensitively)."""
+    names = Names("Churn-Model2", "p-abcdefghijkl")
+    assert names.in_arn(names.build_pipeline) == "churn-model2-p-abcdefghijkl-model-build"
+    assert names.in_arn(names.model_package_group) == "churn-model2-p-abcdefghijkl"
+    assert names.deploy_stack("prod") == "sagemaker-churn-model2-deploy-prod"
+    assert names.ecr_repository == "sagemaker-churn-model2"
+
+
+def test_in_arn_refuses_a_name_of_another_project() -> None:
+    with pytest.raises(ValueError, match="'other-p-1' does not start with project name 'Churn'"):
+        Names("Churn", "p-1").in_arn("other-p-1")

@@ -1,4 +1,9 @@
-"""ARNs of the project's SageMaker resources, for IAM policies (names as SageMaker writes them)."""
+"""ARNs of the project's SageMaker resources, for IAM policies and rule targets.
+
+SageMaker writes resource names lowercased into its ARNs, and IAM compares ARNs case-sensitively, so
+every name here goes through :meth:`project_names.Names.in_arn` (for a Studio project named
+``Churn-Model2`` the pipeline's ARN ends ``pipeline/churn-model2-p-...-model-build``).
+"""
 
 from __future__ import annotations
 
@@ -19,32 +24,33 @@ def bootstrap_role(account: str, suffix: str) -> str:
 
 
 def model_package_group(names: Names) -> str:
-    return sagemaker(f"model-package-group/{names.model_package_group}")
+    return sagemaker(f"model-package-group/{names.in_arn(names.model_package_group)}")
 
 
 def model_packages(names: Names) -> str:
-    return sagemaker(f"model-package/{names.model_package_group}/*")
+    return sagemaker(f"model-package/{names.in_arn(names.model_package_group)}/*")
 
 
-def pipeline(name: str) -> str:
-    return sagemaker(f"pipeline/{name}")
+def pipeline(names: Names, name: str) -> str:
+    """``name``: one of the project's pipeline names (``names.build_pipeline`` ...)."""
+    return sagemaker(f"pipeline/{names.in_arn(name)}")
 
 
 def build_pipeline(names: Names) -> str:
-    return pipeline(names.build_pipeline)
+    return pipeline(names, names.build_pipeline)
 
 
 def monitoring_pipeline(names: Names) -> str:
-    return pipeline(names.monitoring_pipeline)
+    return pipeline(names, names.monitoring_pipeline)
 
 
 def batch_pipeline(names: Names) -> str:
-    return pipeline(names.batch_pipeline)
+    return pipeline(names, names.batch_pipeline)
 
 
-def alarm(name: str) -> str:
+def alarm(name: str) -> str:  # CloudWatch keeps an alarm name's case in its ARN
     return f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{name}"
 
 
 def endpoint(names: Names, stage: str, account: str = Aws.ACCOUNT_ID) -> str:
-    return sagemaker(f"endpoint/{names.endpoint(stage)}", account)
+    return sagemaker(f"endpoint/{names.endpoint(stage)}", account)  # lowercase already

@@ -133,7 +133,7 @@ def pipeline_run(
                 "sagemaker:AddTags",
                 "sagemaker:ListTags",
             ],
-            resources=[arns.pipeline(name) for name in upserted],
+            resources=[arns.pipeline(names, name) for name in upserted],
         )
     )
     project.add_to_role_policy(

@@ -126,13 +126,13 @@ class ProjectCleanup(Construct):
                     "sagemaker:DescribePipeline",
                     "sagemaker:DeletePipeline",
                 ],
-                resources=[arns.pipeline(name) for name in pipelines],
+                resources=[arns.pipeline(names, name) for name in pipelines],
             )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:StopPipelineExecution", "sagemaker:DescribePipelineExecution"],
-                resources=[f"{arns.pipeline(name)}/execution/*" for name in pipelines],
+                resources=[f"{arns.pipeline(names, name)}/execution/*" for name in pipelines],
             )
         )
         assumed = sorted({role for role in stage_roles.values() if role})

@@ -298,11 +298,17 @@ def send(url: str, body: dict[str, Any]) -> None:
         answer.read()
 
 
-def handler(event: dict[str, Any], context: Any, clients: Clients | None = None) -> dict[str, Any]:
+def handler(
+    event: dict[str, Any],
+    context: Any,
+    clients: Clients | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Lambda's entry point (``index.handler``). Every path answers CloudFormation: an exception
     becomes FAILED with its message rather than an hour of waiting. A FAILED Delete stops the stack's
     deletion (the provider "must respond successfully to a delete request"), which is the point:
-    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-delete.html"""
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requesttypes-delete.html
+    Lambda passes only the first two; the twin and the tests pass their clients and pace."""
     clients = clients or boto3_clients
     budget = context.get_remaining_time_in_millis() / 1000.0 if context else DEFAULT_BUDGET_SECONDS
     deadline = time.monotonic() + budget - RESPONSE_MARGIN_SECONDS
@@ -313,7 +319,7 @@ def handler(event: dict[str, Any], context: Any, clients: Clients | None = None)
         elif (stack := own_stack_status(clients, event["StackId"])) not in OWN_STACK_DELETING:
             reason = f"skipped: the stack is {stack}, not being deleted (the project stays)"
         else:
-            outcome = cleanup(event.get("ResourceProperties", {}), clients, deadline)
+            outcome = cleanup(event.get("ResourceProperties", {}), clients, deadline, sleep)
             reason = outcome.summary()
             data = {"Deleted": str(len(outcome.deleted)), "Left": str(len(outcome.left))}
             if outcome.left:

@@ -26,12 +26,20 @@ NOTHING_STARTED = "Nothing was started in response."
 Pattern = dict[str, Any]
 
 
+def any_case(value: str) -> dict[str, str]:
+    """Matches ``value`` in any letter case. SageMaker writes the names it puts into events (a
+    pipeline's ARN) lowercased, while the stack holds the project name as Studio gave it:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+    (``equals-ignore-case``, event buses)."""
+    return {"equals-ignore-case": value}
+
+
 def model_package_decision(group: str) -> Pattern:
     return {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {
-            "ModelPackageGroupName": [group],
+            "ModelPackageGroupName": [any_case(group)],
             "ModelApprovalStatus": ["Approved", "Rejected"],
         },
     }
@@ -62,7 +70,10 @@ def sagemaker_pipeline_failure(pipeline_arns: list[str]) -> Pattern:
     return {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
-        "detail": {"pipelineArn": pipeline_arns, "currentPipelineExecutionStatus": ["Failed"]},
+        "detail": {
+            "pipelineArn": [any_case(arn) for arn in pipeline_arns],
+            "currentPipelineExecutionStatus": ["Failed"],
+        },
     }
 
 
@@ -121,7 +132,9 @@ def wire(
         (
             "SageMakerPipelineFailure",
             f"Failed runs of the SageMaker pipelines of {names.model_package_group} notify the topic",
-            sagemaker_pipeline_failure([arns.pipeline(name) for name in sagemaker_pipelines]),
+            sagemaker_pipeline_failure(
+                [arns.pipeline(names, name) for name in sagemaker_pipelines]
+            ),
             f"SageMaker pipeline execution {field('$.detail.pipelineExecutionArn')} failed. "
             f"{NOTHING_STARTED} Its failed step and reason: SageMaker Studio, Pipelines.",
         ),

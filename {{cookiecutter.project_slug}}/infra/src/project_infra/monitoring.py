@@ -20,7 +20,7 @@ from constructs import Construct
 
 from project_infra import arns
 from project_infra.artifacts import Artifacts
-from project_infra.events import NOTHING_STARTED, Pattern, rule
+from project_infra.events import NOTHING_STARTED, Pattern, any_case, rule
 from project_infra.parameters import Parameters
 from project_names import Names
 
@@ -55,7 +55,7 @@ def batch_input_drift(pipeline_arn: str) -> Pattern:
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Building Pipeline Execution Step Status Change"],
         "detail": {
-            "pipelineArn": [pipeline_arn],
+            "pipelineArn": [any_case(pipeline_arn)],
             "stepName": [BATCH_INPUT_DRIFT_STEP],
             "currentStepStatus": ["Failed"],
         },
@@ -70,7 +70,7 @@ def batch_step_failure(pipeline_arn: str) -> Pattern:
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Building Pipeline Execution Step Status Change"],
         "detail": {
-            "pipelineArn": [pipeline_arn],
+            "pipelineArn": [any_case(pipeline_arn)],
             "stepName": [{"anything-but": [BATCH_INPUT_DRIFT_STEP]}],
             "currentStepStatus": ["Failed"],
         },

@@ -69,11 +69,12 @@ def pipeline_execution(
         )
     )
     # The batch pipeline's first step creates a Model from the newest Approved package
-    # (<project>-<id>, cut to 40 characters, -<execution id>); its transform job runs that model.
+    # (<project>-<id>, cut to 40 characters, -<execution id>; lowercased in its ARN); its transform
+    # job runs that model.
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:AddTags"],
-            resources=[arns.sagemaker(f"model/{names.slug}-*")],
+            resources=[arns.sagemaker(f"model/{names.lowercase}-*")],
         )
     )
     # Finding the newest Approved package: IAM evaluates ListModelPackages without a resource.
@@ -123,16 +124,19 @@ def model_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam
     artifacts.repository.grant_pull(role)
     artifacts.bucket.grant_read(role)
     artifacts.bucket.grant_put(role, "data-capture/*")
-    role.add_to_policy(_logs(f"/aws/sagemaker/Endpoints/{names.slug}-"))
+    # The endpoints are named after the lowercase project name (Names.endpoint).
+    role.add_to_policy(_logs(f"/aws/sagemaker/Endpoints/{names.lowercase}-"))
     role.add_to_policy(_metrics())
     return role
 
 
 def deployment_statements(names: Names, model_role: iam.IRole) -> list[iam.PolicyStatement]:
     """What CloudFormation needs to create one stage's endpoint stack (single layout): the same
-    permissions ``bootstrap/target-account.yml`` gives the cfn-exec role in a target account."""
+    permissions ``bootstrap/target-account.yml`` gives the cfn-exec role in a target account.
+    ``model-deploy/endpoint.yml`` names everything after the lowercase project name
+    (``Names.endpoint_prefix``), which is also how SageMaker writes it into ARNs."""
     sagemaker_resources = [
-        arns.sagemaker(f"{kind}/{names.slug}-*")
+        arns.sagemaker(f"{kind}/{names.lowercase}-*")
         for kind in ("model", "endpoint-config", "endpoint")
     ]
     return [
@@ -166,7 +170,7 @@ def deployment_statements(names: Names, model_role: iam.IRole) -> list[iam.Polic
                 "cloudwatch:TagResource",
             ],
             resources=[
-                f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{names.slug}-*"
+                f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{names.lowercase}-*"
             ],
         ),
         iam.PolicyStatement(

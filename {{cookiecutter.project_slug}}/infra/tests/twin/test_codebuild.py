@@ -147,6 +147,29 @@ def test_shell_state_survives_quoting_arrays_and_exit(tmp_path: Path) -> None:
     assert not any("__twin" in line or "prelude" in line for line in lines)
 
 
+def test_a_failed_test_run_names_its_failed_tests_in_the_error(tmp_path: Path) -> None:
+    # The stage's one line is what a CI log keeps of a failed build: it must name the test.
+    result, _ = build(
+        tmp_path,
+        """
+        version: 0.2
+        phases:
+          pre_build:
+            commands:
+              - |
+                echo "FAILED tests/test_a.py::test_one - assert 1 == 2"
+                echo "ERROR tests/test_b.py::test_two - TimeoutError"
+                echo "FAILED is not a test id"
+                echo "error: unit tests failed in: model-build"; exit 1
+        """,
+    )
+    assert result.error == (
+        'PRE_BUILD: command `echo "FAILED tests/test_a.py::test_one - assert 1 == 2"` exited with'
+        " status 1; last output: error: unit tests failed in: model-build; pytest: FAILED"
+        " tests/test_a.py::test_one - assert 1 == 2 | ERROR tests/test_b.py::test_two - TimeoutError"
+    )
+
+
 def test_a_failing_command_fails_its_phase_with_a_one_line_error(tmp_path: Path) -> None:
     result, lines = build(
         tmp_path,

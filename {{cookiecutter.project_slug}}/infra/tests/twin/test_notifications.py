@@ -26,7 +26,8 @@ class Run:
     def __init__(self, synthesized: Synthesized, suffix: str) -> None:
         region, prefix = synthesized.settings.region, f"{synthesized.project_name}-manual"
         self.pipeline = f"{prefix}-{suffix}"
-        self.pipeline_arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:pipeline/{self.pipeline}"
+        # SageMaker writes the pipeline's name lowercased into its ARN.
+        self.pipeline_arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:pipeline/{self.pipeline.lower()}"
         self.arn = f"{self.pipeline_arn}/execution/{uuid.uuid4().hex[:12]}"
 
     def failed(self, step: str, reason: str, step_type: str = "Processing") -> list[Event]:
@@ -71,7 +72,8 @@ def test_a_drifted_batch_sends_one_message_and_starts_retraining(
     assert message.startswith("Batch input drifted from the model's baselines")
     assert batch.arn in message
     assert f"retraining ({build.pipeline}) was started" in message
-    assert _started_pipelines(others) == [build.pipeline]
+    # The target is the pipeline's ARN, in which SageMaker writes the name lowercased.
+    assert _started_pipelines(others) == [build.pipeline.lower()]
 
 
 BATCH_FAILED = "Batch inference failed: step {step} of {run} failed ({reason}). " + NOTHING_STARTED

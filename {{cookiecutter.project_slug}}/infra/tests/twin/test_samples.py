@@ -34,7 +34,7 @@ class Names:
     def __init__(self, synthesized: Synthesized) -> None:
         self.region = synthesized.settings.region
         self.prefix = f"{synthesized.project_name}-manual"
-        self.repository = f"sagemaker-{synthesized.project_name}"
+        self.repository = f"sagemaker-{synthesized.lowercase_name}"
         (bucket,) = [
             r["Properties"]["EventPattern"]["detail"]["bucket"]["name"]
             for k, r in synthesized.resources("AWS::Events::Rule").items()

@@ -27,13 +27,18 @@ if TYPE_CHECKING:
 
 STEP_NAMES = (
     "Preprocess",
+    "Champion",
     "Train",
     "Evaluate",
     "Baselines",
     "QualityGate",
+    "ChampionGate",
     "Register",
     "AucBelowThreshold",
+    "WorseThanChampion",
 )
+# The champion comparison's modes (ChampionComparison; model_container.comparison decides).
+CHAMPION_MODES = ("off", "report", "enforce")
 
 
 def get_definition(config: PipelineConfig) -> str:
@@ -43,13 +48,13 @@ def get_definition(config: PipelineConfig) -> str:
 
 
 def get_pipeline(config: PipelineConfig) -> Pipeline:
-    """Build the six-step model-build pipeline (plus the FailStep of the quality gate).
+    """Build the model-build pipeline: six job steps, the two gates and a FailStep for each.
 
     Call it inside ``no_metadata_credentials()`` (or use get_definition) when no AWS credentials are
     configured, so boto3 does not probe the EC2 metadata endpoint.
     """
     session = pipeline_session(config.region, config.bucket)
-    from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.properties import PropertyFile
     from sagemaker.mlops.workflow.condition_step import ConditionStep
@@ -70,6 +75,15 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
             ],
             arguments=["--seed", p["Seed"].to_string()],
         )
+        # The newest Approved package of the group, looked up when the run starts (not a parameter:
+        # the retraining triggers start runs with the defaults); no Approved package, no champion.
+        champion = build.processing(
+            "Champion",
+            "model_container.champion",
+            inputs=[],
+            outputs=[("champion", "champion")],
+            arguments=["--model-package-group", config.resolved_group],
+        )
         train = build.training(preprocess)
         model_data = train.properties.ModelArtifacts.S3ModelArtifacts
         evaluation_file = PropertyFile(
@@ -81,8 +95,17 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
             inputs=[
                 ("model", model_data, "model"),
                 ("test", output_uri(preprocess, "test"), "test"),
+                ("champion", output_uri(champion, "champion"), "champion"),
             ],
             outputs=[("evaluation", "evaluation")],
+            arguments=[
+                "--champion-comparison",
+                p["ChampionComparison"],
+                "--absolute-tolerance",
+                p["ChampionAbsoluteTolerance"].to_string(),
+                "--relative-tolerance",
+                p["ChampionRelativeTolerance"].to_string(),
+            ],
             property_files=[evaluation_file],
         )
         baselines = build.processing(
@@ -94,13 +117,23 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
             ],
             outputs=[("baselines", "baselines"), ("explainability", "explainability")],
         )
-        register = build.register(model_data, evaluate, baselines)
+        # How the gate compared it with the champion; both scores are in its model metrics
+        # (evaluation.json, ModelQuality statistics: the champion section).
+        register = build.register(
+            model_data,
+            evaluate,
+            baselines,
+            metadata={
+                "champion_comparison": p["ChampionComparison"],
+                "champion_absolute_tolerance": p["ChampionAbsoluteTolerance"].to_string(),
+                "champion_relative_tolerance": p["ChampionRelativeTolerance"].to_string(),
+            },
+        )
 
-    auc = JsonGet(
-        step_name=evaluate.name,
-        property_file=evaluation_file,
-        json_path="binary_classification_metrics.auc.value",
-    )
+    def evaluation(path: str) -> JsonGet:
+        return JsonGet(step_name=evaluate.name, property_file=evaluation_file, json_path=path)
+
+    auc = evaluation("binary_classification_metrics.auc.value")
     message = ["Quality gate: binary_classification_metrics.auc.value", auc]
     fail = FailStep(
         "AucBelowThreshold",
@@ -108,17 +141,39 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
             on=" ", values=[*message, "is below the AucThreshold", p["AucThreshold"]]
         ),
     )
+    # evaluation.json's champion section: gate "fail" only when ChampionComparison=enforce and the
+    # candidate is worse than the champion by more than a tolerance (report mode says so and passes).
+    worse = FailStep(
+        "WorseThanChampion",
+        error_message=Join(
+            on=" ",
+            values=[
+                "Champion gate: candidate AUC",
+                evaluation("champion.candidate_auc"),
+                "is worse than the champion's",
+                evaluation("champion.auc"),
+                "by more than the tolerance:",
+                evaluation("champion.reason"),
+            ],
+        ),
+    )
+    champion_gate = ConditionStep(
+        "ChampionGate",
+        conditions=[ConditionEquals(left=evaluation("champion.gate"), right="pass")],
+        if_steps=[register],
+        else_steps=[worse],
+    )
     gate = ConditionStep(
         "QualityGate",
         conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=p["AucThreshold"])],
-        if_steps=[register],
+        if_steps=[champion_gate],
         else_steps=[fail],
         depends_on=[baselines],
     )
     return Pipeline(
         name=config.resolved_pipeline_name,
         parameters=list(p.values()),
-        steps=[preprocess, train, evaluate, baselines, gate],
+        steps=[preprocess, champion, train, evaluate, baselines, gate],
         sagemaker_session=session,
     )
 
@@ -145,5 +200,13 @@ def _parameters(config: PipelineConfig) -> list[Any]:
         ParameterInteger("EarlyStoppingRounds", default_value=20),
         # REPLACE: the quality gate, the held-out AUC a model needs to be registered.
         ParameterFloat("AucThreshold", default_value=0.83),
+        # REPLACE: the champion comparison (model-build/README.md, "The quality gate", says why
+        # these): enforce blocks a candidate whose test AUC is below the approved model's by more
+        # than 0.05 AUC points or 10 % of it; report only records the comparison.
+        ParameterString(
+            "ChampionComparison", default_value="enforce", enum_values=list(CHAMPION_MODES)
+        ),
+        ParameterFloat("ChampionAbsoluteTolerance", default_value=0.05),
+        ParameterFloat("ChampionRelativeTolerance", default_value=0.1),
         ParameterString("ModelApprovalStatus", default_value="PendingManualApproval"),
     ]

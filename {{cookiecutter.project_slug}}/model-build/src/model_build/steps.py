@@ -74,8 +74,10 @@ RETRIES: dict[str, tuple[Retry, ...]] = {
 # same outputs again, e.g. a selective execution from an earlier run with another AucThreshold.
 CACHED_STEPS = frozenset({"Train", "Evaluate", "Baselines"})
 # Not cached: Preprocess reads InputDataUrl, where new CSV files arrive under the same URI;
-# LatestApprovedModel reads the model registry; CheckBatchInput and BatchTransform read BatchInputUrl
-# (the same URI, new batches); MonitorDataCapture reads the capture up to "now" and publishes metrics.
+# Champion and LatestApprovedModel read the model registry (Evaluate, cached, takes Champion's
+# output, written under its run's execution id: a reused evaluation compared with that run's
+# champion); CheckBatchInput and BatchTransform read BatchInputUrl (the same URI, new batches);
+# MonitorDataCapture reads the capture up to "now" and publishes metrics.
 # Register, Condition and Fail steps cannot be cached. Run artifacts stay in the artifact bucket (it
 # expires nothing), so a month-old run can still be reused.
 CACHE_EXPIRE_AFTER = "P30D"
@@ -265,8 +267,15 @@ class StepBuilder:
             cache_config=cache_config("Train"),
         )
 
-    def register(self, model_data: Any, evaluate: Any, baselines: Any) -> Any:
-        """The RegisterModel step: package with metrics, drift baselines, approval status and tags."""
+    def register(
+        self,
+        model_data: Any,
+        evaluate: Any,
+        baselines: Any,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The RegisterModel step: package with metrics, drift baselines, approval status and tags;
+        ``metadata`` adds CustomerMetadataProperties (string values or pipeline variables)."""
         from sagemaker.core.drift_check_baselines import DriftCheckBaselines
         from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
         from sagemaker.core.workflow.functions import Join
@@ -305,7 +314,7 @@ class StepBuilder:
                 model_data_constraints=constraints,
                 explainability_constraints=explainability,
             ),
-            customer_metadata_properties={"image_uri": self.params["ImageUri"]},
+            customer_metadata_properties={"image_uri": self.params["ImageUri"], **(metadata or {})},
         )
         request = step_args.create_model_package_request
         # ModelBuilder.register has no tags argument; CreateModelPackage accepts them.

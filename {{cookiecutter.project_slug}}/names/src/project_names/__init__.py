@@ -6,8 +6,10 @@ so a name cannot drift between the code that creates a resource and the code tha
 
 SageMaker Projects give a project a name (Studio: up to 32 letters, digits and hyphens) and an id
 (``p-`` and 12 characters in Studio; ``local`` for local runs, ``manual`` for a stack deployed by
-hand) and prefix the project's resources with ``<name>-<id>``. Names that AWS requires in lower case
-(ECR repositories) or writes lowercased into ARNs (endpoints) use the lowercase name.
+hand) and prefix the project's resources with ``<name>-<id>``. Studio accepts upper case in the name
+(``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}``); names that AWS requires in lower case (ECR repositories)
+or writes lowercased into ARNs (SageMaker's endpoints, pipelines, model package groups) use the
+lowercase name, and IAM policies match SageMaker ARNs in the form :meth:`Names.in_arn` gives.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ class Names:
     def lowercase(self) -> str:
         """The project name in lower case (the CDK stack overrides this: its name is a token)."""
         return self.slug.lower()
+
+    def in_arn(self, name: str) -> str:
+        """``name`` (one of these names, so it starts with the project name) as SageMaker writes it
+        into an ARN: lower case. IAM compares ARNs case-sensitively. The rest of ``name`` (the id
+        and fixed suffixes) is lowercase already and left as it is (in the stack it holds a token)."""
+        if not name.startswith(self.slug):
+            raise ValueError(
+                f"name {name!r} does not start with project name {self.slug!r}; "
+                "allowed: the names this class derives"
+            )
+        return self.lowercase + name[len(self.slug) :]
 
     @property
     def base(self) -> str:
@@ -80,8 +93,10 @@ class Names:
     def endpoint(self, stage: str) -> str:  # endpoint.yml: <SageMakerProjectName>-<StageName>
         return f"{self.endpoint_prefix}-{stage}"
 
-    def deploy_stack(self, stage: str) -> str:  # matches the bootstrap role's stack ARN pattern
-        return f"sagemaker-{self.slug}-deploy-{stage}"
+    def deploy_stack(self, stage: str) -> str:
+        """Lowercase: CloudFormation keeps a stack name's case in its ARN, and the bootstrap role's
+        stack pattern (``bootstrap/target-account.yml``) holds the lowercase name."""
+        return f"sagemaker-{self.lowercase}-deploy-{stage}"
 
     @staticmethod
     def capture_prefix(stage: str) -> str:  # below the artifact bucket: a stage's data capture

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,7 +52,8 @@ class CleanupError(ProvisionError):
 
 
 @contextmanager
-def _response_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def response_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A presigned-URL stand-in on 127.0.0.1: records each PUT body (CloudFormation reads one)."""
     received: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -72,11 +74,17 @@ def _response_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         server.shutdown()
 
 
+def _moto_pace(_seconds: float) -> None:
+    """moto deletes a stack at once: the handler's look again in 10 s (AWS's minutes-long
+    deletions) only slowed the twin down."""
+    time.sleep(0.1)
+
+
 def invoke(
     request_type: str, res: Resource, stack_id: str, clients: cleanup_handler.Clients
 ) -> dict[str, Any]:
     """One request to the handler, as CloudFormation sends it; the response it PUT."""
-    with _response_url() as (url, received):
+    with response_url() as (url, received):
         event = {
             "RequestType": request_type,
             "ResponseURL": url,
@@ -87,7 +95,7 @@ def invoke(
             "ResourceProperties": res.properties,
             **({"PhysicalResourceId": res.physical_id} if request_type != "Create" else {}),
         }
-        cleanup_handler.handler(event, None, clients)
+        cleanup_handler.handler(event, None, clients, sleep=_moto_pace)
     if len(received) != 1:
         raise CleanupError(f"{res.logical_id}: {len(received)} responses to {request_type}, not 1")
     body = received[0]

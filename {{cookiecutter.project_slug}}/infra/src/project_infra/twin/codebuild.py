@@ -42,6 +42,10 @@ from typing import Any
 import yaml
 
 SHIMS = Path(__file__).resolve().parent / "shims"
+# A failed test run's summary lines go into the build's error: the stage's one-line failure then
+# names the test, not only the buildspec's "unit tests failed".
+PYTEST_FAILURE = re.compile(r"(FAILED|ERROR) \S+::")
+MAX_FAILURES = 10
 PHASES = (
     ("install", "INSTALL"),
     ("pre_build", "PRE_BUILD"),
@@ -396,8 +400,11 @@ class Shell:
         self.argv0 = [self.bash, "--posix"] if posix else [self.bash]
         self.count = 0
 
-    def run(self, command: str, *, succeeding: bool, out: Callable[[str], None]) -> tuple[int, str]:
-        """(exit status, last non-empty output line); output lines go to ``out`` as they come."""
+    def run(
+        self, command: str, *, succeeding: bool, out: Callable[[str], None]
+    ) -> tuple[int, str, list[str]]:
+        """(exit status, last non-empty output line, pytest's FAILED/ERROR summary lines); output
+        lines go to ``out`` as they come."""
         self.count += 1
         (self.root / f"command-{self.count:03d}.sh").write_text(command + "\n", encoding="utf-8")
         # After the first command the state file holds the whole environment (unset included).
@@ -405,6 +412,7 @@ class Shell:
         self.next.unlink(missing_ok=True)
         self.next_opts.unlink(missing_ok=True)
         last = ""
+        failed: list[str] = []
         with subprocess.Popen(
             [
                 *self.argv0,
@@ -424,11 +432,13 @@ class Shell:
                 line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 out(line)
                 last = line.strip() or last
+                if PYTEST_FAILURE.match(line) and len(failed) < MAX_FAILURES:
+                    failed.append(line.strip())
         saved = self.next.is_file() and self.next_opts.is_file()  # not if it replaced the EXIT trap
         if saved:
             self.next.replace(self.state)
             self.next_opts.replace(self.opts)
-        return proc.returncode, last
+        return proc.returncode, last, failed
 
     def values(self, names: tuple[str, ...]) -> dict[str, str | None]:
         """The shell's current values of ``names`` (None: unset)."""
@@ -620,12 +630,13 @@ def _run_phase(phase: Phase, shell: Shell, state: _State, out: _Output) -> bool:
             first = command.strip().splitlines()[0] if command.strip() else ""
             out(phase.name, f"Running command {first}")
             succeeding = state.failed_phase is None and failure is None
-            status, last = shell.run(
+            status, last, failed = shell.run(
                 command, succeeding=succeeding, out=lambda line: out(phase.name, line)
             )
             if status != 0:
                 failure = failure or (
                     f"{phase.name}: command `{first}` exited with status {status}; last output: {last or '(none)'}"
+                    + (f"; pytest: {' | '.join(failed)}" if failed else "")
                 )
                 out(phase.name, f"Command did not exit successfully {first} exit status {status}")
                 break  # the rest of this block is skipped; `finally` still runs

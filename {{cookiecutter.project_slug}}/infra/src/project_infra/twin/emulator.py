@@ -4,6 +4,7 @@ points every AWS client of the flow at it (boto3, the AWS CLI in buildspecs, the
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class Emulator:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy, only when the twin runs
 
         _fix_moto()
+        # One line per request drowned the build logs a failure is read from (verbose only
+        # silences moto's own banner).
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()

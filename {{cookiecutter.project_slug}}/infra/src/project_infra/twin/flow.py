@@ -134,7 +134,8 @@ class Twin:
         """The Scheduler schedule (logical id) whose target is SageMaker pipeline ``pipeline``."""
         assert self.stack is not None
         for logical_id, res in self.stack.of_type("AWS::Scheduler::Schedule").items():
-            if str(res.properties["Target"]["Arn"]).endswith(f":pipeline/{pipeline}"):
+            # SageMaker writes the name lowercased into the pipeline's ARN (project_infra.arns).
+            if str(res.properties["Target"]["Arn"]).endswith(f":pipeline/{pipeline.lower()}"):
                 return logical_id
         raise StageError(f"no Scheduler schedule of the CI/CD stack targets pipeline {pipeline}")
 
@@ -366,6 +367,17 @@ class Twin:
             started += self._deliver(delivery)
         return started
 
+    def _pipeline_of(self, arn: str) -> str:
+        """The pipeline a target ARN names: SageMaker writes the name lowercased into the ARN
+        (moto keeps its case and finds a pipeline by its exact name only)."""
+        in_arn = arn.split(":pipeline/")[1]
+        pages = self.clients("sagemaker").get_paginator("list_pipelines").paginate()
+        for page in pages:
+            for summary in page["PipelineSummaries"]:
+                if summary["PipelineName"].lower() == in_arn.lower():
+                    return str(summary["PipelineName"])
+        return in_arn
+
     def _deliver(self, delivery: Delivery) -> list[str]:
         arn = delivery.target.arn
         service = arn.split(":")[2]
@@ -374,7 +386,7 @@ class Twin:
             self.runs[name] = self._run_pipeline(name, f"rule {delivery.rule}", None)
             return [name]
         if service == "sagemaker":
-            name = arn.split(":pipeline/")[1]
+            name = self._pipeline_of(arn)
             self.clients("sagemaker").start_pipeline_execution(PipelineName=name)
             self.log(f"  rule {delivery.rule} -> StartPipelineExecution {name}")
             return [name]

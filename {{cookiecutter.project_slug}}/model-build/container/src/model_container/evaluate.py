@@ -1,9 +1,12 @@
 """Processing step: score the held-out test split and write the model-quality report.
 
-``python3 -m model_container.evaluate`` reads ``processing/model/model.tar.gz`` and
-``processing/test/`` and writes ``processing/evaluation/evaluation.json`` (the
-``binary_classification_metrics`` shape SageMaker Model Monitor and the model registry use),
-``report.html`` and its PNG plots.
+``python3 -m model_container.evaluate [--champion-comparison MODE --absolute-tolerance A
+--relative-tolerance R]`` reads ``processing/model/model.tar.gz`` and ``processing/test/`` and writes
+``processing/evaluation/evaluation.json`` (the ``binary_classification_metrics`` shape SageMaker Model
+Monitor and the model registry use), ``report.html`` and its PNG plots. When ``processing/champion/``
+holds the approved model (the Champion step's output), it is scored on the same test rows and the
+comparison (``model_container.comparison``) is the report's ``champion`` section, which the
+pipeline's ChampionGate reads.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from model_container import artifact
+from model_container import artifact, comparison
+from model_container.champion import CHAMPION_FILE, MODEL_FILE
 from model_container.data import read_channel
 from model_container.entrypoint import StepArgumentParser, StepError, run_step
 from model_container.metrics import Curves, confusion, curves, roc_auc, threshold_metrics
@@ -89,8 +93,37 @@ def _thin(values: np.ndarray) -> list[float]:
     return [round(float(value), 6) for value in values]
 
 
+def _parser() -> StepArgumentParser:
+    parser = StepArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--champion-comparison",
+        type=comparison.mode,
+        default="off",
+        help=f"{' | '.join(comparison.MODES)} (default: off)",
+    )
+    parser.add_argument("--absolute-tolerance", type=comparison.tolerance, default=0.0)
+    parser.add_argument("--relative-tolerance", type=comparison.tolerance, default=0.0)
+    return parser
+
+
+def _champion(test: Any, candidate_features: list[str]) -> dict[str, Any] | None:
+    """The champion's identity and AUC on ``test``; None when the Champion step found none."""
+    folder = processing("champion")
+    if not (folder / CHAMPION_FILE).is_file():
+        return None
+    found = json.loads((folder / CHAMPION_FILE).read_text(encoding="utf-8"))
+    if not found.get("model_package_arn"):
+        return None
+    model = artifact.load_archive(folder / MODEL_FILE)
+    if model.features != candidate_features:
+        # The model folder changed its features: the champion cannot score these rows. Like the
+        # first model, the new feature set's first candidate is judged by the threshold alone.
+        return {**found, "auc": None, "features": model.features}
+    return {**found, "auc": roc_auc(test.labels, model.predict(test.features))}
+
+
 def evaluate(argv: Sequence[str] | None = None) -> None:
-    StepArgumentParser(prog="evaluate", description=__doc__.splitlines()[0]).parse_args(argv)
+    args = _parser().parse_args(argv)
     model = artifact.load_archive(processing("model", "model.tar.gz"))
     test = read_channel(processing("test"), name="test")
     if test.feature_names != model.features:
@@ -101,6 +134,15 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
         raise StepError(f"the test split has only label {test.labels[0]:g}; AUC needs both 0 and 1")
     scores = model.predict(test.features)
     report = metric_report(test.labels, scores, model.spec.threshold)
+    candidate_auc = report["binary_classification_metrics"]["auc"]["value"]
+    champion = None if args.champion_comparison == "off" else _champion(test, model.features)
+    report["champion"] = comparison.compare(
+        candidate_auc,
+        champion,
+        mode=args.champion_comparison,
+        absolute=args.absolute_tolerance,
+        relative=args.relative_tolerance,
+    )
 
     out = processing("evaluation")
     out.mkdir(parents=True, exist_ok=True)
@@ -123,10 +165,17 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
         rows=len(test),
         threshold=model.spec.threshold,
         model=model.spec.metadata,
+        champion=f"{report['champion']['mode']}, gate {report['champion']['gate']}: "
+        f"{report['champion']['message']}",
     )
     print(
         " ".join(f"{name}: {value:.4f}" for name, value in headline.items())
         + f" ({len(test)} test rows)"
+    )
+    champion_section = report["champion"]
+    print(
+        f"champion ({champion_section['mode']}, gate {champion_section['gate']}): "
+        f"{champion_section['message']}"
     )
 
 

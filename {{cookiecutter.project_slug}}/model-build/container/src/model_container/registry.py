@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from model_container import local_aws
 from model_container.entrypoint import StepError
 
 APPROVED = "Approved"
@@ -46,6 +47,8 @@ def client(service: str, region: str | None = None) -> Any:
     """
     import boto3  # noqa: PLC0415
 
+    if os.environ.get(local_aws.ROOT_VARIABLE):  # `make local`: its folders stand in for AWS
+        return local_aws.client(service, Path(os.environ[local_aws.ROOT_VARIABLE]))
     region = region or os.environ.get("AWS_REGION") or None
     with aws_errors(f"create a {service} client"):
         return boto3.client(service, region_name=region)
@@ -77,6 +80,17 @@ def split_s3_url(url: str, what: str = "S3 URL") -> tuple[str, str]:
 
 def newest_approved(sagemaker: Any, group: str) -> dict[str, Any]:
     """``DescribeModelPackage`` of the group's most recently created Approved package."""
+    package = newest_approved_or_none(sagemaker, group)
+    if package is None:
+        raise StepError(
+            f"model package group {group!r} has no Approved model package; "
+            "approve one (make approve, or the SageMaker console) first"
+        )
+    return package
+
+
+def newest_approved_or_none(sagemaker: Any, group: str) -> dict[str, Any] | None:
+    """Like newest_approved, but None when the group has no Approved package."""
     paginator = sagemaker.get_paginator("list_model_packages")
     pages = paginator.paginate(
         ModelPackageGroupName=group,
@@ -90,10 +104,7 @@ def newest_approved(sagemaker: Any, group: str) -> dict[str, Any]:
             (s["ModelPackageArn"] for p in pages for s in p["ModelPackageSummaryList"]), None
         )
     if arn is None:
-        raise StepError(
-            f"model package group {group!r} has no Approved model package; "
-            "approve one (make approve, or the SageMaker console) first"
-        )
+        return None
     with aws_errors(f"describe model package {arn}"):
         return sagemaker.describe_model_package(ModelPackageName=arn)
 
@@ -111,6 +122,18 @@ def baseline_uris(package: dict[str, Any]) -> dict[str, str]:
             )
         uris[key] = uri
     return uris
+
+
+def model_data_url(package: dict[str, Any]) -> str:
+    """The S3 URI of the package's ``model.tar.gz`` (its first container's ModelDataUrl)."""
+    containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
+    url = containers[0].get("ModelDataUrl")
+    if not url:
+        raise StepError(
+            f"model package {package['ModelPackageArn']} has no "
+            "InferenceSpecification.Containers[0].ModelDataUrl"
+        )
+    return str(url)
 
 
 def image_uri(package: dict[str, Any]) -> str | None:

@@ -68,7 +68,13 @@ def write_plots(
 
 
 def write_html(
-    path: Path, metrics: dict[str, Any], *, rows: int, threshold: float, model: dict[str, Any]
+    path: Path,
+    metrics: dict[str, Any],
+    *,
+    rows: int,
+    threshold: float,
+    model: dict[str, Any],
+    champion: str = "",
 ) -> None:
     """One self-describing page: the headline metrics, the plots, and what was evaluated."""
     table = "\n".join(
@@ -89,6 +95,7 @@ th,td{{border:1px solid #ccc;padding:.3em .8em;text-align:left}}img{{margin:.5em
 <h1>Model evaluation</h1>
 <p>{rows} held-out test rows; decision threshold {threshold:g}; features: {features};
 {info}.</p>
+<p>Champion comparison: {html.escape(champion or "none")}</p>
 <table>
 {table}
 </table>

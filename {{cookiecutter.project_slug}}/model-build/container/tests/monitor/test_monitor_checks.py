@@ -9,7 +9,7 @@ from model_container.columns import Numeric, Schema
 from model_container.data_quality import constraints, statistics
 from model_container.monitor import checks
 from model_container.monitor.checks import compare
-from model_container.monitor.reader import Chunk
+from model_container.monitor.reader import Chunk, ReadSummary
 from model_container.monitor.stats import StreamingStatistics
 from project_model import SCHEMA
 
@@ -89,22 +89,55 @@ def test_robust_ignores_noise_of_a_small_window_that_simple_flags(baseline: np.n
     assert check(baseline, baseline + np.array([15, 0]), perform_comparison="Disabled") == set()
 
 
-def test_completeness(baseline: np.ndarray) -> None:
+def test_completeness_is_compared_with_the_constraint_directly(baseline: np.ndarray) -> None:
+    limits = constraints(NAMES, baseline)
+    limits["features"][1]["completeness"] = 0.9
+    window = baseline[:100].copy()
+    window[:, 1] = 2.0
+    window[:10, 1] = np.nan  # exactly the constraint: 90 of 100
+    assert ("Shape", "completeness_check") not in found(baseline, window, limits)
+    window[10, 1] = np.nan  # 0.89: one row below it, no tolerance
+    assert ("Shape", "completeness_check") in found(baseline, window, limits)
+    assert ("Shape", "completeness_check") not in found(
+        baseline, window, limits, completeness_tolerance=0.05
+    )
+
+
+def test_the_suggested_completeness_lets_a_normal_window_pass(baseline: np.ndarray) -> None:
     window = baseline.copy()
     window[:200, 1] = np.nan  # completeness ~0.7 against ~0.95
     assert ("Shape", "completeness_check") in check(baseline, window)
-    window = baseline.copy()
-    window[:30, 1] = np.nan  # within the 0.05 tolerance
-    assert check(baseline, window) == set()
+    assert check(baseline, baseline[np.random.default_rng(5).choice(len(baseline), 150)]) == set()
 
 
-def test_data_type(baseline: np.ndarray) -> None:
+def found(
+    baseline: np.ndarray,
+    window: np.ndarray,
+    limits: dict,
+    non_numeric: tuple[int, int] = (0, 0),
+    **options: object,
+) -> set[tuple[str, str]]:
+    stats = StreamingStatistics(NAMES)
+    stats.add(Chunk(window, np.array(non_numeric, dtype=np.int64)))
+    violations, _ = compare(stats, statistics(NAMES, baseline), limits, **options)  # type: ignore[arg-type]
+    return {(v["feature_name"], v["constraint_check_type"]) for v in violations}
+
+
+def test_data_type_allows_the_documented_share_of_other_values(baseline: np.ndarray) -> None:
+    window = baseline[~np.isnan(baseline[:, 1])][:100].copy()
+    window[:10, 1] = np.nan  # 10 of 100 not numbers: 0.1 is allowed, more is not
+    limits = constraints(NAMES, baseline)
+    limits["features"][1]["completeness"] = 0.0
+    assert found(baseline, window, limits, non_numeric=(0, 10)) == set()
+    window[10, 1] = np.nan
+    assert found(baseline, window, limits, non_numeric=(0, 11)) == {("Shape", "data_type_check")}
     window = baseline.copy()
-    window[:3, 1] = np.nan
-    assert check(baseline, window, non_numeric=(0, 3)) == {("Shape", "data_type_check")}
+    window[:100, 0] += 0.5  # Age is Integral in the baseline: 100 of 800 fractional ages
+    assert ("Age", "data_type_check") in check(baseline, window)
+    limits["monitoring_config"]["datatype_check_threshold"] = 0.0  # none allowed
     window = baseline.copy()
-    window[0, 0] = 40.5  # Age is Integral in the baseline
-    assert check(baseline, window) == {("Age", "data_type_check")}
+    window[0, 0] = 40.5
+    assert found(baseline, window, limits) == {("Age", "data_type_check")}
 
 
 def test_non_negative_and_range(baseline: np.ndarray) -> None:
@@ -116,13 +149,21 @@ def test_non_negative_and_range(baseline: np.ndarray) -> None:
     assert check(baseline, window) == {("Shape", "range_check")}
 
 
+def test_our_checks_are_the_extension_and_the_others_standard() -> None:
+    def kind(check: str) -> bool:
+        return checks.is_standard({"constraint_check_type": check})
+
+    assert not kind("range_check") and not kind("non_negative_check")
+    assert all(kind(c) for c in checks.STANDARD_CHECKS)
+
+
 SHAPES = ("round", "oval", "lobular", "irregular")
 
 
 def check_categorical(baseline: np.ndarray, window: np.ndarray, non_numeric: int = 0) -> set:
     """As ``check``, with Shape a categorical feature (codes 0-3) of the baseline."""
     categories = {"Shape": SHAPES}
-    stats = StreamingStatistics(NAMES)
+    stats = StreamingStatistics(NAMES, categories=categories)
     stats.add(Chunk(window, np.array([0, non_numeric], dtype=np.int64)))
     violations, results = compare(
         stats, statistics(NAMES, baseline, categories), constraints(NAMES, baseline, categories)
@@ -139,7 +180,39 @@ def test_a_categorical_feature_drifts_by_its_category_shares(baseline: np.ndarra
     window = codes.copy()
     window[: len(window) // 3, 1] = 0.0  # a third more "round" than the baseline
     assert check_categorical(codes, window) == {("Shape", "baseline_drift_check")}
-    # An unknown category (the reader counts it as non-numeric) fails the type check.
-    unknown = codes.copy()
-    unknown[:5, 1] = np.nan
-    assert check_categorical(codes, unknown, non_numeric=5) == {("Shape", "data_type_check")}
+
+
+def test_values_outside_the_domain_fail_the_categorical_values_check(baseline: np.ndarray) -> None:
+    codes = baseline.copy()
+    codes[:, 1] -= 1
+    codes[np.isnan(codes[:, 1]), 1] = 0.0  # complete, so that only the domain matters
+    few = codes.copy()
+    few[:5, 1] = np.nan  # 5 of 800 unknown (the reader counts them apart): within 0.1
+    assert check_categorical(codes, few, non_numeric=5) == set()
+    many = codes.copy()
+    many[:100, 1] = np.nan  # 100 of 800: 0.125 > 0.1
+    assert ("Shape", "categorical_values_check") in check_categorical(codes, many, non_numeric=100)
+    assert ("Shape", "data_type_check") not in check_categorical(codes, many, non_numeric=100)
+
+
+def column_checks(summary: ReadSummary) -> set[tuple[str, str]]:
+    stats = StreamingStatistics(NAMES)
+    table = np.array([[40.0, 2.0]] * 10)
+    stats.add(Chunk(table, np.zeros(2, dtype=np.int64)))
+    violations, _ = compare(
+        stats, statistics(NAMES, table), constraints(NAMES, table), summary=summary
+    )
+    return {(v["feature_name"], v["constraint_check_type"]) for v in violations}
+
+
+def test_missing_and_extra_columns() -> None:
+    assert column_checks(ReadSummary()) == set()
+    short = ReadSummary()
+    short.wrong_width(1, 2)  # a row of Age only
+    assert column_checks(short) == {("Shape", "missing_column_check")}
+    long = ReadSummary()
+    long.wrong_width(4, 2)
+    assert column_checks(long) == {("_c2", "extra_column_check"), ("_c3", "extra_column_check")}
+    named = ReadSummary()
+    named.extra_name("Colour")
+    assert column_checks(named) == {("Colour", "extra_column_check")}

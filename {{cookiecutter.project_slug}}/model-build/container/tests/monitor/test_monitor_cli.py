@@ -243,6 +243,8 @@ def test_summary_of_a_clean_and_a_drifted_batch(
     assert run(normal_dir, baseline_dir, tmp_path / "normal") == 0
     assert summary_of(tmp_path / "normal") == {
         "violations": 0,
+        "constraint_violations": 0,
+        "extension_violations": 0,
         "rows": len(split[1]),
         "features_with_violations": [],
     }
@@ -314,6 +316,8 @@ def test_csv_batch_input(
     assert run(clean, baseline_dir, tmp_path / "out-clean", "--input-format", "csv") == 0
     assert summary_of(tmp_path / "out-clean") == {
         "violations": 0,
+        "constraint_violations": 0,
+        "extension_violations": 0,
         "rows": len(normal),
         "features_with_violations": [],
     }

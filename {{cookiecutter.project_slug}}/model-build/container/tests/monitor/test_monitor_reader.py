@@ -13,11 +13,13 @@ import pytest
 
 from model_container.monitor.reader import (
     ReadSummary,
+    RowBuffer,
     capture_files,
     folder_files,
     read_capture,
     read_csv_lines,
 )
+from model_container.monitor.rows import by_index
 from model_container.serve.codec import codes_of
 
 FEATURES = ["Age", "Shape", "Margin", "Density"]
@@ -120,6 +122,27 @@ def test_non_numbers_and_wrong_widths_are_counted(tmp_path: Path) -> None:
     assert summary.wrong_width_rows == 2
     assert summary.rows == 3 and summary.unreadable == 0
     assert np.isnan(values).sum() == 4
+    # Both short (3 and 2 fields of 4): the checks name the missing columns from the 3rd.
+    assert (summary.short_rows, summary.fewest_fields, summary.long_rows) == (2, 2, 0)
+
+
+def test_longer_rows_and_unknown_keys_are_counted_for_the_column_checks(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "2026/01/01/10",
+        [
+            record("61,4,5,3,9,9"),
+            record(
+                '{"instances": [{"Age": 40, "Shape": 2, "Colour": "red"}]}',
+                "application/json",
+                "JSON",
+            ),
+        ],
+    )
+    values, _, summary = read(tmp_path)
+    assert (summary.long_rows, summary.most_fields, summary.short_rows) == (1, 6, 0)
+    assert summary.extra_names == {"Colour": 1}
+    np.testing.assert_array_equal(values, [[40, 2, np.nan, np.nan]])  # absent keys are missing
 
 
 SHAPES = ("round", "oval", "lobular", "irregular")
@@ -166,6 +189,20 @@ def test_csv_batch_input_with_a_categorical_feature(tmp_path: Path) -> None:
     chunks = list(read_csv_lines(files, FEATURES, summary, codes=codes_of({"Shape": SHAPES})))
     np.testing.assert_array_equal(chunks[0].values, [[61, 1, 5, 3], [45, np.nan, np.nan, 2]])
     assert chunks[0].non_numeric.tolist() == [0, 1, 0, 0]
+
+
+def test_the_fast_categorical_parser_reads_as_the_field_by_field_one() -> None:
+    text = '61,oval,5,3\n45, square ,,2\n50,"irregular",1,1\n52,?,1,\n53, round,2,2\n54,,1,1'
+    fast, slow = (
+        RowBuffer(4, ReadSummary(), by_index(FEATURES, codes_of({"Shape": SHAPES})))
+        for _ in range(2)
+    )
+    fast.add_csv(text)
+    chunk = fast.take()
+    expected = slow._csv_slow(text)
+    np.testing.assert_array_equal(chunk.values, expected.values)
+    assert chunk.non_numeric.tolist() == expected.non_numeric.tolist() == [0, 1, 0, 0]
+    assert chunk.values[:, 1].tolist()[4] == 0.0  # spaces around a category are ignored
 
 
 def test_garbled_lines_are_counted_and_reported(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ from model_container.monitor.reader import Chunk
 from model_container.monitor.stats import (
     StreamingStatistics,
     cdf_distance,
-    pmf_distance,
     weighted_sample,
 )
 
@@ -125,20 +124,32 @@ def test_sketched_statistics_stay_within_the_rank_error_beyond_k() -> None:
     assert abs(approximate - exact_ks) <= epsilon + 2 * baseline_error + 1e-3
 
 
-def test_fractional_and_string_types() -> None:
+def test_fractional_and_text_in_a_numeric_feature() -> None:
     stats = stream(["x", "y"], np.array([[1.5, np.nan], [2.0, np.nan]]), chunk=2)
     stats.non_numeric[1] = 2
     document = stats.document()
-    assert [f["inferred_type"] for f in document["features"]] == ["Fractional", "String"]
+    # A numeric feature stays numeric (its text is the data type check's): the page pairs String
+    # with string_statistics only.
+    assert [f["inferred_type"] for f in document["features"]] == ["Fractional", "Integral"]
     assert document["features"][1]["numerical_statistics"] == {
         "common": {"num_present": 0, "num_missing": 0}
     }
 
 
-def test_pmf_distance_hand_computed() -> None:
-    first = (np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 2.0]))  # shares 1/4, 1/4, 1/2
-    second = (np.array([0.0, 2.0]), np.array([3.0, 1.0]))  # shares 3/4, 0, 1/4
-    assert pmf_distance(first, second) == pytest.approx(0.5)
-    assert pmf_distance(first, first) == 0.0
-    # Repeated items add up; a category absent on one side counts with share 0.
-    assert pmf_distance((np.array([1.0, 1.0]), np.ones(2)), (np.array([3.0]), np.ones(1))) == 1.0
+def test_a_categorical_feature_is_counted_per_category() -> None:
+    stats = StreamingStatistics(["c"], categories={"c": ("a", "b", "c")})
+    stats.add(Chunk(np.array([[0.0], [2.0], [2.0], [np.nan]]), np.array([1])))
+    feature = stats.document()["features"][0]
+    assert feature == {
+        "name": "c",
+        "inferred_type": "String",
+        "string_statistics": {
+            "common": {"num_present": 4, "num_missing": 0},  # 3 known + 1 unknown, none empty
+            "distinct_count": 2.0,
+            "distribution": {
+                "categorical": {
+                    "buckets": [{"value": "a", "count": 1.0}, {"value": "c", "count": 2.0}]
+                }
+            },
+        },
+    }

@@ -13,7 +13,13 @@ from step_helpers import assert_one_line_error, place
 
 from model_container import baselines
 from model_container.data import Dataset, write_channel, write_with_header
-from model_container.data_quality import KLL_K, constraints, kll_sketch, statistics
+from model_container.data_quality import (
+    KLL_K,
+    constraints,
+    kll_sketch,
+    statistics,
+    suggested_completeness,
+)
 from model_container.explain import global_shap
 from project_model import SCHEMA
 
@@ -51,7 +57,7 @@ def test_constraints_follow_model_monitor_schema() -> None:
         {
             "name": "a",
             "inferred_type": "Integral",
-            "completeness": 0.5,
+            "completeness": 0.0,  # 1 of 2 rows: the lower bound for a window says nothing
             "num_constraints": {"is_non_negative": True},
         },
         {
@@ -64,6 +70,27 @@ def test_constraints_follow_model_monitor_schema() -> None:
     config = doc["monitoring_config"]
     assert config["distribution_constraints"]["comparison_threshold"] == 0.1
     assert config["evaluate_constraints"] == "Enabled" and config["emit_metrics"] == "Enabled"
+    # The constraints page's current defaults (shares of wrong-type / unknown values allowed).
+    assert config["datatype_check_threshold"] == config["domain_content_threshold"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("present", "rows", "expected"),
+    [(1000, 1000, 1.0), (990, 1000, 0.96), (900, 1000, 0.81), (5, 10, 0.07), (0, 10, 0.0)],
+)
+def test_suggested_completeness_is_a_lower_bound_for_a_window(
+    present: int, rows: int, expected: float
+) -> None:
+    # 0.99 - 2.576 * sqrt(0.99 * 0.01 * (1/1000 + 1/100)) = 0.9647 -> 0.96
+    assert suggested_completeness(present, rows) == expected
+
+
+def test_a_feature_of_one_value_has_ten_buckets() -> None:
+    doc = statistics(["a"], np.full((5, 1), 3.0))
+    kll = doc["features"][0]["numerical_statistics"]["distribution"]["kll"]
+    assert len(kll["buckets"]) == 10
+    assert [b["count"] for b in kll["buckets"]] == [5.0] + [0.0] * 9
+    assert kll["buckets"][0]["lower_bound"] == 3.0
 
 
 def test_shap_ranks_the_informative_feature_and_ignores_noise() -> None:
@@ -104,12 +131,21 @@ def test_categorical_features_are_strings_with_their_domain() -> None:
     stats = statistics(["colour", "x"], table, categories)
     colour, x = stats["features"]
     assert (colour["inferred_type"], x["inferred_type"]) == ("String", "Fractional")
-    assert colour["numerical_statistics"]["common"] == {"num_present": 3, "num_missing": 1}
+    assert colour["string_statistics"] == {
+        "common": {"num_present": 3, "num_missing": 1},
+        "distinct_count": 2.0,
+        "distribution": {
+            "categorical": {
+                "buckets": [{"value": "red", "count": 1.0}, {"value": "green", "count": 2.0}]
+            }
+        },
+    }
+    assert "numerical_statistics" not in colour
     doc = constraints(["colour", "x"], table, categories)
     assert doc["features"][0] == {
         "name": "colour",
         "inferred_type": "String",
-        "completeness": 0.75,
+        "completeness": 0.18,  # 0.75 less the noise of 4 rows and of a window
         "string_constraints": {"domains": ["red", "green", "blue"]},
     }
     assert "string_constraints" not in doc["features"][1]

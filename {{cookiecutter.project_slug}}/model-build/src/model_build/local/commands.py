@@ -89,7 +89,8 @@ def run_local_main(argv: list[str] | None = None) -> int:
     overrides = parse_overrides(args.parameter)
     params = executor.parameters(overrides)
     upload_data(args.data, s3_path(work, params["InputDataUrl"]))
-    result = executor.run(overrides, started=started)
+    # The Champion step reads the local registry and S3 folders (model_container.local_aws).
+    result = executor.run(overrides, env={"LOCAL_AWS_ROOT": str(work)}, started=started)
     print(summary(result, work))
     if result.status != "Succeeded":
         raise StepFailedError(result.failure or "the run failed")
@@ -136,6 +137,12 @@ def summary(result: RunResult, work: Path) -> str:
             ]
             if values:
                 lines.append(f"{step}: " + ", ".join(values))
+            champion = document.get("champion")
+            if isinstance(champion, dict) and "message" in champion:
+                lines.append(
+                    f"{step}: champion ({champion.get('mode')}, gate {champion.get('gate')}): "
+                    f"{champion['message']}"
+                )
         reports = sorted((work / "jobs" / step).glob("opt_ml/processing/**/report.html"))
         lines += [f"report: {report}" for report in reports]
     for record in result.registered:

@@ -4,6 +4,7 @@
 folder or straight from S3) or a batch transform's CSV input, computes Model-Monitor-compatible
 statistics in bounded memory, checks them against the baseline the ``baselines`` step wrote (from a
 folder or the newest Approved model package), and writes ``statistics.json``,
-``constraint_violations.json``, ``metrics.json``, ``summary.json`` and ``report.html``. Exit status:
+``constraint_violations.json`` (Model Monitor's documented files), ``extension_violations.json``
+(our own checks), ``metrics.json``, ``summary.json`` and ``report.html``. Exit status:
 0 no violations, ``--violation-status`` (default 2) violations, 1 error.
 """

@@ -4,9 +4,11 @@ Reads SageMaker data capture from ``<capture-dir>`` or straight from S3 (``--cap
 window's hour folders), or a batch transform's CSV input (``--input-format csv``); the baseline
 ``{statistics,constraints}.json`` from ``<baseline-dir>`` (the ``baselines`` step's output) or from
 the newest Approved package of ``--model-package-group``. Writes ``<output-dir>/{statistics.json,
-constraint_violations.json,metrics.json,summary.json,report.html}``. Exit status: 0 no violations,
-``--violation-status`` (default 2) violations (a pipeline or a schedule acts on it), 1 bad input or
-another error (one line on stderr).
+constraint_violations.json,extension_violations.json,metrics.json,summary.json,report.html}``:
+``constraint_violations.json`` holds only the documented check types (a Model Monitor reader's file);
+our own checks (range, non-negative) go to ``extension_violations.json`` (same shape). Both count as
+violations. Exit status: 0 no violations, ``--violation-status`` (default 2) violations (a pipeline
+or a schedule acts on it), 1 bad input or another error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from typing import Any
 from model_container import registry
 from model_container.entrypoint import StepError, run_step
 from model_container.monitor import cloudwatch
-from model_container.monitor.checks import compare
+from model_container.monitor.checks import compare, is_standard
 from model_container.monitor.inputs import (
     baseline_codes,
+    baseline_domains,
     capture_folder,
     load_baselines,
     open_source,
@@ -79,7 +82,9 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
         raise StepError(f"the statistics.json of {baseline_source} names no features")
 
     summary = ReadSummary()
-    statistics_window = StreamingStatistics(features)
+    statistics_window = StreamingStatistics(
+        features, categories=baseline_domains(baseline_constraints)
+    )
     source = open_source(args, features, baseline_codes(baseline_constraints), summary, window)
     reading = (
         registry.aws_errors(f"read {source.name}") if source.remote else contextlib.nullcontext()
@@ -100,6 +105,7 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
             baseline_statistics,
             baseline_constraints,
             completeness_tolerance=args.completeness_tolerance,
+            summary=summary,
         )
     except (ValueError, TypeError, KeyError) as error:
         raise StepError(
@@ -122,18 +128,26 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
         "records_outside_window": summary.outside_window,
         "unreadable_records": summary.unreadable,
         "wrong_width_rows": summary.wrong_width_rows,
+        "extra_keys": summary.extra_names,
         "non_numeric_values": {
             name: int(n) for name, n in zip(features, statistics_window.non_numeric, strict=True)
         },
     }
     flagged = {v["feature_name"] for v in violations}
     _write(output_dir / "statistics.json", statistics)
-    _write(output_dir / "constraint_violations.json", {"violations": violations})
+    standard = [v for v in violations if is_standard(v)]
+    _write(output_dir / "constraint_violations.json", {"violations": standard})
+    _write(
+        output_dir / "extension_violations.json",
+        {"violations": [v for v in violations if not is_standard(v)]},
+    )
     _write(output_dir / "metrics.json", cloudwatch.as_json(namespace, items))
     _write(
         output_dir / "summary.json",
         {
-            "violations": len(violations),
+            "violations": len(violations),  # both files: what the batch pipeline's gate reads
+            "constraint_violations": len(standard),
+            "extension_violations": len(violations) - len(standard),
             "rows": statistics_window.rows,
             "features_with_violations": [name for name in features if name in flagged],
         },

@@ -1,7 +1,9 @@
 """Per-feature drift metrics as CloudWatch ``MetricData`` items: always written, published on request.
 
-``FeatureBaselineDrift`` (KS distance) and ``FeatureCompleteness`` per endpoint and feature, and
-``ConstraintViolations`` per endpoint: the alarm that triggers retraining watches these.
+``FeatureBaselineDrift`` (KS distance; L-infinity of the category shares for a categorical feature)
+and ``FeatureCompleteness`` per endpoint and feature, and ``ConstraintViolations`` per endpoint (the
+violations of both files, documented checks and our extension): the alarm that triggers retraining
+watches these.
 """
 
 from __future__ import annotations

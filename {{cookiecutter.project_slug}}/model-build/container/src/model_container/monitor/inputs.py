@@ -57,8 +57,8 @@ def load_baselines(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     return statistics, constraints, package["ModelPackageArn"]
 
 
-def baseline_codes(constraints: dict[str, Any]) -> Codes:
-    """Per categorical feature of the baseline (``string_constraints.domains``), its codes."""
+def baseline_domains(constraints: dict[str, Any]) -> dict[str, list[str]]:
+    """Per categorical feature of the baseline, its categories (``string_constraints.domains``)."""
     categories = {}
     for feature in constraints.get("features") or []:
         domains = (
@@ -68,7 +68,12 @@ def baseline_codes(constraints: dict[str, Any]) -> Codes:
         )
         if isinstance(domains, list) and domains and all(isinstance(d, str) for d in domains):
             categories[feature["name"]] = domains
-    return codes_of(categories)
+    return categories
+
+
+def baseline_codes(constraints: dict[str, Any]) -> Codes:
+    """Per categorical feature of the baseline, its codes."""
+    return codes_of(baseline_domains(constraints))
 
 
 def _endpoint(capture_dir: Path) -> str:

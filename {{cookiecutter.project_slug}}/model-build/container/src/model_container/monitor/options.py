@@ -76,7 +76,7 @@ def build_parser() -> StepArgumentParser:
         "--completeness-tolerance",
         type=_share,
         default=DEFAULT_COMPLETENESS_TOLERANCE,
-        help=f"allowed drop of completeness below the baseline (default {DEFAULT_COMPLETENESS_TOLERANCE})",
+        help="allowed drop of completeness below the constraint (our option; default 0: the documented direct comparison)",
     )
     parser.add_argument("--chunk-rows", type=_positive, default=65_536, help=argparse.SUPPRESS)
     return parser

@@ -144,16 +144,21 @@ def _add_instances(buffer: RowBuffer, items: list, features: Sequence[str]) -> N
     # Check every instance before adding any, so a bad payload adds no rows.
     rows = []
     bad: list[int] = []
-    wrong_width = 0
+    wrong_widths: list[int] = []
+    extra: list[str] = []
     for item in items:
-        row, columns = buffer.instance_row(item, features)
+        row, columns, fields, names = buffer.instance_row(item, features)
+        extra.extend(names)
         if row is None:
-            wrong_width += 1
+            wrong_widths.append(fields)
         else:
             rows.append(row)
             bad.extend(columns)
     buffer.json_rows.extend(rows)
-    buffer.summary.wrong_width_rows += wrong_width
+    for fields in wrong_widths:
+        buffer.summary.wrong_width(fields, buffer.width)
+    for name in extra:
+        buffer.summary.extra_name(name)
     for column in bad:
         buffer.json_non_numeric[column] += 1
 

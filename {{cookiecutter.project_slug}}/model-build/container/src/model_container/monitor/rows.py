@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model_container.columns import EncodeError, category_text, encode
+from model_container.columns import MISSING_TOKENS, EncodeError, category_text, encode
 from model_container.serve.codec import Codes, fill_empty_fields
 
 _PLAIN = (int, float, type(None))  # JSON values a numeric feature takes as they are
 PLAIN_TYPES = frozenset(_PLAIN)
 MAX_EXAMPLES = 5  # unreadable-record reasons kept for the report
+MAX_EXTRA_NAMES = 20  # names of extra by-name columns kept
+UNKNOWN = -1.0  # the code a category converter gives a value outside the domain
 
 
 @dataclass
@@ -33,8 +35,29 @@ class ReadSummary:
     outside_window: int = 0
     unreadable: int = 0
     rows: int = 0
-    wrong_width_rows: int = 0
+    wrong_width_rows: int = 0  # dropped: the checks report them as missing or extra columns
+    fewest_fields: int | None = None  # of the rows with fewer fields than the baseline's features
+    most_fields: int | None = None  # of the rows with more
+    short_rows: int = 0
+    long_rows: int = 0
+    extra_names: dict[str, int] = field(default_factory=dict)  # by-name keys that are no feature
     examples: list[str] = field(default_factory=list)
+
+    def wrong_width(self, fields: int, width: int) -> None:
+        """A row of ``fields`` values where the baseline has ``width`` features."""
+        self.wrong_width_rows += 1
+        if fields < width:
+            self.short_rows += 1
+            self.fewest_fields = min(
+                fields, width if self.fewest_fields is None else self.fewest_fields
+            )
+        else:
+            self.long_rows += 1
+            self.most_fields = max(fields, self.most_fields or 0)
+
+    def extra_name(self, name: str) -> None:
+        if name in self.extra_names or len(self.extra_names) < MAX_EXTRA_NAMES:
+            self.extra_names[name] = self.extra_names.get(name, 0) + 1
 
     def unreadable_record(self, where: str, reason: str) -> None:
         self.unreadable += 1
@@ -44,6 +67,30 @@ class ReadSummary:
 
 class PayloadError(ValueError):
     """A payload that cannot be turned into rows."""
+
+
+class CategoryCodes(dict):
+    """A categorical field's text -> its code, NaN when missing, ``UNKNOWN`` outside the domain.
+
+    Its ``__getitem__`` is numpy's converter for the column: a text seen before is one dict lookup
+    in C; a new one is normalised once (spaces, quotes) and remembered (up to a bound).
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self, codes: dict[str, float]) -> None:
+        super().__init__()
+        self.codes = codes
+
+    def __missing__(self, text: str) -> float:
+        token = text.strip().strip('"').strip()
+        if token in MISSING_TOKENS or token == "nan":  # "nan": an empty field (fill_empty_fields)
+            code = math.nan
+        else:
+            code = self.codes.get(token, UNKNOWN)
+        if len(self) < self.LIMIT:
+            self[text] = code
+        return code
 
 
 class RowBuffer:
@@ -59,6 +106,7 @@ class RowBuffer:
         self.csv_rows = 0
         self.json_rows: list[list] = []  # numbers and None
         self.json_non_numeric = np.zeros(width, dtype=np.int64)
+        self._converters: dict[int, CategoryCodes] = {}
 
     def __len__(self) -> int:
         return self.csv_rows + len(self.json_rows)
@@ -69,8 +117,11 @@ class RowBuffer:
             self.csv_texts.append(text)
             self.csv_rows += text.count("\n") + 1
 
-    def instance_row(self, item: object, features: Sequence[str]) -> tuple[list | None, list[int]]:
-        """One instance as a row (None: the wrong width) and the columns holding non-numbers.
+    def instance_row(
+        self, item: object, features: Sequence[str]
+    ) -> tuple[list | None, list[int], int, list[str]]:
+        """One instance as a row (None: the wrong width), the columns holding non-numbers, its
+        number of fields and the keys of a by-name instance that are no feature.
 
         Instances are ``[v, ...]``, ``{"features": [v, ...]}`` or ``{"<feature>": v, ...}``. A plain
         row of numbers and nulls is kept as it is (``take`` converts null to NaN in bulk).
@@ -80,16 +131,18 @@ class RowBuffer:
                 if type(value) not in _PLAIN:
                     break
             else:
-                return item, []
+                return item, [], self.width, []
+        extra: list[str] = []
         if isinstance(item, dict):
             if "features" in item and "features" not in features:
                 item = item["features"]
             else:
+                extra = [str(key) for key in item if key not in features]
                 item = [item.get(name) for name in features]
         if not isinstance(item, list):
             raise PayloadError(f"instance is {type(item).__name__}; expected a list or an object")
         if len(item) != self.width:
-            return None, []
+            return None, [], len(item), extra
         row: list[float | None] = []
         bad = []
         for index, value in enumerate(item):
@@ -104,7 +157,7 @@ class RowBuffer:
             row.append(number)
             if number is None and value is not None:
                 bad.append(index)
-        return row, bad
+        return row, bad, self.width, extra
 
     def take(self) -> Chunk:
         parts = [self._csv_chunk()]
@@ -129,9 +182,9 @@ class RowBuffer:
         if not self.csv_texts:
             return empty
         text = "\n".join(self.csv_texts)
-        if self.codes:
-            return self._csv_slow(text)
-        try:  # fast path: numpy's C parser over the whole chunk
+        if any("nan" in codes for codes in self.codes.values()):
+            return self._csv_slow(text)  # "nan" is what fill_empty_fields writes for missing
+        try:  # fast path: numpy's C parser over the whole chunk, categories through a dict
             values = np.loadtxt(
                 io.StringIO(fill_empty_fields(text)),
                 delimiter=",",
@@ -139,14 +192,22 @@ class RowBuffer:
                 comments=None,
                 ndmin=2,
                 quotechar='"',
+                converters={i: self._converter(i).__getitem__ for i in self.codes} or None,
             )
         except ValueError:
             return self._csv_slow(text)
         if values.shape[1] != self.width:
             return self._csv_slow(text)
         bad = np.isinf(values)
+        for index in self.codes:
+            bad[:, index] = values[:, index] == UNKNOWN
         values[bad] = math.nan
         return Chunk(values, bad.sum(axis=0))
+
+    def _converter(self, index: int) -> CategoryCodes:
+        if index not in self._converters:
+            self._converters[index] = CategoryCodes(self.codes[index])
+        return self._converters[index]
 
     def _csv_slow(self, text: str) -> Chunk:
         """Field by field: rows of another width are counted and dropped, non-numbers counted."""
@@ -157,7 +218,7 @@ class RowBuffer:
                 continue
             fields = line.split(",")
             if len(fields) != self.width:
-                self.summary.wrong_width_rows += 1
+                self.summary.wrong_width(len(fields), self.width)
                 continue
             row = []
             for index, raw in enumerate(fields):
@@ -166,7 +227,7 @@ class RowBuffer:
                     row.append(math.nan)
                     continue
                 if index in self.codes:
-                    code = self.codes[index].get(token)
+                    code = math.nan if token in MISSING_TOKENS else self.codes[index].get(token)
                     if code is None:
                         non_numeric[index] += 1
                     row.append(math.nan if code is None else code)

@@ -1,30 +1,51 @@
-"""Streaming per-feature statistics in bounded memory, as Model Monitor's ``statistics.json``.
+"""Streaming per-feature statistics in bounded memory, as Model Monitor's ``statistics.json``
+(https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-byoc-statistics.html).
 
 Counts, mean and variance merge chunk by chunk (Chan et al.'s parallel update, numerically stable);
 quantiles come from Apache DataSketches' KLL sketch with Model Monitor's k = 2048, whose memory does not
 grow with the data (normalised rank error about 0.14 % at 99 % confidence; exact up to 2048 values).
+A categorical feature (its values arrive as codes: positions in the baseline's domain) is counted
+per category instead and written as ``String`` with ``string_statistics``; its values outside the
+domain are counted apart (the reader's ``non_numeric`` of that column).
 The document has the shape ``model_container.data_quality.statistics`` writes for the baseline.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from datasketches import kll_doubles_sketch
 
-from model_container.data_quality import BUCKETS, KLL_C, KLL_K
+from model_container.data_quality import (
+    BUCKETS,
+    KLL_C,
+    KLL_K,
+    bucket_edges,
+    string_statistics,
+)
 from model_container.monitor.reader import Chunk
 
 
 class StreamingStatistics:
     """Per-feature statistics of rows that arrive in chunks."""
 
-    def __init__(self, names: Sequence[str], k: int = KLL_K) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        k: int = KLL_K,
+        categories: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.names = list(names)
         width = len(self.names)
+        # column index -> (its categories, counts per category code)
+        self.categories = {
+            index: (list(categories[name]), np.zeros(len(categories[name]), dtype=np.int64))
+            for index, name in enumerate(self.names)
+            if categories and name in categories
+        }
         self.rows = 0
         self.present = np.zeros(width, dtype=np.int64)
         self.non_numeric = np.zeros(width, dtype=np.int64)
@@ -64,7 +85,12 @@ class StreamingStatistics:
         self.min = np.minimum(self.min, np.where(present, values, math.inf).min(axis=0))
         self.max = np.maximum(self.max, np.where(present, values, -math.inf).max(axis=0))
         for index, sketch in enumerate(self.sketches):
-            if count[index]:
+            if index in self.categories:
+                codes = values[:, index]
+                codes = codes[~np.isnan(codes)].astype(np.int64)
+                counts = self.categories[index][1]
+                counts += np.bincount(codes, minlength=len(counts))[: len(counts)]
+            elif count[index]:
                 sketch.update(np.ascontiguousarray(values[:, index]))  # the sketch skips NaN
 
     def missing(self, index: int) -> int:
@@ -72,20 +98,35 @@ class StreamingStatistics:
         return int(self.rows - self.present[index] - self.non_numeric[index])
 
     def inferred_type(self, index: int) -> str:
-        if self.non_numeric[index] > self.present[index]:
+        """``String`` for a categorical feature; a numeric one is typed by its numbers (the page
+        pairs ``String`` with ``string_statistics``, which text we do not keep could not fill):
+        its values of another type are the data type check's and ``monitor.non_numeric_values``'."""
+        if index in self.categories:
             return "String"
         return "Fractional" if self.fractional[index] else "Integral"
+
+    def category_counts(self, index: int) -> dict[str, int]:
+        """A categorical feature's count per category of the baseline's domain."""
+        values, counts = self.categories[index]
+        return dict(zip(values, counts.tolist(), strict=True))
 
     def document(self) -> dict[str, Any]:
         """The ``statistics.json`` document (Model Monitor's shape)."""
         features = []
         for index, name in enumerate(self.names):
-            numbers: dict[str, Any] = {
-                "common": {
-                    "num_present": int(self.present[index]),
+            if index in self.categories:
+                # A value outside the domain is still a string that is present.
+                common = {
+                    "num_present": int(self.present[index] + self.non_numeric[index]),
                     "num_missing": self.missing(index),
                 }
-            }
+                statistics = string_statistics(common, self.category_counts(index))
+                features.append(
+                    {"name": name, "inferred_type": "String", "string_statistics": statistics}
+                )
+                continue
+            common = {"num_present": int(self.present[index]), "num_missing": self.missing(index)}
+            numbers: dict[str, Any] = {"common": common}
             if self.present[index]:
                 sketch = self.sketches[index]
                 numbers.update(
@@ -117,9 +158,7 @@ class StreamingStatistics:
 def sketch_buckets(sketch: kll_doubles_sketch) -> list[dict[str, float]]:
     """10 equal-width buckets from min to max, [low, high) and the last [low, max], like np.histogram."""
     low, high, n = sketch.get_min_value(), sketch.get_max_value(), sketch.n
-    if low == high:
-        return [{"lower_bound": low, "upper_bound": high, "count": float(n)}]
-    edges = np.linspace(low, high, BUCKETS + 1)
+    edges = bucket_edges(low, high)
     masses = sketch.get_pmf(edges[1:-1].tolist(), inclusive=False)
     return [
         {
@@ -154,6 +193,23 @@ def weighted_sample(feature: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | 
     return items[order], weights[order]
 
 
+def category_shares(feature: dict[str, Any], domain: Sequence[str]) -> np.ndarray | None:
+    """A ``String`` feature's share of each category of ``domain`` (and, last, of other values)
+    from its ``string_statistics`` buckets; None without any."""
+    buckets = (
+        ((feature.get("string_statistics") or {}).get("distribution") or {}).get("categorical")
+        or {}
+    ).get("buckets")
+    if not isinstance(buckets, list) or not buckets:
+        return None
+    position = {value: i for i, value in enumerate(domain)}
+    counts = np.zeros(len(domain) + 1)
+    for bucket in buckets:
+        counts[position.get(str(bucket["value"]), len(domain))] += float(bucket["count"])
+    total = counts.sum()
+    return counts / total if total > 0 else None
+
+
 def cdf_distance(
     first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
 ) -> float:
@@ -164,20 +220,6 @@ def cdf_distance(
     """
     points = np.union1d(first[0], second[0])
     return float(np.max(np.abs(_cdf(first, points) - _cdf(second, points))))
-
-
-def pmf_distance(
-    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]
-) -> float:
-    """L-infinity distance between the shares of each distinct item (categories as codes)."""
-    points = np.union1d(first[0], second[0])
-    return float(np.max(np.abs(_pmf(first, points) - _pmf(second, points))))
-
-
-def _pmf(sample: tuple[np.ndarray, np.ndarray], points: np.ndarray) -> np.ndarray:
-    items, weights = sample
-    index = np.searchsorted(points, items)
-    return np.bincount(index, weights=weights, minlength=len(points)) / weights.sum()
 
 
 def _cdf(sample: tuple[np.ndarray, np.ndarray], points: np.ndarray) -> np.ndarray:
