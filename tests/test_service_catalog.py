@@ -17,6 +17,7 @@ from service_catalog.publish import product_template_file, synth
 from service_catalog.studio_requirements import (
     catalog_problems,
     launch_role_problems,
+    name_problems,
     policy_size,
     product_problems,
 )
@@ -24,6 +25,9 @@ from service_catalog.studio_requirements import (
 from tests.matrix import GIT_PROVIDERS, SIZES, combinations
 
 CONNECTIONS = [p for p in GIT_PROVIDERS if p != "codecommit"]
+# Names Studio can give (CreateProject's ProjectName): mixed case, the longest, digits first.
+STUDIO_NAMES = ("Churn-Model2", "Ab" * 16, "7Up-Forecast")
+STUDIO_ID = "p-1a2b3c4d5e6f"
 IAM_INLINE_POLICY_QUOTA = 10_240  # characters, a role's inline policies, whitespace excluded
 
 
@@ -85,6 +89,8 @@ def _check_publish(template: Path, tmp_path: Path, extra: dict[str, Any]) -> Non
     product = json.loads(product_file.read_text(encoding="utf-8"))
     assert catalog_problems(catalog) == []
     assert product_problems(product) == []
+    for name in STUDIO_NAMES:  # accepted, and every derived name valid (botocore's patterns)
+        assert name_problems(product, region, name, STUDIO_ID) == [], name
     assert launch_role_problems(product, catalog, region) == []
     assert policy_size(catalog, region) < IAM_INLINE_POLICY_QUOTA
     assert yaml.safe_load(studio.file.read_text(encoding="utf-8")) == product

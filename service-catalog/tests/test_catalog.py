@@ -16,7 +16,7 @@ from service_catalog.studio import (
     CORS_ORIGINS,
     VISIBILITY_TAG,
 )
-from service_catalog.studio_requirements import catalog_problems, product_problems
+from service_catalog.studio_requirements import catalog_problems, name_problems, product_problems
 
 VISIBLE = Match.array_with([{"Key": VISIBILITY_TAG[0], "Value": VISIBILITY_TAG[1]}])
 
@@ -226,3 +226,38 @@ def test_catalog_problems_catch_a_missing_tag_and_constraint(published: Publishe
         "portfolio lacks the tag sagemaker:studio-visibility=true",
         "no launch-role constraint on the product in the portfolio",
     ]
+
+
+# Names Studio can give (CreateProject's ProjectName): mixed case, the longest, digits first.
+STUDIO_NAMES = ["Churn-Model2", "Ab" * 16, "7Up-Forecast"]
+STUDIO_ID = "p-1a2b3c4d5e6f"  # p- and 12 characters, as Studio makes them
+
+
+@pytest.mark.parametrize("name", STUDIO_NAMES)
+def test_studio_names_launch_with_valid_derived_names(published: Published, name: str) -> None:
+    assert name_problems(published.product, published.region, name, STUDIO_ID) == []
+
+
+def test_name_problems_catch_a_name_not_lowercased(published: Published) -> None:
+    """The product as it was before Custom::ProjectName: the name as given, where lower case is due."""
+
+    def as_given(value: object) -> object:
+        if value == {"Fn::GetAtt": ["ProjectName", "Lowercase"]}:
+            return {"Ref": "SageMakerProjectName"}
+        if isinstance(value, dict):
+            return {k: as_given(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [as_given(v) for v in value]
+        return value
+
+    problems = name_problems(
+        as_given(published.product), published.region, "Churn-Model2", STUDIO_ID
+    )  # type: ignore[arg-type]
+    assert any("ECR::Repository" in p and "'sagemaker-Churn-Model2'" in p for p in problems)
+    assert any(":pipeline/Churn-Model2-" in p for p in problems)
+
+
+@pytest.mark.parametrize("name", ["", "-a", "a_b", "A" * 33])
+def test_name_problems_catch_a_name_studio_cannot_give(published: Published, name: str) -> None:
+    (problem,) = name_problems(published.product, published.region, name, STUDIO_ID)
+    assert problem.startswith(f"parameter SageMakerProjectName refuses {name!r}")

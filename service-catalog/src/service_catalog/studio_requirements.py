@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from project_infra.parameters import PROJECT_ID, PROJECT_NAME
@@ -264,3 +265,126 @@ def policy_size(catalog: Template, region: str) -> int:
     return len(
         json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
     )
+
+
+# Where the product template names things, and the API parameter (botocore's service model) whose
+# pattern and length the name must satisfy: (resource type, property) -> (service, operation, member).
+NAMED: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("AWS::ECR::Repository", "RepositoryName"): ("ecr", "CreateRepository", "repositoryName"),
+    ("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName"): (
+        "sagemaker",
+        "CreateModelPackageGroup",
+        "ModelPackageGroupName",
+    ),
+    ("AWS::CodeCommit::Repository", "RepositoryName"): (
+        "codecommit",
+        "CreateRepository",
+        "repositoryName",
+    ),
+    ("AWS::CodePipeline::Pipeline", "Name"): ("codepipeline", "CreatePipeline", "pipeline.name"),
+    ("AWS::CodeBuild::Project", "Name"): ("codebuild", "CreateProject", "name"),
+    ("AWS::CloudWatch::Alarm", "AlarmName"): ("cloudwatch", "PutMetricAlarm", "AlarmName"),
+    ("AWS::CloudWatch::Alarm", "Namespace"): ("cloudwatch", "PutMetricAlarm", "Namespace"),
+    ("AWS::Scheduler::Schedule", "Name"): ("scheduler", "CreateSchedule", "Name"),
+    ("AWS::Events::Rule", "Name"): ("events", "PutRule", "Name"),
+    ("AWS::IAM::Role", "RoleName"): ("iam", "CreateRole", "RoleName"),
+    ("AWS::Lambda::Function", "FunctionName"): ("lambda", "CreateFunction", "FunctionName"),
+}
+DEPLOY_STACK = ("cloudformation", "CreateStack", "StackName")  # CodePipeline's deploy actions
+ENDPOINT = ("sagemaker", "CreateEndpoint", "EndpointName")  # model-deploy names them (Names)
+# S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end
+# (botocore has no pattern for them):
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def _shape_problem(rule: tuple[str, str, str], value: Any, where: str) -> str | None:
+    """Whether ``value`` satisfies the botocore shape of ``rule``; a one-line problem if not."""
+    import botocore.session  # noqa: PLC0415 - botocore ships with the CDK's test tooling
+
+    service, operation, member = rule
+    shape = botocore.session.get_session().get_service_model(service)
+    shape = shape.operation_model(operation).input_shape
+    for part in member.split("."):
+        shape = shape.members[part]
+    if not isinstance(value, str):
+        return f"{where}: {value!r} does not resolve to a string"
+    meta = shape.metadata
+    pattern = meta.get("pattern")
+    if pattern and not re.fullmatch(pattern, value):
+        return f"{where}: {value!r} does not match {service} {operation} {member} {pattern}"
+    if not meta.get("min", 0) <= len(value) <= meta.get("max", len(value)):
+        return (
+            f"{where}: {value!r} has {len(value)} characters; {service} {operation} {member} "
+            f"allows {meta.get('min', 0)}-{meta.get('max')}"
+        )
+    return None
+
+
+def _derived_names(
+    logical: str, resource: Template, resolver: Resolver, project_id: str
+) -> Iterator[tuple[tuple[str, str, str], Any, str]]:
+    """(API rule, resolved value, where) of every name ``resource`` gives something."""
+    from project_names import Names  # noqa: PLC0415 - the project's own names package
+
+    kind, properties = resource["Type"], resource.get("Properties", {})
+    where = f"{logical} ({kind})"
+    for (named_kind, prop), rule in NAMED.items():
+        if named_kind == kind and prop in properties:
+            yield rule, resolver.resolve(properties[prop]), f"{where} {prop}"
+    if kind == "AWS::CodePipeline::Pipeline":
+        for stage in properties.get("Stages", []):
+            for action in stage["Actions"]:
+                if "StackName" in action.get("Configuration", {}):
+                    stack = resolver.resolve(action["Configuration"]["StackName"])
+                    yield DEPLOY_STACK, stack, f"{where} {action['Name']}"
+    if kind == "AWS::CodeBuild::Project":
+        for variable in properties.get("Environment", {}).get("EnvironmentVariables", []):
+            if variable["Name"] == "SAGEMAKER_PROJECT_NAME":
+                names = Names(resolver.resolve(variable["Value"]), project_id)
+                for stage in ("staging", "prod"):
+                    yield ENDPOINT, names.endpoint(stage), f"{where} endpoint"
+
+
+def _sagemaker_arns(policy: Template, resolver: Resolver) -> Iterator[str]:
+    """The SageMaker ARNs ``policy`` grants on (those that resolve: not other resources' ARNs)."""
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        for resource in _as_list(statement.get("Resource", [])):
+            try:
+                arn = resolver.resolve(resource)
+            except KeyError:  # another resource's ARN: CloudFormation names it
+                continue
+            if isinstance(arn, str) and ":sagemaker:" in arn:
+                yield arn
+
+
+def name_problems(product: Template, region: str, project_name: str, project_id: str) -> list[str]:
+    """Launching ``product`` as SageMaker project ``project_name`` (id ``project_id``): the
+    parameters accept them, and every name the template derives (resolved with them and with what
+    ``Custom::ProjectName`` answers) satisfies its API's pattern and length; SageMaker ARNs in the
+    policies are lower case, as SageMaker writes them."""
+    problems = []
+    values = {PROJECT_NAME: project_name, PROJECT_ID: project_id}
+    for name, value in values.items():
+        pattern = product.get("Parameters", {}).get(name, {}).get("AllowedPattern", ".*")
+        if not re.fullmatch(pattern, value):
+            problems.append(f"parameter {name} refuses {value!r} (AllowedPattern {pattern})")
+    if problems:  # CloudFormation refuses the launch: nothing is named
+        return problems
+    resolver = Resolver(product, region, parameters=values)
+    for logical, resource in product.get("Resources", {}).items():
+        for rule, value, where in _derived_names(logical, resource, resolver, project_id):
+            problem = _shape_problem(rule, value, where)
+            problems += [problem] if problem else []
+        bucket = resource.get("Properties", {}).get("BucketName")
+        if resource["Type"] == "AWS::S3::Bucket" and bucket is not None:
+            bucket = resolver.resolve(bucket)
+            if not (isinstance(bucket, str) and BUCKET_NAME.fullmatch(bucket)):
+                problems.append(f"{logical} BucketName: {bucket!r} is not a valid bucket name")
+        if resource["Type"] == "AWS::IAM::Policy":
+            problems += [
+                f"{logical}: {arn} is not lower case, as SageMaker writes it"
+                for arn in _sagemaker_arns(resource, resolver)
+                if arn != arn.lower()
+            ]
+    return problems

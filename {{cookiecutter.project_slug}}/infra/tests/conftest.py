@@ -29,13 +29,13 @@ class Synthesized:
 
     @property
     def project_name(self) -> str:
-        """The SageMakerProjectName default: the slug in lowercase, as SageMaker writes ARNs."""
-        return self.settings.slug.lower()
+        """The SageMakerProjectName default: the slug."""
+        return self.settings.slug
 
     @property
     def lowercase_name(self) -> str:
         """The project name as SageMaker writes it into ARNs, and as ECR and the endpoints have it
-        (equal to ``project_name`` while the parameter accepts lower case only)."""
+        (what ``Custom::ProjectName`` answers for the default)."""
         return self.settings.slug.lower()
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:

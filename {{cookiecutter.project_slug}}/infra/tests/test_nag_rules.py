@@ -49,11 +49,16 @@ def test_batch_pipeline_wildcards_are_accepted() -> None:
     resources = [
         arn.format("sagemaker", "transform-job/pipelines-*"),
         arn.format("logs", "log-group:/aws/sagemaker/TransformJobs*"),
-        arn.format("sagemaker", "model/<SageMakerProjectName>-*"),
+        arn.format("sagemaker", "model/<ProjectName.Lowercase>-*"),
     ]
     accepted = findings([{"Action": "sagemaker:CreateModel", "Resource": resources}])
     assert sorted(accepted) == sorted(f"Resource::{r}" for r in resources)
     assert "batch pipeline" in accepted[f"Resource::{resources[2]}"]
     # Another project's models, or any model, stay findings.
-    other = [arn.format("sagemaker", "model/*"), arn.format("sagemaker", "model/other-*")]
+    # The name as Studio gave it is not the lower-case one SageMaker writes into the ARN.
+    other = [
+        arn.format("sagemaker", "model/*"),
+        arn.format("sagemaker", "model/other-*"),
+        arn.format("sagemaker", "model/<SageMakerProjectName>-*"),
+    ]
     assert findings([{"Action": "sagemaker:CreateModel", "Resource": other}]) == {}

@@ -17,10 +17,14 @@ def sagemaker(resource: str, account: str = Aws.ACCOUNT_ID) -> str:
     return f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{account}:{resource}"
 
 
-def bootstrap_role(account: str, suffix: str) -> str:
-    """Role ``<project name>-<suffix>`` that ``bootstrap/target-account.yml`` creates in ``account``.
+def bootstrap_role(names: Names, account: str, suffix: str) -> str:
+    """Role ``<project name>-<suffix>`` that ``bootstrap/target-account.yml`` creates in ``account``,
+    named after the lower-case project name (its ProjectName parameter allows only that).
     Fn::Sub, not Fn::Join: cfn-lint (E3703) asks for it where CodePipeline takes a role ARN."""
-    return Fn.sub(f"arn:${{AWS::Partition}}:iam::{account}:role/${{{PROJECT_NAME}}}-{suffix}")
+    return Fn.sub(
+        f"arn:${{AWS::Partition}}:iam::{account}:role/${{{PROJECT_NAME}}}-{suffix}",
+        {PROJECT_NAME: names.lowercase},
+    )
 
 
 def model_package_group(names: Names) -> str:

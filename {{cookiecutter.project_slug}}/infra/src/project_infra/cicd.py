@@ -15,6 +15,7 @@ from project_infra.builds import STAGES, Targets
 from project_infra.cleanup import ProjectCleanup, deployment_roles
 from project_infra.parameters import StackNames, declare
 from project_infra.pipelines import StageDeployment
+from project_infra.project_name import ProjectName
 from project_infra.settings import Settings
 from project_infra.source import Source
 
@@ -26,7 +27,10 @@ class ProjectCiCd(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         parameters = declare(stack, settings)
-        names = StackNames(parameters.project_name, parameters.project_id)
+        lowercase = ProjectName(self, "ProjectName", project_name=parameters.project_name)
+        names = StackNames(
+            parameters.project_name, parameters.project_id, lowercase_token=lowercase.lowercase
+        )
         shared = artifacts.create(self, settings, names)
         pipeline_role = roles.pipeline_execution(self, names, shared, monitored=settings.monitored)
         scheduled = monitoring.upserted_pipelines(names, settings.monitored)
@@ -37,23 +41,27 @@ class ProjectCiCd(Construct):
         stage_roles = dict.fromkeys(STAGES, "")
         if settings.account_layout == "multi":
             accounts = {"staging": settings.staging_account, "prod": settings.prod_account}
-            stage_roles = {s: arns.bootstrap_role(accounts[s], "pipeline-action") for s in STAGES}
+            stage_roles = {
+                s: arns.bootstrap_role(names, accounts[s], "pipeline-action") for s in STAGES
+            }
             targets = Targets(
-                {s: arns.bootstrap_role(accounts[s], "model-exec") for s in STAGES},
-                endpoint_test_role_arn=arns.bootstrap_role(accounts["staging"], "endpoint-test"),
+                {s: arns.bootstrap_role(names, accounts[s], "model-exec") for s in STAGES},
+                endpoint_test_role_arn=arns.bootstrap_role(
+                    names, accounts["staging"], "endpoint-test"
+                ),
             )
             deployments = {
                 stage: StageDeployment(
                     action_role=iam.Role.from_role_arn(
                         self,
                         f"{stage.capitalize()}ActionRole",
-                        arns.bootstrap_role(accounts[stage], "pipeline-action"),
+                        arns.bootstrap_role(names, accounts[stage], "pipeline-action"),
                         mutable=False,
                     ),
                     deployment_role=iam.Role.from_role_arn(
                         self,
                         f"{stage.capitalize()}CfnExecRole",
-                        arns.bootstrap_role(accounts[stage], "cfn-exec"),
+                        arns.bootstrap_role(names, accounts[stage], "cfn-exec"),
                         mutable=False,
                     ),
                     deployment_statements=[],

@@ -2,7 +2,8 @@
 finding fails the synth.
 
 IAM5 (wildcards) reports one finding per wildcard action or resource, named as cdk-nag renders it
-(``Resource::arn:<AWS::Partition>:...<SageMakerProjectName>-*``). :func:`acknowledge_wildcards`
+(``Resource::arn:<AWS::Partition>:...<ProjectName.Lowercase>-*``: the lower-case project name,
+``Fn::GetAtt [ProjectName, Lowercase]``). :func:`acknowledge_wildcards`
 renders every policy statement the same way and acknowledges a wildcard only when it matches a row
 of ``WILDCARDS``; ``Resource::*`` only when every action it grants is in ``UNSCOPABLE_ACTIONS``."""
 
@@ -32,18 +33,18 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
     (r"Resource::<\w+ArtifactBucket\w+\.Arn>/.*\*", OBJECTS),
     (
         r"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:"
-        r"stack/sagemaker-<SageMakerProjectName>-deploy-(staging|prod)/\*",
+        r"stack/sagemaker-<ProjectName\.Lowercase>-deploy-(staging|prod)/\*",
         "the stage's deploy stack; the suffix is the stack id CloudFormation assigns",
     ),
     (
         r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-        r"model/<SageMakerProjectName>-\*",
+        r"model/<ProjectName\.Lowercase>-\*",
         "SageMaker models named after the project: the stage stacks' and the batch pipeline's "
         "(<project>-<id> cut to 40 characters, then the execution id)",
     ),
     (
         r"Resource::arn:<AWS::Partition>:(sagemaker|cloudwatch):<AWS::Region>:<AWS::AccountId>:"
-        r"(endpoint-config/|endpoint/|alarm:)<SageMakerProjectName>-\*",
+        r"(endpoint-config/|endpoint/|alarm:)<ProjectName\.Lowercase>-\*",
         STAGE_RESOURCES,
     ),
     (
@@ -53,17 +54,17 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
     ),
     (
         r"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
-        r"/aws/sagemaker/(ProcessingJobs|TrainingJobs|TransformJobs|Endpoints/<SageMakerProjectName>-)\*",
+        r"/aws/sagemaker/(ProcessingJobs|TrainingJobs|TransformJobs|Endpoints/<ProjectName\.Lowercase>-)\*",
         "log streams SageMaker creates for the project's jobs and endpoints",
     ),
     (
         r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-        r"model-package/<SageMakerProjectName>-<SageMakerProjectId>/\*",
+        r"model-package/<ProjectName\.Lowercase>-<SageMakerProjectId>/\*",
         "model package versions of the project's own group",
     ),
     (
         r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-        r"pipeline/<SageMakerProjectName>-<SageMakerProjectId>-model-build/execution/\*",
+        r"pipeline/<ProjectName\.Lowercase>-<SageMakerProjectId>-model-build/execution/\*",
         "executions of the project's own SageMaker pipeline",
     ),
     (

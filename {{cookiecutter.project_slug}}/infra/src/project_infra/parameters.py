@@ -3,16 +3,17 @@ the schedules (retraining, batch inference, drift monitoring), each with a worki
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import CfnParameter, Stack
 
 from project_infra.settings import Settings
 from project_names import Names
 
-# SageMaker writes names lowercased into ARNs, and IAM matches ARNs case-sensitively: the project
-# name must already be lowercase for the policies below to match what SageMaker creates.
-PROJECT_NAME_PATTERN = "^[a-z](-*[a-z0-9]){0,31}$"
+# The names Studio gives (CreateProject's ProjectName: botocore sagemaker service-2.json, shape
+# ProjectEntityName, 1-32 characters; https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProject.html).
+# Upper case is fine: every name AWS wants in lower case comes from project_name.ProjectName.
+PROJECT_NAME_PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
 PROJECT_ID_PATTERN = "^[a-z0-9](-*[a-z0-9]){0,19}$"
 CONNECTION_ARN_PATTERN = (
     "^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:[0-9]{12}:"
@@ -30,14 +31,25 @@ SCHEDULE_PATTERN = r"^(cron|rate)\(.+\)$"
 SCHEDULE_STATES = ["ENABLED", "DISABLED"]
 
 
+@dataclass(frozen=True)
 class StackNames(Names):
     """Names built from the parameter values, which are tokens until deploy time: nothing may
-    transform them (``str.lower()`` on a token breaks it). The parameter's pattern already makes the
-    project name lowercase, so these equal :class:`Names` for the same value (a test checks it)."""
+    transform them (``str.lower()`` on a token breaks it). ``lowercase_token`` is the lower-case
+    project name as the stack computes it (``project_name.ProjectName.lowercase``); for the same
+    values these equal :class:`Names` (a test checks it)."""
+
+    lowercase_token: str = field(default="", kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not self.lowercase_token:
+            raise ValueError(
+                f"StackNames({self.slug!r}) needs lowercase_token: the lower-case project name "
+                "from project_name.ProjectName (a token cannot be lowercased in Python)"
+            )
 
     @property
     def lowercase(self) -> str:
-        return self.slug
+        return self.lowercase_token
 
 
 @dataclass(frozen=True)
@@ -67,10 +79,11 @@ def declare(stack: Stack, settings: Settings) -> Parameters:
 
     project_name = parameter(
         PROJECT_NAME,
-        "Name of the SageMaker project (lowercase letters, digits, hyphens; up to 32 characters).",
-        default=settings.slug.lower(),
+        "Name of the SageMaker project (letters, digits, hyphens; up to 32 characters).",
+        default=settings.slug,
         allowed_pattern=PROJECT_NAME_PATTERN,
-        constraint_description="lowercase letters, digits and hyphens; starts with a letter; 1-32",
+        constraint_description="letters (either case), digits and single hyphens between them; "
+        "starts and ends with a letter or digit; 1-32 characters",
     )
     project_id = parameter(
         PROJECT_ID,

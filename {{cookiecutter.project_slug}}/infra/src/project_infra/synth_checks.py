@@ -10,6 +10,8 @@ from typing import Any
 
 from cfnlint.api import ManualArgs, lint_file
 
+from project_infra import project_name_handler
+
 ACCOUNT = "123456789012"  # the tooling account of a pretend deploy
 
 
@@ -34,10 +36,18 @@ def nag_violations(outdir: Path) -> list[str]:
 
 
 class Resolver:
-    """Resolves Ref/Fn::Join/Fn::Sub/Fn::GetAtt(Name) with parameter defaults and pseudo values."""
+    """Resolves Ref/Fn::Join/Fn::Sub and ``Custom::ProjectName``'s Fn::GetAtt with the parameter
+    values (``parameters``, else the defaults) and pseudo values."""
 
-    def __init__(self, template: dict[str, Any], region: str, account: str = ACCOUNT) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        region: str,
+        account: str = ACCOUNT,
+        parameters: dict[str, str] | None = None,
+    ) -> None:
         self.template = template
+        self.parameters = parameters or {}
         self.pseudo = {
             "AWS::Partition": "aws",
             "AWS::Region": region,
@@ -49,6 +59,8 @@ class Resolver:
         if name in self.pseudo:
             return self.pseudo[name]
         parameter = self.template.get("Parameters", {}).get(name)
+        if name in self.parameters and parameter is not None:
+            return self.parameters[name]
         if parameter is not None:
             if "Default" not in parameter:
                 raise KeyError(f"parameter {name} has no default")
@@ -60,6 +72,15 @@ class Resolver:
             # CloudFormation names a bucket without BucketName itself; pretend it is this name.
             return self.resolve(resource["Properties"].get("BucketName", self.bucket_name(name)))
         raise KeyError(f"cannot resolve Ref {name} ({resource['Type']})")
+
+    def _project_name(self, logical_id: str, attribute: str) -> str:
+        """What the custom resource's handler answers for the resolved name."""
+        properties = self.template["Resources"][logical_id]["Properties"]
+        return project_name_handler.data(str(self.resolve(properties["ProjectName"])))[attribute]
+
+    def _is_project_name(self, logical_id: str) -> bool:
+        resource = self.template.get("Resources", {}).get(logical_id, {})
+        return resource.get("Type") == project_name_handler.RESOURCE_TYPE
 
     @staticmethod
     def bucket_name(logical_id: str) -> str:
@@ -73,8 +94,8 @@ class Resolver:
             return value
         if len(value) == 1:
             ((key, argument),) = value.items()
-            if key == "Ref":
-                return self.ref(argument)
+            if key == "Ref" or (key == "Fn::GetAtt" and self._is_project_name(argument[0])):
+                return self.ref(argument) if key == "Ref" else self._project_name(*argument)
             if key == "Fn::Join":
                 return argument[0].join(str(self.resolve(p)) for p in argument[1])
             if key == "Fn::Sub":

@@ -10,7 +10,7 @@ import pytest
 from conftest import Synthesized
 
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
-from project_infra.twin.interpreters import INTERPRETERS, NOT_EMULATED
+from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
 from project_infra.twin.intrinsics import ResolveError, Resolver, references
 from project_infra.twin.provision import MOTO, TWIN, ProvisionError, deploy
 
@@ -161,3 +161,33 @@ def test_the_synthesized_stack_provisions_with_every_type_accounted_for(
     for res in stack.of_type("AWS::CodeBuild::Project").values():
         text = str(res.properties)
         assert "Ref" not in text and "Fn::" not in text
+
+
+def test_a_mixed_case_project_name_provisions_with_lowercase_where_aws_wants_it(
+    emulator: Emulator, synthesized: Synthesized
+) -> None:
+    """Custom::ProjectName's handler runs in the twin; moto's ECR takes only its lower-case name."""
+    parameters = {"SageMakerProjectName": "Churn-Model2"}
+    if "RepositoryOwner" in synthesized.template["Parameters"]:
+        parameters["RepositoryOwner"] = "owner"
+    if (
+        "CodeConnectionArn" in synthesized.template["Parameters"]
+        and not synthesized.settings.codeconnection_arn
+    ):
+        parameters["CodeConnectionArn"] = (
+            "arn:aws:codeconnections:us-east-1:123456789012:connection/12345678-1234-1234-1234-123456789012"
+        )
+    emulator.client("ssm").put_parameter(
+        Name="/cdk-bootstrap/hnb659fds/version", Value="21", Type="String", Overwrite=True
+    )
+    stack = _deploy(emulator, synthesized.template, "mixed-case", **parameters)
+    (custom,) = stack.of_type("Custom::ProjectName").values()
+    assert (custom.how, custom.physical_id) == (TWIN, "churn-model2")
+    repositories = emulator.client("ecr").describe_repositories()["repositories"]
+    assert "sagemaker-churn-model2" in {r["repositoryName"] for r in repositories}
+    groups = emulator.client("sagemaker").list_model_package_groups()[
+        "ModelPackageGroupSummaryList"
+    ]
+    assert "Churn-Model2-manual" in {g["ModelPackageGroupName"] for g in groups}
+
+    DELETERS["Custom::ProjectName"](emulator.client, custom)  # Delete answers SUCCESS

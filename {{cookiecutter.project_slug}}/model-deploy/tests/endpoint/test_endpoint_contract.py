@@ -12,6 +12,7 @@ from conftest import latency_bound
 from transport import HttpTransport, Reply
 
 CSV = {"Content-Type": "text/csv"}
+INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"  # InvokeEndpoint's InferenceId, as a header
 Examples = tuple[tuple[str, ...], list[list[str]]]
 
 
@@ -175,6 +176,16 @@ def test_server_still_healthy_after_bad_input(endpoint: HttpTransport) -> None:
     for body in (b"", b"x", b"1,2,3,4,5", b"\x00" * 100):
         assert endpoint.call("POST", "/invocations", body, CSV).status < 500
     assert endpoint.call("GET", "/ping").status == 200
+
+
+def test_an_inference_id_is_accepted(endpoint: HttpTransport, examples: Examples) -> None:
+    """InvokeEndpoint's InferenceId, which data capture records (container README, Inference ids)."""
+    body = csv_of(examples[1][:1])
+    plain = csv_scores(endpoint.call("POST", "/invocations", body, CSV))
+    named = endpoint.call("POST", "/invocations", body, {**CSV, INFERENCE_ID: "endpoint-suite #1"})
+    assert csv_scores(named) == plain
+    if isinstance(endpoint, HttpTransport):  # InvokeEndpoint's answer has no such member
+        assert named.headers[INFERENCE_ID.lower()] == "endpoint-suite #1"
 
 
 def test_small_load_latency(endpoint: HttpTransport, examples: Examples) -> None:

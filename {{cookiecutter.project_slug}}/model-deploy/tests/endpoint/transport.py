@@ -116,6 +116,8 @@ class SageMakerTransport:
             request["ContentType"] = headers["content-type"]
         if "accept" in headers:
             request["Accept"] = headers["accept"]
+        if "x-amzn-sagemaker-inference-id" in headers:
+            request["InferenceId"] = headers["x-amzn-sagemaker-inference-id"]
         try:
             response = self.runtime.invoke_endpoint(**request)
         except ClientError as error:

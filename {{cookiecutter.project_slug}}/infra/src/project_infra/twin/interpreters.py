@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from project_infra.cleanup_handler import RESOURCE_TYPE as CLEANUP
-from project_infra.twin import cleanup
+from project_infra.project_name_handler import RESOURCE_TYPE as PROJECT_NAME
+from project_infra.twin import cleanup, project_name
 from project_infra.twin.provision import Resource, Stack
 
 Clients = Callable[[str], Any]
@@ -381,6 +382,7 @@ INTERPRETERS: dict[str, Callable[[Clients, Resource, Stack], str]] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": scaling_policy,
     CLEANUP: cleanup.create,
+    PROJECT_NAME: project_name.create,
 }
 
 
@@ -416,6 +418,8 @@ DELETERS: dict[str, Callable[[Clients, Resource], None]] = {
     ),
     "AWS::ApplicationAutoScaling::ScalableTarget": _deregister_scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": _delete_scaling_policy,
+    # The CI/CD stack's (here, not in cleanup.CICD_DELETERS: twin.project_name imports cleanup).
+    PROJECT_NAME: project_name.delete,
 }
 
 NOT_EMULATED: dict[str, str] = {

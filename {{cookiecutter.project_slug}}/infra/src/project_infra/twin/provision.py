@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import Any
 
+from project_infra import project_name_handler
 from project_infra.twin.intrinsics import NO_VALUE, Resolver, evaluate_conditions, references
 
 MOTO = "emulated by moto"
@@ -152,6 +153,11 @@ ATTRIBUTES: dict[str, Callable[[Stack, str], dict[str, str]]] = {
     "AWS::Scheduler::Schedule": lambda s, n: {"Arn": _arn(s, "scheduler", f"schedule/default/{n}")},
     "AWS::CodeCommit::Repository": _codecommit,
     "AWS::ApplicationAutoScaling::ScalingPolicy": lambda _s, n: {"Arn": n},
+    # The custom resource's Data, from its handler's own function (twin.project_name runs the
+    # whole handler on Create and checks the answer is this).
+    project_name_handler.RESOURCE_TYPE: lambda s, _n: project_name_handler.data(
+        s.parameters["SageMakerProjectName"]
+    ),
     **{kind: _sagemaker_hosting(kind) for kind in SAGEMAKER_HOSTING},
 }
 

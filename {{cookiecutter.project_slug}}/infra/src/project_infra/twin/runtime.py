@@ -1,7 +1,14 @@
 """The SageMaker runtime stand-in: InvokeEndpoint on 127.0.0.1 for the endpoints deployed into the
 emulator. Each endpoint is served by the image's own server, started from the deployed model
 package's artifact in the emulated S3; requests are captured outside the container, as SageMaker
-does, to where the deployed EndpointConfig's DataCaptureConfig says."""
+does, to where the deployed EndpointConfig's DataCaptureConfig says.
+
+InvokeEndpoint's ``InferenceId`` (header ``X-Amzn-SageMaker-Inference-Id``, botocore's
+sagemaker-runtime model) is checked against its documented constraint, passed on to the container
+under the same header, and captured as ``eventMetadata.inferenceId``; without one the record has
+only its ``eventId``, as SageMaker writes it
+(https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html). The answer
+carries no id: InvokeEndpointOutput has no such member."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from model_container.monitor.capture import capture_record
+from model_container.serve import inference_id
 
 Clients = Callable[[str], Any]
 
@@ -156,11 +164,19 @@ class Runtime:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         content_type = request.headers.get("Content-Type", "application/octet-stream")
         accept = request.headers.get("Accept", "")
+        caller_id = request.headers.get(inference_id.HEADER)
+        if caller_id is not None:
+            try:
+                inference_id.check(caller_id)
+            except inference_id.InferenceIdError as invalid:
+                return _error(request, 400, "ValidationError", str(invalid))
+        headers = {"Content-Type": content_type}
+        if accept:
+            headers["Accept"] = accept
+        if caller_id is not None:
+            headers[inference_id.HEADER] = caller_id
         forward = urllib.request.Request(
-            f"{hosted.url}/invocations",
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type, **({"Accept": accept} if accept else {})},
+            f"{hosted.url}/invocations", data=body, method="POST", headers=headers
         )
         self.invocations += 1
         try:
@@ -184,6 +200,7 @@ class Runtime:
                 response_content_type=answer_type,
                 csv_content_types=hosted.csv_types,
                 json_content_types=hosted.json_types,
+                inference_id=caller_id,
             )
             with hosted.lock:
                 hosted.records.append(record)

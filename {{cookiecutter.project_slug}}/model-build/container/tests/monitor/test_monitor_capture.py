@@ -10,7 +10,13 @@ from types import ModuleType
 
 import numpy as np
 
-from model_container.monitor.capture import CaptureWriter, capture_record, format_time
+from model_container.monitor.capture import (
+    CaptureWriter,
+    capture_line,
+    capture_record,
+    format_time,
+    record_id,
+)
 from model_container.monitor.reader import ReadSummary, read_capture
 from project_model import SCHEMA
 
@@ -48,6 +54,43 @@ def test_record_has_the_data_capture_shape() -> None:
     }
 
 
+def test_a_callers_inference_id_is_recorded_where_sagemaker_puts_it() -> None:
+    given = capture_record(
+        request=b"45,2,1,3", request_content_type="text/csv", when=WHEN, inference_id="ord-9"
+    )
+    assert list(given["eventMetadata"].items()) == [
+        ("eventId", given["eventMetadata"]["eventId"]),  # SageMaker's own id, always there
+        ("inferenceId", "ord-9"),
+        ("inferenceTime", "2026-03-04T05:06:07.890Z"),
+    ]
+    assert given["eventMetadata"]["eventId"] != "ord-9"
+    assert record_id(given) == ("ord-9", False)
+    # Without one, no inferenceId key (not null): ground truth joins on eventId.
+    made = capture_record(request=b"45,2,1,3", request_content_type="text/csv", event_id="e-7")
+    assert "inferenceId" not in made["eventMetadata"]
+    assert record_id(made) == ("e-7", True)
+
+
+def test_reader_reads_records_with_and_without_inference_ids(tmp_path: Path) -> None:
+    """Files written before inference ids (and SageMaker's, for callers that set none) still read."""
+    folder = tmp_path / "ep" / "AllTraffic" / "2026" / "03" / "04" / "05"
+    folder.mkdir(parents=True)
+    old = {"captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
+           "data": "40,1,1,1", "encoding": "CSV"}},
+           "eventMetadata": {"eventId": "e-1", "inferenceTime": "2026-03-04T05:06:07.890Z"},
+           "eventVersion": "0"}  # fmt: skip
+    new = capture_record(
+        request=b"41,2,2,2", request_content_type="text/csv", when=WHEN, inference_id="i-2"
+    )
+    (folder / "mixed.jsonl").write_text(json.dumps(old) + "\n" + capture_line(new))
+    summary = ReadSummary()
+    start, end = WHEN.replace(minute=0), WHEN.replace(hour=6, minute=0)
+    chunks = list(read_capture(tmp_path, FEATURES, summary, start=start, end=end))
+    values = np.vstack([chunk.values for chunk in chunks]).tolist()
+    assert values == [[40, 1, 1, 1], [41, 2, 2, 2]]
+    assert (summary.records, summary.unreadable) == (2, 0)
+
+
 def test_other_content_types_and_binary_bodies_are_base64() -> None:
     lines = capture_record(
         request=b'{"features": [1, 2, 3, 4]}', request_content_type="application/jsonlines"
@@ -79,12 +122,18 @@ def test_writer_files_by_hour_and_round_trips(tmp_path: Path) -> None:
         "application/jsonlines",
         when=WHEN.replace(hour=6),
     )
-    assert first == again != later
+    tagged = writer.write(b"1,1,1,1", "text/csv", when=WHEN, event_id="e-9", inference_id="i-9")
+    assert first == again == tagged != later
     assert first.parent == tmp_path / "ep" / "AllTraffic" / "2026" / "03" / "04" / "05"
     assert later.parent.name == "06"
     assert first.name.endswith(".jsonl")
     lines = first.read_text().splitlines()
-    assert len(lines) == 2 and all(json.loads(line)["eventVersion"] == "0" for line in lines)
+    assert len(lines) == 3 and all(json.loads(line)["eventVersion"] == "0" for line in lines)
+    assert json.loads(lines[2])["eventMetadata"] == {
+        "eventId": "e-9",
+        "inferenceId": "i-9",
+        "inferenceTime": "2026-03-04T05:06:07.890Z",
+    }
 
     summary = ReadSummary()
     chunks = list(read_capture(tmp_path, FEATURES, summary))
@@ -92,6 +141,7 @@ def test_writer_files_by_hour_and_round_trips(tmp_path: Path) -> None:
     expected = [
         [40, 1, 1, 1],
         [41, 2, 2, 2],
+        [1, 1, 1, 1],
         [50, 3, np.nan, 3],
         [60, 4, 5, 3],
         [70, 4, 4, 3],
@@ -100,7 +150,7 @@ def test_writer_files_by_hour_and_round_trips(tmp_path: Path) -> None:
     assert sorted(map(tuple, np.nan_to_num(values, nan=-1))) == sorted(
         map(tuple, np.nan_to_num(np.array(expected, dtype=float), nan=-1))
     )
-    assert (summary.files, summary.records, summary.rows, summary.unreadable) == (2, 3, 5, 0)
+    assert (summary.files, summary.records, summary.rows, summary.unreadable) == (2, 4, 6, 0)
 
 
 def test_reader_decodes_shipped_requests_as_the_model_server_does(

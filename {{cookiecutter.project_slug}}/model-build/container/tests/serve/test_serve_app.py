@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import orjson
 import pytest
 from serve_fixtures import N_FEATURES, csv_body, csv_line, json_body, make_rows, parse
 
-from model_container.monitor.capture import CaptureWriter
+from model_container.monitor.capture import CaptureWriter, record_id
 from model_container.serve import app as app_module
 from model_container.serve.app import InferenceApp
 from model_container.serve.model import Model
@@ -47,6 +48,7 @@ def call(
     content_type: str | None = None,
     accept: str | None = None,
     chunked: bool = False,
+    inference_id: str | None = None,
 ) -> Reply:
     environ: dict = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(body)}
     if not chunked:
@@ -55,6 +57,8 @@ def call(
         environ["CONTENT_TYPE"] = content_type
     if accept is not None:
         environ["HTTP_ACCEPT"] = accept
+    if inference_id is not None:
+        environ["HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID"] = inference_id
     seen: dict = {}
 
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:
@@ -290,3 +294,64 @@ def test_capture_writes_each_answered_request_like_an_endpoint(
     captured = records[0]["captureData"]
     assert captured["endpointInput"]["observedContentType"] == "text/csv"
     assert captured["endpointOutput"]["observedContentType"] == "text/csv"
+
+
+def test_inference_ids_are_honoured_made_and_captured_as_sagemaker_does(
+    model: Model, tmp_path: Path
+) -> None:
+    """A caller's id is the record's inferenceId; without one the server's id is its eventId."""
+    capturing = InferenceApp(
+        model, max_body_bytes=LIMIT, workers=1, capture=CaptureWriter(tmp_path)
+    )
+    given = call(
+        capturing, "POST", "/invocations", ROW, content_type="text/csv", inference_id="order-17 #a"
+    )
+    made = call(capturing, "POST", "/invocations", ROW, content_type="text/csv")
+    assert (given.status, made.status) == (200, 200)
+    assert given.headers["X-Amzn-SageMaker-Inference-Id"] == "order-17 #a"
+    generated = made.headers["X-Amzn-SageMaker-Inference-Id"]
+    assert uuid.UUID(generated).version == 4
+    [file] = tmp_path.rglob("*.jsonl")
+    records = [orjson.loads(line) for line in file.read_bytes().splitlines()]
+    assert [list(record["eventMetadata"]) for record in records] == [
+        ["eventId", "inferenceId", "inferenceTime"],
+        ["eventId", "inferenceTime"],  # as SageMaker writes it when the caller gave no id
+    ]
+    assert records[0]["eventMetadata"]["inferenceId"] == "order-17 #a"
+    assert records[0]["eventMetadata"]["eventId"] not in ("order-17 #a", generated)
+    assert records[1]["eventMetadata"]["eventId"] == generated
+    assert [record_id(record) for record in records] == [
+        ("order-17 #a", False),
+        (generated, True),
+    ]
+
+
+def test_an_id_invoke_endpoint_would_refuse_is_a_400_and_not_captured(
+    model: Model, tmp_path: Path
+) -> None:
+    capturing = InferenceApp(
+        model, max_body_bytes=LIMIT, workers=1, capture=CaptureWriter(tmp_path)
+    )
+    for bad in ("x" * 65, " padded"):
+        reply = call(
+            capturing, "POST", "/invocations", ROW, content_type="text/csv", inference_id=bad
+        )
+        assert reply.status == 400
+        assert reply.json()["error"] == (
+            f"X-Amzn-SageMaker-Inference-Id {bad!r} is not valid; "
+            "allowed: 1 to 64 printable ASCII characters, the first not a space"
+        )
+        assert "X-Amzn-SageMaker-Inference-Id" not in reply.headers
+    assert not list(tmp_path.rglob("*.jsonl"))
+
+
+def test_other_errors_and_bugs_carry_the_id(
+    app: InferenceApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    wide = call(app, "POST", "/invocations", WIDE, content_type="text/csv", inference_id="w-1")
+    assert (wide.status, wide.headers["X-Amzn-SageMaker-Inference-Id"]) == (400, "w-1")
+    monkeypatch.setattr(app.model, "predict", lambda rows: 1 / 0)
+    broken = call(app, "POST", "/invocations", ROW, content_type="text/csv", inference_id="b-2")
+    assert broken.status == 500
+    assert "unexpected error on POST /invocations (inference id b-2)" in caplog.text
+    assert "X-Amzn-SageMaker-Inference-Id" not in call(app, "GET", "/ping").headers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -89,7 +90,8 @@ def test_uploads_stalled_mid_body_do_not_hold_the_workers(server: Server) -> Non
             conn.request("POST", "/invocations", LINE, {"Content-Type": "text/csv"})
             assert conn.getresponse().status == 200
             conn.close()
-            assert time.monotonic() - started < 2.0
+            # held, a request waits out the 60 s keep-alive; 10 s leaves room for a loaded machine
+            assert time.monotonic() - started < 10.0
     finally:
         for sock in stalled:
             sock.close()
@@ -223,3 +225,39 @@ def test_server_settings_come_from_the_environment() -> None:
     # A thread per connection a worker holds: a stalled upload never leaves a request without one
     # (backpressure 1 would let one keep-alive connection hold a worker and starve the rest).
     assert built.blocking_threads == built.backpressure == 1024 // 3
+
+
+def test_inference_ids_over_http_are_echoed_captured_and_logged(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """The header as SageMaker's runtime sends it: honoured, made when absent, refused when invalid."""
+    capture = tmp_path / "capture"
+    running = start_server(
+        model_dir,
+        tmp_path / "serve.log",
+        workers=1,
+        MODEL_SERVER_ACCESS_LOG="1",
+        MODEL_SERVER_CAPTURE_DIR=str(capture),
+    )
+    conn = connect(running)
+    answers = []
+    for value in ("order-17 #a", None, "x" * 65, "caf\xe9"):
+        extra = {} if value is None else {"X-Amzn-SageMaker-Inference-Id": value}
+        conn.request("POST", "/invocations", LINE, {"Content-Type": "text/csv", **extra})
+        response = conn.getresponse()
+        echoed = response.getheader("X-Amzn-SageMaker-Inference-Id")
+        answers.append((response.status, echoed, response.read()))
+    assert running.stop() == 0
+    given, made, long, latin = answers
+    assert given[:2] == (200, "order-17 #a")
+    assert made[0] == 200 and made[1]
+    assert long[:2] == latin[:2] == (400, None)
+    assert f"X-Amzn-SageMaker-Inference-Id '{'x' * 65}' is not valid".encode() in long[2]
+    assert b"'' (empty, or not ASCII text) is not valid" in latin[2]
+    [file] = capture.rglob("*.jsonl")
+    metadata = [json.loads(line)["eventMetadata"] for line in file.read_text().splitlines()]
+    assert [m.get("inferenceId") for m in metadata] == ["order-17 #a", None]
+    assert metadata[1]["eventId"] == made[1]
+    log = running.log.read_text()
+    assert "inference-id=order-17 #a" in log
+    assert "inference-id=-" in log

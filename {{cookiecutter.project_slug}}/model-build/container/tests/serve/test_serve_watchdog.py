@@ -73,7 +73,9 @@ def test_quick_requests_do_not_trip_it() -> None:
 
 def test_a_stuck_request_recycles_the_worker_after_the_queued_ones_are_scored() -> None:
     recorder = Recorder()
-    watchdog = dog(recorder)
+    # A timeout far above thread start-up, so the three queued requests are in flight before the
+    # watchdog gives up even on a loaded machine (at 0.1 s one could start after the stop: flaky).
+    watchdog = dog(recorder, timeout_s=1.0)
     release = threading.Event()
     scored: list[int] = []
 
@@ -94,8 +96,12 @@ def test_a_stuck_request_recycles_the_worker_after_the_queued_ones_are_scored() 
     for n in range(3):
         threads.append(threading.Thread(target=watchdog.track(queued), args=({"n": n}, None)))
         threads[-1].start()
-    assert recorder.stopped.wait(3), "the worker was not told to stop accepting"
-    assert recorder.exited.wait(3), "the worker did not exit"
+    deadline = time.monotonic() + 0.9
+    while watchdog.in_flight < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert watchdog.in_flight == 4 and not recorder.stopped.is_set(), "the setup was too slow"
+    assert recorder.stopped.wait(10), "the worker was not told to stop accepting"
+    assert recorder.exited.wait(10), "the worker did not exit"
     assert sorted(scored) == [0, 1, 2], "a queued request was dropped"
     assert watchdog.in_flight == 1  # only the stuck one is left when the process ends
     release.set()
@@ -123,10 +129,11 @@ def test_the_drain_is_bounded() -> None:
     ]
     for thread in threads:
         thread.start()
-    assert recorder.stopped.wait(3)
+    assert recorder.stopped.wait(10)
     stopped = time.monotonic()
-    assert recorder.exited.wait(3)
-    assert recorder.exit_time - stopped < 1.0
+    assert recorder.exited.wait(10)
+    # the 0.3 s drain, not the 10 s the uploads would take
+    assert recorder.exit_time - stopped < 2.0
     release.set()
     for thread in threads:
         thread.join()

@@ -5,12 +5,19 @@ One JSON object per line::
     {"captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
                                        "data": "45,2,1,3", "encoding": "CSV"},
                      "endpointOutput": {...  "mode": "OUTPUT" ...}},
-     "eventMetadata": {"eventId": "<uuid>", "inferenceTime": "2026-01-01T10:00:00.000Z"},
+     "eventMetadata": {"eventId": "<uuid>", "inferenceId": "<the caller's InferenceId>",
+                       "inferenceTime": "2026-01-01T10:00:00.000Z"},
      "eventVersion": "0"}
 
 under ``<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` (hour of the capture, UTC).
 As on SageMaker, bodies whose content type is listed as CSV or JSON are stored as text; anything else
 (or a body that is not UTF-8) is stored base64-encoded.
+
+As on SageMaker, ``inferenceId`` is there only when the caller gave one (InvokeEndpoint's
+``InferenceId``); without it the record's id is its ``eventId``, which the server makes up and
+answers with. Model Monitor joins ground truth on ``inferenceId`` and, when a record has none, on
+``eventId`` (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html):
+``record_id`` reads that rule back.
 """
 
 from __future__ import annotations
@@ -83,13 +90,18 @@ def capture_record(
             csv_content_types,
             json_content_types,
         )
-    metadata = {
-        "eventId": event_id or str(uuid.uuid4()),
-        "inferenceTime": format_time(when or datetime.now(UTC)),
-    }
+    metadata = {"eventId": event_id or str(uuid.uuid4())}
     if inference_id is not None:
         metadata["inferenceId"] = inference_id
+    metadata["inferenceTime"] = format_time(when or datetime.now(UTC))
     return {"captureData": data, "eventMetadata": metadata, "eventVersion": "0"}
+
+
+def record_id(record: dict[str, Any]) -> tuple[str, bool]:
+    """(the id ground truth joins on, whether it was generated): ``inferenceId``, else ``eventId``."""
+    metadata = record["eventMetadata"]
+    caller = metadata.get("inferenceId")
+    return (caller, False) if caller else (metadata["eventId"], True)
 
 
 def capture_line(record: dict[str, Any]) -> str:
@@ -131,6 +143,9 @@ class CaptureWriter:
         response: bytes | None = None,
         response_content_type: str | None = None,
         when: datetime | None = None,
+        *,
+        event_id: str | None = None,
+        inference_id: str | None = None,
     ) -> Path:
         """Capture one request (and its response); returns the file written to."""
         when = when or datetime.now(UTC)
@@ -141,6 +156,8 @@ class CaptureWriter:
                 response=response,
                 response_content_type=response_content_type,
                 when=when,
+                event_id=event_id,
+                inference_id=inference_id,
             )
         )
         with self._lock:

@@ -15,7 +15,7 @@ from typing import Protocol
 import orjson
 
 from model_container.monitor.capture import CaptureWriter
-from model_container.serve import codec
+from model_container.serve import codec, inference_id
 from model_container.serve.codec import RequestError
 from model_container.serve.model import Model
 
@@ -27,6 +27,9 @@ DISCARD_BYTES = 128 * 1024 * 1024
 
 StartResponse = Callable[..., object]
 Environ = dict
+# Where invoke leaves the request's inference id (an application key in the WSGI environ, PEP 3333),
+# for the answer's header and the error log.
+REQUEST_ID = "model_container.inference_id"
 
 
 class InferenceApp:
@@ -82,15 +85,25 @@ class InferenceApp:
                 codec.error_body(exc.status, exc.message),
             )
         except Exception:  # a bug, not bad input: answer 500 and keep the worker alive
-            log.exception("unexpected error on %s %s", method, path)
+            log.exception(
+                "unexpected error on %s %s (inference id %s)",
+                method,
+                path,
+                environ.get(REQUEST_ID, "-"),
+            )
             status, content_type, body = (
                 500,
                 codec.JSON,
                 codec.error_body(500, "internal error; see the server log"),
             )
-        start_response(
-            _STATUS[status], [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        )
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        request_id = environ.get(REQUEST_ID)
+        if request_id is not None:
+            # Echoed for direct callers (local serving, the endpoint suite): with a caller's id it is
+            # theirs; without, the id capture recorded as eventId. InvokeEndpoint's answer has no such
+            # member (InvokeEndpointOutput), so through SageMaker only the capture and log carry it.
+            headers.append((inference_id.HEADER, request_id))
+        start_response(_STATUS[status], headers)
         return [body]
 
     @staticmethod
@@ -127,6 +140,13 @@ class InferenceApp:
         # Read the body before judging the headers: a body left unread on a keep-alive connection
         # has to be drained by the server before the next request, so consume it here, once.
         body = self._read_body(environ)
+        try:
+            caller_id = inference_id.from_environ(environ)
+        except inference_id.InferenceIdError as exc:
+            raise RequestError(400, str(exc)) from None
+        # Without the caller's id, one is made here and captured as the record's eventId (the id
+        # Model Monitor joins ground truth on when a record has no inferenceId).
+        environ[REQUEST_ID] = caller_id or inference_id.generate()
         content_type = codec.media_type(environ.get("CONTENT_TYPE"))
         if content_type not in codec.CONTENT_TYPES:
             shown = environ.get("CONTENT_TYPE") or "(none)"
@@ -140,7 +160,14 @@ class InferenceApp:
             scores = self.model.predict(rows)
             answer = codec.encode(accept, scores, self.model.threshold)
             if self.capture is not None:
-                self.capture.write(body, content_type, answer, accept)
+                self.capture.write(
+                    body,
+                    content_type,
+                    answer,
+                    accept,
+                    event_id=None if caller_id else environ[REQUEST_ID],
+                    inference_id=caller_id,
+                )
         return 200, accept, answer
 
 

@@ -41,8 +41,13 @@ WORKER_BOOT_ERROR = 3
 # request never waits for a thread, only for the gate while another request scores.
 BACKLOG = 1024
 # The access log's per-request time (`dt_ms`) is measured around the WSGI call: body read and any wait
-# for the gate included.
-ACCESS_LOG_FORMAT = '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3fms'
+# for the gate included. Last, the caller's inference id (InvokeEndpoint's InferenceId; "-" without
+# one): granian's access log reads request headers only, so an id made here is not in this line (it
+# is in the answer's header and the capture).
+ACCESS_LOG_FORMAT = (
+    '%(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3fms'
+    " inference-id=%(header{x-amzn-sagemaker-inference-id})s"
+)
 
 
 def _world_readable(model_dir: str) -> bool:
