@@ -374,9 +374,15 @@ def test_csv_with_a_header_or_wrong_widths_is_flagged(
     assert run(tmp_path / "in", baseline_dir, tmp_path / "out", "--input-format", "csv") == 2
     statistics = json.loads((tmp_path / "out" / "statistics.json").read_text())
     assert statistics["monitor"]["wrong_width_rows"] == 1
-    # The header's names are no values of their columns: one per feature, not a number or category.
+    # The header's names are no values of their columns: one per feature, not a number or category
+    # (a numeric feature fails its type, a categorical one its domain).
     assert statistics["monitor"]["non_numeric_values"] == dict.fromkeys(FEATURES, 1)
-    assert {(name, "data_type_check") for name in FEATURES} <= violations(tmp_path / "out")
+    categorical = SCHEMA.categories()
+    expected = {
+        (name, "categorical_values_check" if name in categorical else "data_type_check")
+        for name in FEATURES
+    }
+    assert expected <= violations(tmp_path / "out")
 
 
 def test_empty_csv_input_is_an_error(
