@@ -44,6 +44,27 @@ def handler_source() -> str:
     return Path(cleanup_handler.__file__).read_text(encoding="utf-8")
 
 
+def own_log_group_policy(
+    scope: Construct, role: iam.Role, function: lambda_.Function
+) -> iam.Policy:
+    """A function's only logging permission: its own log group. A separate policy (id ``Logs``),
+    since the function's name is known only once it exists (its default policy comes before it)."""
+    return iam.Policy(
+        scope,
+        "Logs",
+        roles=[role],
+        statements=[
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
+                    f"/aws/lambda/{function.function_name}:*"
+                ],
+            )
+        ],
+    )
+
+
 class ProjectCleanup(Construct):
     """``stage_roles``: per stage, the role the endpoint stack is deleted through (the target
     account's ``<name>-pipeline-action`` role from ``bootstrap/target-account.yml``), or "" when
@@ -79,22 +100,7 @@ class ProjectCleanup(Construct):
             description=f"Custom::ProjectCleanup of {names.base}: deletes endpoint stacks and "
             "SageMaker pipelines on stack deletion",
         )
-        # Its own log group: a separate policy, since the function's name is known only once it
-        # exists (the default policy is a dependency of the function).
-        self.logs = iam.Policy(
-            self,
-            "Logs",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
-                        f"/aws/lambda/{self.function.function_name}:*"
-                    ],
-                )
-            ],
-        )
+        self.logs = own_log_group_policy(self, self.role, self.function)
         self.resource = CustomResource(
             self,
             "Resource",

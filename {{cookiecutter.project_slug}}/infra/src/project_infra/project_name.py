@@ -20,7 +20,6 @@ from pathlib import Path
 
 from aws_cdk import (
     Acknowledgment,
-    Aws,
     CfnResource,
     CustomResource,
     Duration,
@@ -32,7 +31,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from project_infra import project_name_handler
-from project_infra.cleanup import RUNTIME
+from project_infra.cleanup import RUNTIME, own_log_group_policy
 from project_infra.nag import render
 from project_infra.project_name_handler import ATTRIBUTE, RESOURCE_TYPE
 
@@ -67,20 +66,7 @@ class ProjectName(Construct):
             description=f"{RESOURCE_TYPE}: the SageMaker project name in lower case",
         )
         # Its only permission: its own log group (the function's name is known once it exists).
-        self.logs = iam.Policy(
-            self,
-            "Logs",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:"
-                        f"/aws/lambda/{self.function.function_name}:*"
-                    ],
-                )
-            ],
-        )
+        self.logs = own_log_group_policy(self, self.role, self.function)
         self.resource = CustomResource(
             self,
             "Resource",

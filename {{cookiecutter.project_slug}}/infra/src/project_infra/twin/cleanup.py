@@ -74,6 +74,20 @@ def response_url() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         server.shutdown()
 
 
+def request(request_type: str, res: Resource, stack_id: str, url: str) -> dict[str, Any]:
+    """A custom resource request as CloudFormation sends it (Update and Delete carry the id)."""
+    return {
+        "RequestType": request_type,
+        "ResponseURL": url,
+        "StackId": stack_id,
+        "RequestId": str(uuid.uuid4()),
+        "ResourceType": res.type,
+        "LogicalResourceId": res.logical_id,
+        "ResourceProperties": res.properties,
+        **({"PhysicalResourceId": res.physical_id} if request_type != "Create" else {}),
+    }
+
+
 def _moto_pace(_seconds: float) -> None:
     """moto deletes a stack at once: the handler's look again in 10 s (AWS's minutes-long
     deletions) only slowed the twin down."""
@@ -85,16 +99,7 @@ def invoke(
 ) -> dict[str, Any]:
     """One request to the handler, as CloudFormation sends it; the response it PUT."""
     with response_url() as (url, received):
-        event = {
-            "RequestType": request_type,
-            "ResponseURL": url,
-            "StackId": stack_id,
-            "RequestId": str(uuid.uuid4()),
-            "ResourceType": res.type,
-            "LogicalResourceId": res.logical_id,
-            "ResourceProperties": res.properties,
-            **({"PhysicalResourceId": res.physical_id} if request_type != "Create" else {}),
-        }
+        event = request(request_type, res, stack_id, url)
         cleanup_handler.handler(event, None, clients, sleep=_moto_pace)
     if len(received) != 1:
         raise CleanupError(f"{res.logical_id}: {len(received)} responses to {request_type}, not 1")

@@ -11,28 +11,18 @@ needed before moto creates its part, so ``provision.ATTRIBUTES`` computes it wit
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from project_infra import project_name_handler
-from project_infra.twin.cleanup import CleanupError, response_url
+from project_infra.twin.cleanup import CleanupError, request, response_url
 from project_infra.twin.provision import Resource, Stack
 
 
 def invoke(request_type: str, res: Resource, stack_id: str) -> dict[str, Any]:
     """One request to the handler, as CloudFormation sends it; the one response it PUT."""
     with response_url() as (url, received):
-        event = {
-            "RequestType": request_type,
-            "ResponseURL": url,
-            "StackId": stack_id,
-            "RequestId": str(uuid.uuid4()),
-            "ResourceType": res.type,
-            "LogicalResourceId": res.logical_id,
-            "ResourceProperties": res.properties,
-            **({"PhysicalResourceId": res.physical_id} if request_type != "Create" else {}),
-        }
+        event = request(request_type, res, stack_id, url)
         project_name_handler.handler(event, None)
     if len(received) != 1:
         raise CleanupError(f"{res.logical_id}: {len(received)} responses to {request_type}, not 1")
