@@ -20,6 +20,9 @@ from cookiecutter.main import cookiecutter
 from cookiecutter.prompt import prompt_for_config
 
 REPO = Path(__file__).resolve().parents[1]
+# The generated project's second IaC scanner (infra's checkov scan), which `./dev` installs into a
+# virtualenv of its own.
+CHECKOV = os.environ.get("CHECKOV") or str(REPO / ".venv-checkov" / "bin" / "checkov")
 PROJECT_TEMPLATE = "{{cookiecutter.project_slug}}"
 SLOW_SUITE_ENV = "MLOPS_TEMPLATE_SLOW"
 
@@ -86,7 +89,11 @@ def expected_files(template: Path, answers: Mapping[str, Any]) -> set[str]:
 def package_paths(project: Path) -> list[Path]:
     """The ``src`` folders of the baked project's packages, so tests import the baked copy."""
     return sorted(
-        {p.parent.parent for p in project.glob("**/src/*/__init__.py") if ".venv" not in p.parts}
+        {
+            p.parent.parent
+            for p in project.glob("**/src/*/__init__.py")
+            if not any(part.startswith(".venv") for part in p.parts)
+        }
     )
 
 
@@ -99,7 +106,11 @@ def run_generated_tests(
     """Each package's own test suite (but the folders in ``skip``, and the test files in ``ignore``,
     paths from the project root), run from its folder as `make test` does, with this interpreter;
     the baked sources come first on sys.path, ahead of the template's editable installs."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in package_paths(project))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(p) for p in package_paths(project)),
+        "CHECKOV": CHECKOV,
+    }
 
     def ignored(folder: str) -> list[str]:
         return [
@@ -126,7 +137,7 @@ def run_generated_tests(
         )
         for tests in sorted(project.glob("**/tests"))
         if tests.is_dir()
-        and ".venv" not in tests.parts
+        and not any(part.startswith(".venv") for part in tests.parts)
         and (tests.parent / "pyproject.toml").is_file()
         and tests.parent.relative_to(project).as_posix() not in skip
     }

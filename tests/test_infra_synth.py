@@ -75,7 +75,13 @@ def test_stack_synthesizes_clean(
     assert schedules == sorted(
         ["BatchInference", "Retraining", *(["Monitoring"] if monitored else [])]
     )
-    assert kinds.count("AWS::CloudWatch::Alarm") == (1 if monitored else 0)
+    # The data drift alarm and the model quality alarm (ground truth), medium and large only.
+    alarms = sorted(
+        k.removeprefix("CiCd")[:-8]
+        for k, r in cfn["Resources"].items()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    )
+    assert alarms == (["DataDriftAlarm", "ModelQualityAlarm"] if monitored else [])
     rules = {
         key: r["Properties"]
         for key, r in cfn["Resources"].items()

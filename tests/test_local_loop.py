@@ -1,6 +1,7 @@
 """The local loop of a baked project, as a newcomer runs it: pipeline -> approve -> serve (capturing)
 -> the endpoint contract suite against it -> the drift monitor on what was captured (no drift) and on
-the shipped outliers batch (drift on exactly the shifted features)."""
+the shipped outliers batch (drift on exactly the shifted features); then every HTML report the run
+wrote, opened in a headless Chromium (the loop's outputs: no second pipeline run)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.baking import bake, free_port, package_paths, wait_for_ping
+from tests.browser import page_problems
 
 BIN = Path(sys.executable).parent
 
@@ -105,3 +107,16 @@ def test_pipeline_approve_serve_endpoint_suite_and_monitor(
     )
     violations = json.loads(report.read_text())["violations"]
     assert {v["feature_name"] for v in violations} == {"Age", "Margin"}
+
+
+def test_every_report_of_the_run_shows_in_a_browser(project: Path) -> None:
+    """Every *.html the loop above wrote (reports added later are covered without editing this):
+    no console error, page error or failed request, and every image shows."""
+    pages = sorted((project / ".local").rglob("*.html"))
+    names = {page.relative_to(project / ".local").as_posix() for page in pages}
+    assert any(name.endswith("/evaluation/report.html") for name in names), (
+        f"no evaluation report among {sorted(names)}: the loop test above writes them, run the module"
+    )
+    assert "monitoring/outliers-capture/report/report.html" in names, sorted(names)
+    problems = {page: found for page, found in page_problems(pages).items() if found}
+    assert not problems, problems

@@ -18,7 +18,11 @@ LOCKS = (
     "requirements-dev.lock",
     f"{PROJECT_TEMPLATE}/constraints.txt",
     f"{PROJECT_TEMPLATE}/requirements-sdk.lock",
+    f"{PROJECT_TEMPLATE}/infra/requirements-scan.lock",
 )
+# Locks of a virtualenv of their own, exempt from "one version everywhere": checkov pins an older
+# boto3 (and more) than the project, so it is installed apart from everything else.
+ISOLATED = frozenset({f"{PROJECT_TEMPLATE}/infra/requirements-scan.lock"})
 
 
 def _normal(name: str) -> str:
@@ -29,7 +33,7 @@ def pins() -> dict[str, dict[str, list[str]]]:
     """package -> version -> files pinning it so."""
     found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for rel in tracked_files():
-        if PIN_FILES.search(rel):
+        if PIN_FILES.search(rel) and rel not in ISOLATED:
             for name, version in PIN.findall((REPO / rel).read_text(encoding="utf-8")):
                 found[_normal(name)][version].append(rel)
     return found

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from project_infra.scan import load_acknowledgements, run_checkov, unacknowledged
 from project_infra.synth_checks import lint_errors, nag_violations
 from service_catalog.publish import product_template_file, synth
 from service_catalog.studio_requirements import (
@@ -22,7 +23,10 @@ from service_catalog.studio_requirements import (
     product_problems,
 )
 
+from tests.baking import CHECKOV, REPO
 from tests.matrix import GIT_PROVIDERS, SIZES, combinations
+
+CATALOG_ACKNOWLEDGED = REPO / "service-catalog" / "scan-acknowledged.toml"
 
 CONNECTIONS = [p for p in GIT_PROVIDERS if p != "codecommit"]
 # Names Studio can give (CreateProject's ProjectName): mixed case, the longest, digits first.
@@ -84,6 +88,10 @@ def _check_publish(template: Path, tmp_path: Path, extra: dict[str, Any]) -> Non
     region = extra["aws_region"]
     for template_file in (catalog_file, product_file):  # studio.file: equal to product_file
         assert lint_errors(template_file, region) == [], template_file.name
+    # The second, independent scanner (the project's own scan; each finding acknowledged).
+    _, findings = run_checkov(CHECKOV, [catalog_file, product_file])
+    acknowledged = load_acknowledgements() + load_acknowledgements(CATALOG_ACKNOWLEDGED)
+    assert [f.line() for f in unacknowledged(findings, acknowledged)] == []
 
     catalog = json.loads(catalog_file.read_text(encoding="utf-8"))
     product = json.loads(product_file.read_text(encoding="utf-8"))

@@ -72,17 +72,21 @@ def test_orange_juice_replaces_the_sample_model(
     swap(project)
     python = project / ".venv" / "bin" / "python"
     _ok(make(project, "venv"))
-    _ok(
-        subprocess.run(
-            [str(python), "make_outliers.py", "capture"],
-            cwd=project / "model-build" / "data" / "outliers",
-            env={**os.environ, "PYTHONPATH": ""},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
+    for folder, command in (
+        ("outliers", ["make_outliers.py", "capture"]),
+        ("quality", ["make_quality.py", "."]),
+    ):
+        _ok(
+            subprocess.run(
+                [str(python), *command],
+                cwd=project / "model-build" / "data" / folder,
+                env={**os.environ, "PYTHONPATH": ""},
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
         )
-    )
 
     touched = changed_files(pristine, project)
     machinery = sorted(name for name in touched if not name.startswith(USER_OWNED))

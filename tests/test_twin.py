@@ -24,7 +24,7 @@ STAGES = [
     "3 SageMaker pipeline: train, evaluate, register",
     "4 approval -> deploy: staging, tests, approval, prod",
     "5 prod traffic -> data capture",
-    "5a stage config change: autoscaling off + alarm -> deploy pipeline again",
+    "5a stage config change: instance type + alarm, one push -> deploy pipeline",
     "6 release image push -> retraining on that image",
     "7 new training data -> retraining",
     "8 batch inference: a clean batch scored, a drifted one -> retraining + one notification",
@@ -80,13 +80,19 @@ def test_medium_three_account_flow(template: Path, tmp_path: Path) -> None:
     code, output, report = _twin(_project(template, tmp_path, extra))
     assert code == 0, output[-6000:]
     drift = "5b shifted traffic -> drift alarm -> retraining"  # medium and large only
-    expected = [*STAGES[:6], drift, *STAGES[6:]]
+    quality = (
+        "5c predictions + ground truth -> model-quality alarm -> retraining + one notification"
+    )
+    expected = [*STAGES[:6], drift, quality, *STAGES[6:]]
     assert [(s["name"], s["outcome"]) for s in report["stages"]] == [(s, "ok") for s in expected]
     (stage,) = [s for s in report["stages"] if s["name"] == drift]
     assert any(
         line.startswith("alarm ") and ": ALARM (Threshold Crossed" in line
         for line in stage["detail"]
     )
+    (stage,) = [s for s in report["stages"] if s["name"] == quality]
+    assert "notifications: 1" in stage["detail"]
+    assert any(line.startswith("alarm ") and ": ALARM" in line for line in stage["detail"])
     deploy = next(s for s in report["stages"] if s["name"].startswith("4 "))
     assert any(f"in account {STAGING}" in line for line in _lines(output))
     assert any(f"in account {PROD}" in line for line in _lines(output))

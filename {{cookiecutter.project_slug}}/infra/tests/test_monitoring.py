@@ -206,18 +206,28 @@ def test_monitoring_token_is_the_same_for_retries_of_one_occurrence(
 # --- alarm ---------------------------------------------------------------------------------------
 
 
-def test_drift_alarm_only_where_monitored(synthesized: Synthesized) -> None:
+@pytest.mark.parametrize(
+    ("alarm_id", "suffix", "namespace", "metric"),
+    [
+        ("DataDriftAlarm", "data-drift", "DataDrift", "ConstraintViolations"),
+        ("ModelQualityAlarm", "model-quality", "ModelQuality", "ModelQualityViolations"),
+    ],
+)
+def test_alarms_only_where_monitored(
+    synthesized: Synthesized, alarm_id: str, suffix: str, namespace: str, metric: str
+) -> None:
     alarms = synthesized.resources("AWS::CloudWatch::Alarm")
     if not synthesized.settings.monitored:
         assert alarms == {}
         return
-    (alarm,) = alarms.values()
+    assert len(alarms) == 2
+    alarm = _one(synthesized, "AWS::CloudWatch::Alarm", alarm_id)
     props = synthesized.resolver.resolve(alarm["Properties"])
     project, lowercase = synthesized.project_name, synthesized.lowercase_name
     assert {k: v for k, v in props.items() if k not in {"AlarmDescription", "Tags"}} == {
-        "AlarmName": f"{project}-manual-data-drift",
-        "Namespace": f"{lowercase}/DataDrift",
-        "MetricName": "ConstraintViolations",
+        "AlarmName": f"{project}-manual-{suffix}",
+        "Namespace": f"{lowercase}/{namespace}",
+        "MetricName": metric,
         "Dimensions": [{"Name": "Endpoint", "Value": f"{lowercase}-prod"}],
         "Statistic": "Maximum",
         "Period": 3600,
@@ -271,10 +281,15 @@ def _readable(target: dict[str, Any], *fields: str) -> None:
 
 @pytest.mark.parametrize(
     ("rule", "notifies"),
-    [("BatchInputDriftRule", True), ("NewTrainingData", False), ("DataDriftRule", True)],
+    [
+        ("BatchInputDriftRule", True),
+        ("NewTrainingData", False),
+        ("DataDriftRule", True),
+        ("ModelQualityRule", True),
+    ],
 )
 def test_triggers_start_retraining(synthesized: Synthesized, rule: str, notifies: bool) -> None:
-    if rule == "DataDriftRule" and not synthesized.settings.monitored:
+    if rule in ("DataDriftRule", "ModelQualityRule") and not synthesized.settings.monitored:
         assert not [k for k in synthesized.resources("AWS::Events::Rule") if rule in k]
         return
     pipelines, topics = _targets(synthesized, rule)
@@ -283,7 +298,7 @@ def test_triggers_start_retraining(synthesized: Synthesized, rule: str, notifies
     assert len(topics) == (1 if notifies else 0)
     if rule == "BatchInputDriftRule":
         _readable(topics[0], "$.detail.pipelineExecutionArn")
-    if rule == "DataDriftRule":
+    if rule in ("DataDriftRule", "ModelQualityRule"):
         _readable(topics[0], "$.detail.alarmName", "$.detail.state.reason")
 
 
@@ -337,6 +352,28 @@ def test_drift_alarm_pattern(
         return
     event = _alarm_event(synthesized, synthesized.project_name + suffix, state)
     assert _matches(synthesized, "DataDriftRule", event) is expected
+
+
+@pytest.mark.parametrize(
+    ("suffix", "state", "expected"),
+    [
+        ("-manual-model-quality", "ALARM", True),
+        ("-manual-model-quality", "OK", False),
+        ("-manual-data-drift", "ALARM", False),
+        ("-other-model-quality", "ALARM", False),
+    ],
+)
+def test_model_quality_alarm_pattern(
+    synthesized: Synthesized, suffix: str, state: str, expected: bool
+) -> None:
+    """Each alarm's ALARM matches its own rule only: one retraining, one notification."""
+    if not synthesized.settings.monitored:
+        assert not [k for k in synthesized.resources("AWS::Events::Rule") if "ModelQuality" in k]
+        return
+    event = _alarm_event(synthesized, synthesized.project_name + suffix, state)
+    assert _matches(synthesized, "ModelQualityRule", event) is expected
+    if suffix == "-manual-model-quality":
+        assert not _matches(synthesized, "DataDriftRule", event)
 
 
 def _step_event(pipeline_arn: str, step: str, status: str) -> dict[str, Any]:
@@ -531,6 +568,7 @@ def test_pipeline_role_publishes_drift_metrics_only_in_its_namespace(
     expected = [["/aws/sagemaker/*"]]
     if synthesized.settings.monitored:
         expected.append([f"{synthesized.lowercase_name}/DataDrift"])
+        expected.append([f"{synthesized.lowercase_name}/ModelQuality"])
     assert namespaces == expected
 
 

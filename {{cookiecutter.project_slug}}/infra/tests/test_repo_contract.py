@@ -62,4 +62,8 @@ def test_deploy_build_writes_what_the_cloudformation_actions_read(
     synthesized: Synthesized, stage: str
 ) -> None:
     deploy = _buildspec(synthesized, "model-deploy/buildspec.yml")
-    assert {"endpoint.yml", f"{stage}-config-export.json"} <= set(deploy["artifacts"]["files"])
+    assert {
+        "endpoint.yml",
+        f"{stage}-config-export.json",
+        f"{stage}-release-export.json",
+    } <= set(deploy["artifacts"]["files"])

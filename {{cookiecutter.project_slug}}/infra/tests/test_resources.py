@@ -142,8 +142,24 @@ def test_deploy_pipeline_stages_and_cross_account_roles(synthesized: Synthesized
     ]
     settings = synthesized.settings
     for stage, account in (("staging", settings.staging_account), ("prod", settings.prod_account)):
-        (action,) = next(s for s in stages if s["Name"] == f"Deploy{stage.capitalize()}")["Actions"]
+        # The release (model_deploy.release), then the deploy: same stack, roles and template.
+        release, action = sorted(
+            next(s for s in stages if s["Name"] == f"Deploy{stage.capitalize()}")["Actions"],
+            key=lambda a: a["RunOrder"],
+        )
+        assert (release["Name"], release["RunOrder"], action["RunOrder"]) == (
+            f"Release{stage.capitalize()}",
+            1,
+            2,
+        )
+        assert release["Configuration"]["TemplateConfiguration"] == (
+            f"BuildArtifact::{stage}-release-export.json"
+        )
         config = action["Configuration"]
+        for key in ("StackName", "TemplatePath", "RoleArn", "ActionMode"):
+            assert release["Configuration"][key] == config[key], key
+        if _multi(synthesized):  # else each action has its own CodePipeline action role
+            assert release["RoleArn"] == action["RoleArn"]
         assert synthesized.resolver.resolve(config["StackName"]) == (
             f"sagemaker-{synthesized.lowercase_name}-deploy-{stage}"
         )

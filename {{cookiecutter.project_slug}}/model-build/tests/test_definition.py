@@ -32,6 +32,7 @@ def test_steps_and_order(definition: dict[str, Any]) -> None:
         ("Train", "Training"),
         ("Evaluate", "Processing"),
         ("Baselines", "Processing"),
+        ("Bias", "Processing"),
         ("QualityGate", "Condition"),
         ("ChampionGate", "Condition"),
         ("Register", "RegisterModel"),
@@ -68,6 +69,7 @@ def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) 
         ("Champion", "champion"),
         ("Evaluate", "evaluate"),
         ("Baselines", "baselines"),
+        ("Bias", "bias"),
     ):
         app = steps[name]["Arguments"]["AppSpecification"]
         assert app["ContainerEntrypoint"] == ["python3", "-m", f"model_container.{module}"]
@@ -83,7 +85,7 @@ def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) 
                 for o in steps[name]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
             ]
         )
-        for name in ("Preprocess", "Champion", "Evaluate", "Baselines")
+        for name in ("Preprocess", "Champion", "Evaluate", "Baselines", "Bias")
     }
     base = "/opt/ml/processing/"
     assert local_paths == {
@@ -100,6 +102,7 @@ def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) 
         "Champion": [base + "champion"],
         "Evaluate": [base + p for p in ("champion", "evaluation", "model", "test")],
         "Baselines": [base + p for p in ("baselines", "explainability", "model", "train")],
+        "Bias": [base + p for p in ("bias", "model", "test", "train")],
     }
     training = steps["Train"]["Arguments"]
     assert training["AlgorithmSpecification"]["TrainingImage"] == {"Get": "Parameters.ImageUri"}
@@ -192,10 +195,28 @@ def test_champion_reaches_evaluate_and_its_gate(definition: dict[str, Any]) -> N
     assert metadata["champion_comparison"] == {"Get": "Parameters.ChampionComparison"}
     assert set(metadata) == {
         "image_uri",
+        "evaluation_report",
+        "bias_report",
         "champion_comparison",
         "champion_absolute_tolerance",
         "champion_relative_tolerance",
     }
+    # The packages link their HTML reports (the steps' outputs).
+    outputs = {
+        "Evaluate": {
+            "ProcessingOutputConfig": {
+                "Outputs": [{"OutputName": "evaluation", "S3Output": {"S3Uri": "s3://b/e"}}]
+            }
+        },
+        "Bias": {
+            "ProcessingOutputConfig": {
+                "Outputs": [{"OutputName": "bias", "S3Output": {"S3Uri": "s3://b/bias"}}]
+            }
+        },
+    }
+    links = Context(parameters={}, execution={}, property_files={}, steps=outputs)
+    assert resolve(metadata["evaluation_report"], links) == "s3://b/e/report.html"
+    assert resolve(metadata["bias_report"], links) == "s3://b/bias/report.html"
 
 
 def test_register_step_contents(definition: dict[str, Any]) -> None:
@@ -211,7 +232,27 @@ def test_register_step_contents(definition: dict[str, Any]) -> None:
         "Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"
     }
     assert set(register["ModelMetrics"]) >= {"ModelQuality", "ModelDataQuality", "Explainability"}
-    assert set(register["DriftCheckBaselines"]) == {"ModelDataQuality", "Explainability"}
+    bias = register["ModelMetrics"]["Bias"]
+    assert set(bias) == {"PreTrainingReport", "PostTrainingReport"}
+    for key, file_name in (
+        ("PreTrainingReport", "pre_training_bias.json"),
+        ("PostTrainingReport", "post_training_bias.json"),
+    ):
+        assert bias[key]["ContentType"] == "application/json"
+        assert bias[key]["S3Uri"]["Std:Join"]["Values"] == [
+            {"Get": "Steps.Bias.ProcessingOutputConfig.Outputs['bias'].S3Output.S3Uri"},
+            file_name,
+        ]
+    assert set(register["DriftCheckBaselines"]) >= {
+        "ModelDataQuality",
+        "Explainability",
+        "ModelQuality",
+    }
+    # The model-quality monitor's constraints: the Evaluate step's constraints.json, both places.
+    for section in ("ModelMetrics", "DriftCheckBaselines"):
+        uri = register[section]["ModelQuality"]["Constraints"]["S3Uri"]
+        assert uri["Std:Join"]["Values"][-1] == "constraints.json"
+        assert "Steps.Evaluate" in json.dumps(uri)
     assert {"Key": "project-name", "Value": "mammo"} in register["Tags"]
 
 
@@ -222,7 +263,7 @@ def test_every_request_is_valid_for_botocore(definition: dict[str, Any]) -> None
         assert not errors, f"{name} -> {REQUESTS[kind][0]}:\n{errors}"
         checked.append(REQUESTS[kind][0])
     assert sorted(checked) == sorted(
-        ["CreateProcessingJob"] * 4 + ["CreateTrainingJob", "CreateModelPackage"]
+        ["CreateProcessingJob"] * 5 + ["CreateTrainingJob", "CreateModelPackage"]
     )
 
 

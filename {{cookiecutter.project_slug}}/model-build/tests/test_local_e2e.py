@@ -15,7 +15,7 @@ from botocore.validate import ParamValidator
 
 from model_build.errors import run_cli
 from model_build.local import commands, registry
-from project_model import SCHEMA
+from project_model import BIAS, SCHEMA
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,7 @@ def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
 ) -> None:
     run = run_local(tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
-    for step in ("Preprocess", "Train", "Evaluate", "Baselines", "QualityGate", "Register"):
+    for step in ("Preprocess", "Train", "Evaluate", "Baselines", "Bias", "QualityGate", "Register"):
         assert f"] {step} " in run.stdout
     assert "Evaluate: auc 0." in run.stdout and "report: " in run.stdout
     records = list((tmp_path / "work" / "registry").glob("*/1.json"))
@@ -66,6 +66,12 @@ def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
     assert not report.has_errors(), report.generate_report()
     metrics = record["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     assert (tmp_path / "work" / "s3" / metrics[len("s3://") :]).is_file()
+    # The Bias step's reports (Clarify's shape): the model folder's facet, or none configured.
+    post_uri = record["ModelMetrics"]["Bias"]["PostTrainingReport"]["S3Uri"]
+    post = tmp_path / "work" / "s3" / post_uri[len("s3://") :]
+    facets = json.loads(post.read_text())["post_training_bias_metrics"]["facets"]
+    assert set(facets) == ({BIAS.facet.feature} if BIAS else set())
+    assert (post.parent / "report.html").is_file()
     model_url = record["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_url.endswith("/output/model.tar.gz")
     assert (tmp_path / "work" / "s3" / model_url[len("s3://") :]).is_file()
@@ -79,6 +85,43 @@ def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
     )
     assert approve.returncode == 0, approve.stderr
     assert json.loads(records[0].read_text())["ModelApprovalStatus"] == "Approved"
+    # `make local-monitor-quality`: the shipped labelled sample against the approved model's
+    # model-quality constraints: true labels pass, the drop sample fails with status 2.
+    for labels, status in (("normal", 0), ("drop", 2)):
+        quality = monitor_quality(tmp_path, labels)
+        assert quality.returncode == status, quality.stdout + quality.stderr
+    violations = json.loads(
+        (
+            tmp_path
+            / "work"
+            / "model-quality"
+            / "quality-drop"
+            / "report"
+            / "constraint_violations.json"
+        ).read_text()
+    )["violations"]
+    assert {v["metric_name"] for v in violations} >= {"auc", "accuracy"}
+
+
+def monitor_quality(tmp_path: Path, labels: str) -> subprocess.CompletedProcess[str]:
+    sample = commands.BUNDLED_DATA.parent / "quality"
+    return subprocess.run(
+        [
+            sys.executable,  # the console script monitor-quality-local, without needing it installed
+            "-c",
+            "from model_build.local.quality import main; raise SystemExit(main())",
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--capture-dir",
+            str(sample / "capture"),
+            "--ground-truth-dir",
+            str(sample / "ground-truth" / labels),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def shuffled_labels(tmp_path: Path) -> Path:
@@ -163,6 +206,9 @@ def test_a_weaker_candidate_than_the_champion_is_blocked_or_reported(
     assert "registered anyway (ChampionComparison=report)" in out
     record = json.loads((group / "3.json").read_text())
     assert record["CustomerMetadataProperties"]["champion_comparison"] == "report"
+    for report in ("evaluation_report", "bias_report"):  # the package links its HTML reports
+        uri = record["CustomerMetadataProperties"][report]
+        assert uri.endswith("/report.html") and (work / "s3" / uri[len("s3://") :]).is_file()
     metrics = record["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     champion = json.loads((work / "s3" / metrics[len("s3://") :]).read_text())["champion"]
     assert champion["gate"] == "pass" and champion["within_tolerance"] is False

@@ -23,6 +23,7 @@ from model_build.local.resolve import (
 )
 from model_container import approved_model
 from model_container.monitor import options as monitor_options
+from model_container.monitor_quality import options as quality_options
 from tests.botocore_requests import EXECUTION, REQUESTS, request_errors, simulate
 from tests.conftest import CONFIG, MEDIUM, all_steps
 from tests.test_definition import SNAPSHOTS, check_snapshot
@@ -115,19 +116,19 @@ def test_monitoring_parameters(monitoring_definition: dict[str, Any]) -> None:
             "String",
             "s3://artifact-bucket/data-capture/prod/mammo-prod/AllTraffic/",
         ),
+        "GroundTruthUrl": ("String", "s3://artifact-bucket/ground-truth/prod/mammo-prod/"),
     }
 
 
 def test_monitoring_step_runs_the_monitor_with_the_contract_flags(
     monitoring_definition: dict[str, Any],
 ) -> None:
-    assert [(s["Name"], s["Type"]) for s in all_steps(monitoring_definition["Steps"])] == [
-        ("MonitorDataCapture", "Processing")
+    assert ("MonitorDataCapture", "Processing") in [
+        (s["Name"], s["Type"]) for s in all_steps(monitoring_definition["Steps"])
     ]
-    ((_, _, args),) = simulate(
-        monitoring_definition,
-        parameters={"WindowEnd": "2026-01-02T03:00:00Z", "WindowHours": 6},
-    )
+    args = _requests(
+        monitoring_definition, {"WindowEnd": "2026-01-02T03:00:00Z", "WindowHours": 6}
+    )["MonitorDataCapture"]
     app = args["AppSpecification"]
     assert app["ContainerEntrypoint"] == ["python3", "-m", "model_container.monitor"]
     assert app["ImageUri"] == CONFIG.image_uri
@@ -149,8 +150,14 @@ def test_monitoring_step_runs_the_monitor_with_the_contract_flags(
         "eu-west-1",
         "--violation-status",
         "0",
+        "--feature-attribution",
+        "--attribution-threshold",
+        "0.90",
     ]
     assert "ProcessingInputs" not in args  # the monitor streams the window straight from S3
+    # The monitor accepts them: the threshold parses, the attribution check is on.
+    parsed = monitor_options.build_parser().parse_args(app["ContainerArguments"])
+    assert parsed.feature_attribution and parsed.attribution_threshold == 0.9
     (output,) = args["ProcessingOutputConfig"]["Outputs"]
     assert output["OutputName"] == "monitoring"
     assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/monitoring"
@@ -160,10 +167,46 @@ def test_monitoring_default_window_end_is_an_empty_argument(
     monitoring_definition: dict[str, Any],
 ) -> None:
     # `--end ''` means "now" to the monitor; an empty ContainerArguments item is valid (min 0).
-    ((name, kind, args),) = simulate(monitoring_definition)
-    arguments = args["AppSpecification"]["ContainerArguments"]
-    assert option(arguments, "--end") == "" and option(arguments, "--hours") == "24"
-    assert request_errors(name, kind, args) == ""
+    for name, kind, args in simulate(monitoring_definition):
+        arguments = args["AppSpecification"]["ContainerArguments"]
+        assert option(arguments, "--end") == "" and option(arguments, "--hours") == "24"
+        assert request_errors(name, kind, args) == ""
+
+
+def _requests(definition: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict:
+    """Each step's request by step name."""
+    return {name: args for name, _, args in simulate(definition, parameters=parameters)}
+
+
+def test_model_quality_step_reads_the_window_and_ground_truth(
+    monitoring_definition: dict[str, Any],
+) -> None:
+    args = _requests(
+        monitoring_definition, {"WindowEnd": "2026-01-02T03:00:00Z", "WindowHours": 6}
+    )["MonitorModelQuality"]
+    app = args["AppSpecification"]
+    assert app["ContainerEntrypoint"] == ["python3", "-m", "model_container.monitor_quality"]
+    arguments = app["ContainerArguments"]
+    assert (
+        option(arguments, "--ground-truth-url")
+        == "s3://artifact-bucket/ground-truth/prod/mammo-prod/"
+    )
+    assert option(arguments, "--capture-url") == (
+        "s3://artifact-bucket/data-capture/prod/mammo-prod/AllTraffic/"
+    )
+    assert (option(arguments, "--end"), option(arguments, "--hours")) == (
+        "2026-01-02T03:00:00Z",
+        "6",
+    )
+    assert option(arguments, "--namespace") == "mammo/ModelQuality"
+    assert option(arguments, "--violation-status") == "0"
+    assert option(arguments, "--without-ground-truth") == "skip"
+    (output,) = args["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/model-quality"
+    # The image's own parser accepts it (the contract's other side).
+    parsed = quality_options.build_parser().parse_args(arguments)
+    assert quality_options.parse_window(parsed).start is not None
+    assert (parsed.publish_metrics, parsed.model_package_group) == (True, "mammo-p-0123456789ab")
 
 
 def test_monitoring_endpoint_is_the_lowercase_deployed_name() -> None:
@@ -327,7 +370,7 @@ def test_transform_step(batch_definition: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("fixture", "operations"),
     [
-        ("monitoring_definition", ["CreateProcessingJob"]),
+        ("monitoring_definition", ["CreateProcessingJob"] * 2),  # drift, model quality
         ("batch_definition", ["CreateProcessingJob", "CreateProcessingJob", "CreateTransformJob"]),
     ],
 )
@@ -404,7 +447,7 @@ def test_container_entry_points_accept_the_step_arguments(
 ) -> None:
     # The other side of the contract, checked with the image's real parsers (model_container is
     # installed next to model_build): a renamed or missing flag fails here, not in a scheduled run.
-    ((_, _, monitoring),) = simulate(monitoring_definition)
+    monitoring = _requests(monitoring_definition)["MonitorDataCapture"]
     args = monitor_options.build_parser().parse_args(
         monitoring["AppSpecification"]["ContainerArguments"]
     )

@@ -79,7 +79,7 @@ def test_definitions_carry_the_policies_steps_py_declares(
 
 def test_cached_steps_and_their_cache_config(every_step: list[dict[str, Any]]) -> None:
     cached = {step["Name"]: step["CacheConfig"] for step in every_step if "CacheConfig" in step}
-    assert set(cached) == set(steps.CACHED_STEPS) == {"Train", "Evaluate", "Baselines"}
+    assert set(cached) == set(steps.CACHED_STEPS) == {"Train", "Evaluate", "Baselines", "Bias"}
     for config in cached.values():
         assert config == {"Enabled": True, "ExpireAfter": steps.CACHE_EXPIRE_AFTER}
     assert duration_seconds(steps.CACHE_EXPIRE_AFTER) == 30 * 86400

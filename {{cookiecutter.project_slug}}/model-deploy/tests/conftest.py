@@ -20,7 +20,13 @@ BUILD_ENVIRONMENT = (
     *(
         f"{stage}_{name}"
         for stage in ("STAGING", "PROD")
-        for name in ("MODEL_EXECUTION_ROLE_ARN", "DATA_CAPTURE_URI", "KMS_KEY_ARN")
+        for name in (
+            "MODEL_EXECUTION_ROLE_ARN",
+            "DATA_CAPTURE_URI",
+            "KMS_KEY_ARN",
+            "STACK_NAME",
+            "PIPELINE_ACTION_ROLE_ARN",
+        )
     ),
     "SUBNET_IDS",
     "SECURITY_GROUP_IDS",

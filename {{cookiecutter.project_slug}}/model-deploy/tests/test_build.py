@@ -26,6 +26,10 @@ ENV = {
 }
 
 
+def no_stack(_stage: str) -> None:
+    """No stage deployed yet (the release tests below read real stacks)."""
+
+
 def add_packages(sagemaker: Any, *statuses: str, group: str = GROUP) -> list[str]:
     spec = {
         "Containers": [{"Image": IMAGE}],
@@ -59,6 +63,7 @@ def run(sagemaker: Any, tmp_path: Path, group: str = GROUP) -> dict[str, dict[st
         config_dir=_shadow(tmp_path / "configs"),
         out_dir=tmp_path / "out",
         env=ENV,
+        live_stacks=no_stack,
     )
     return {stage: json.loads(path.read_text()) for stage, path in written.items()}
 
@@ -136,6 +141,7 @@ def test_cross_account_package_arn_is_passed_through(tmp_path: Path) -> None:
         config_dir=_shadow(tmp_path / "configs"),
         out_dir=tmp_path,
         env=ENV,
+        live_stacks=no_stack,
     )
     prod = json.loads(written["prod"].read_text())["Parameters"]
     assert prod["ModelPackageArn"].endswith(":333333333333:model-package/demo-models/7")
@@ -145,7 +151,15 @@ def test_cross_account_package_arn_is_passed_through(tmp_path: Path) -> None:
 def test_missing_target_environment_is_named(sagemaker: Any, tmp_path: Path) -> None:
     env = {k: v for k, v in ENV.items() if k != "PROD_DATA_CAPTURE_URI"}
     with pytest.raises(BuildError, match=r"missing environment variable.*PROD_DATA_CAPTURE_URI"):
-        build(sagemaker, group=GROUP, project=PROJECT, config_dir=HERE, out_dir=tmp_path, env=env)
+        build(
+            sagemaker,
+            group=GROUP,
+            project=PROJECT,
+            config_dir=HERE,
+            out_dir=tmp_path,
+            env=env,
+            live_stacks=no_stack,
+        )
 
 
 def _with(config: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
@@ -211,6 +225,7 @@ def _build(sagemaker: Any, tmp_path: Path, mode: str, version: int | None) -> di
         config_dir=config_dir,
         out_dir=tmp_path / "out",
         env=ENV,
+        live_stacks=no_stack,
     )
     return {stage: json.loads(path.read_text())["Parameters"] for stage, path in written.items()}
 

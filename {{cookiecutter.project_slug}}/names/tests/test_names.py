@@ -61,6 +61,14 @@ CHECKS: dict[str, tuple[dict[str, object], Callable[[Names], str]]] = {
         _shape("cloudwatch", "PutMetricData", "Namespace"),
         lambda n: n.drift_namespace,
     ),
+    "model-quality alarm": (
+        _shape("cloudwatch", "PutMetricAlarm", "AlarmName"),
+        lambda n: n.quality_alarm,
+    ),
+    "model-quality namespace": (
+        _shape("cloudwatch", "PutMetricData", "Namespace"),
+        lambda n: n.quality_namespace,
+    ),
     **{
         f"{stage} endpoint": (
             _shape("sagemaker", "CreateEndpoint", "EndpointName"),
@@ -108,9 +116,10 @@ def test_names_aws_writes_lowercased_into_arns_are_lowercase(project_name: str) 
 def test_prefixes_are_below_the_bucket_and_end_in_a_slash() -> None:
     names = Names("Churn-Model2", "p-abcdefghijkl")
     prefixes = (names.raw_data_prefix, names.batch_input_prefix, names.deploy_prefix)
-    for prefix in (*prefixes, names.capture_folder("prod")):
+    for prefix in (*prefixes, names.capture_folder("prod"), names.ground_truth_folder("prod")):
         assert not prefix.startswith("/") and prefix.endswith("/"), prefix
     assert names.capture_folder("prod").startswith(Names.capture_prefix("prod") + "/")
+    assert names.ground_truth_folder("prod") == "ground-truth/prod/churn-model2-prod/"
     assert "/churn-model2-prod/" in names.capture_folder("prod")
 
 

@@ -58,3 +58,11 @@ def alarm(name: str) -> str:  # CloudWatch keeps an alarm name's case in its ARN
 
 def endpoint(names: Names, stage: str, account: str = Aws.ACCOUNT_ID) -> str:
     return sagemaker(f"endpoint/{names.endpoint(stage)}", account)  # lowercase already
+
+
+def deploy_stack(names: Names, stage: str) -> str:
+    """A stage's endpoint stack in this (the tooling) account: any of its stack ids."""
+    return (
+        f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
+        f"stack/{names.deploy_stack(stage)}/*"
+    )

@@ -3,7 +3,7 @@ only what that buildspec does. Paths are relative to the repository root (the pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration
 from aws_cdk import aws_codebuild as codebuild
@@ -30,6 +30,8 @@ class Targets:
 
     model_execution_role_arns: dict[str, str]
     endpoint_test_role_arn: str = ""  # staging in another account: the role the tests assume
+    # Stages in other accounts: the bootstrap role the deploy build reads each live stack through.
+    pipeline_action_role_arns: dict[str, str] = field(default_factory=dict)
 
 
 def _variables(values: dict[str, str]) -> dict[str, codebuild.BuildEnvironmentVariable]:
@@ -170,6 +172,11 @@ def deploy_build(
         environment[f"{prefix}_DATA_CAPTURE_URI"] = artifacts.bucket.s3_url_for_object(
             Names.capture_prefix(stage)
         )
+        environment[f"{prefix}_STACK_NAME"] = names.deploy_stack(stage)
+        if targets.pipeline_action_role_arns.get(stage):
+            environment[f"{prefix}_PIPELINE_ACTION_ROLE_ARN"] = targets.pipeline_action_role_arns[
+                stage
+            ]
     project = _project(
         scope,
         "DeployBuild",
@@ -193,6 +200,23 @@ def deploy_build(
             resources=[arns.model_package_group(names), arns.model_packages(names)],
         )
     )
+    # The live stage stacks (model_deploy.release): in another account through its bootstrap
+    # pipeline-action role (which may describe them), else read here.
+    roles = [
+        targets.pipeline_action_role_arns[s]
+        for s in STAGES
+        if s in targets.pipeline_action_role_arns
+    ]
+    local = [s for s in STAGES if s not in targets.pipeline_action_role_arns]
+    if roles:
+        project.add_to_role_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=roles))
+    if local:
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"],
+                resources=[arns.deploy_stack(names, stage) for stage in local],
+            )
+        )
     return project
 
 

@@ -49,6 +49,7 @@ class ProjectCiCd(Construct):
                 endpoint_test_role_arn=arns.bootstrap_role(
                     names, accounts["staging"], "endpoint-test"
                 ),
+                pipeline_action_role_arns=stage_roles,
             )
             deployments = {
                 stage: StageDeployment(

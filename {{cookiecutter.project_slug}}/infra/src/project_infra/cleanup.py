@@ -151,11 +151,7 @@ class ProjectCleanup(Construct):
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     actions=["cloudformation:DescribeStacks", "cloudformation:DeleteStack"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
-                        f"stack/{names.deploy_stack(stage)}/*"
-                        for stage in local
-                    ],
+                    resources=[arns.deploy_stack(names, stage) for stage in local],
                 )
             )
 

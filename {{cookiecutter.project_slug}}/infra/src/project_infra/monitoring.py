@@ -2,7 +2,8 @@
 
 Schedules (EventBridge Scheduler) start the retraining, monitoring and batch-inference SageMaker
 pipelines. Retraining (the model-build pipeline) also starts on a drift alarm (the monitor's
-``ConstraintViolations`` metric of the prod endpoint), on a batch whose input failed the drift check
+``ConstraintViolations`` metric of the prod endpoint), on a model-quality alarm (the model-quality
+job's ``ModelQualityViolations``), on a batch whose input failed the drift check
 (FailStep ``BatchInputDrift``) and on a new ``.csv`` file under the training-data prefix. The
 patterns are plain functions so the tests match them against sample events with a real matcher.
 """
@@ -26,6 +27,7 @@ from project_names import Names
 
 BATCH_INPUT_DRIFT_STEP = "BatchInputDrift"  # the batch pipeline's FailStep
 DRIFT_METRIC = "ConstraintViolations"
+QUALITY_METRIC = "ModelQualityViolations"  # model_container.monitor_quality publishes it
 # The monitoring pipeline's parameter that ends the window it checks (WindowHours long).
 WINDOW_END = "WindowEnd"
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # e.g. 2022-03-22T18:59:43Z
@@ -42,6 +44,7 @@ def start_pipeline_execution_api() -> str:
 
 
 def drift_alarm_state(alarm_arn: str) -> Pattern:
+    """The alarm's move into ALARM (the drift alarm's, and the model-quality alarm's)."""
     return {
         "source": ["aws.cloudwatch"],
         "detail-type": ["CloudWatch Alarm State Change"],
@@ -218,28 +221,66 @@ class StartPipeline:
         return events.RuleTargetConfig(arn=self.pipeline_arn, role=self.role)
 
 
-def drift_alarm(scope: Construct, names: Names) -> cloudwatch.Alarm:
-    """Any constraint violation the monitor reports for the prod endpoint. The monitor publishes
-    once per run; hours without a run are missing data, which is not drift."""
+def _violations_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    namespace: str,
+    metric_name: str,
+    endpoint: str,
+    description: str,
+) -> cloudwatch.Alarm:
+    """ALARM on any violation a monitoring run publishes for the prod endpoint. The runs publish
+    once each; hours without a run (or, for model quality, without labels) are missing data, which
+    is not a violation."""
     metric = cloudwatch.Metric(
-        namespace=names.drift_namespace,
-        metric_name=DRIFT_METRIC,
-        dimensions_map={"Endpoint": names.endpoint("prod")},
+        namespace=namespace,
+        metric_name=metric_name,
+        dimensions_map={"Endpoint": endpoint},
         statistic=cloudwatch.Stats.MAXIMUM,
         period=Duration.hours(1),
     )
     return cloudwatch.Alarm(
         scope,
-        "DataDriftAlarm",
-        alarm_name=names.drift_alarm,
-        alarm_description=f"Data drift on endpoint {names.endpoint('prod')}: starts retraining "
-        f"({names.build_pipeline})",
+        construct_id,
+        alarm_name=name,
+        alarm_description=description,
         metric=metric,
         threshold=1,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluation_periods=1,
         datapoints_to_alarm=1,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+
+
+def drift_alarm(scope: Construct, names: Names) -> cloudwatch.Alarm:
+    """Any constraint violation the drift monitor reports for the prod endpoint."""
+    return _violations_alarm(
+        scope,
+        "DataDriftAlarm",
+        name=names.drift_alarm,
+        namespace=names.drift_namespace,
+        metric_name=DRIFT_METRIC,
+        endpoint=names.endpoint("prod"),
+        description=f"Data drift on endpoint {names.endpoint('prod')}: starts retraining "
+        f"({names.build_pipeline})",
+    )
+
+
+def quality_alarm(scope: Construct, names: Names) -> cloudwatch.Alarm:
+    """Any model-quality constraint the prod endpoint's predictions violate against their ground
+    truth."""
+    return _violations_alarm(
+        scope,
+        "ModelQualityAlarm",
+        name=names.quality_alarm,
+        namespace=names.quality_namespace,
+        metric_name=QUALITY_METRIC,
+        endpoint=names.endpoint("prod"),
+        description=f"Model quality dropped on endpoint {names.endpoint('prod')}: starts "
+        f"retraining ({names.build_pipeline})",
     )
 
 
@@ -314,22 +355,39 @@ def wire(
     monitoring_schedule(
         scope, names, parameters.monitoring_schedule, parameters.monitoring_schedule_state
     )
-    drift_alarm(scope, names)
-    alarm = rule(
-        scope,
-        "DataDriftRule",
-        f"Alarm {names.drift_alarm} starts retraining and notifies",
-        drift_alarm_state(arns.alarm(names.drift_alarm)),
-    )
-    alarm.add_target(retrain)
-    alarm.add_target(
-        targets.SnsTopic(
-            artifacts.topic,
-            message=events.RuleTargetInput.from_text(
-                f"Data drift on endpoint {names.endpoint('prod')}: alarm "
-                f"{field('$.detail.alarmName')} is ALARM ({field('$.detail.state.reason')}). "
-                f"Retraining ({names.build_pipeline}) was started; see the monitoring pipeline's "
-                f"report in SageMaker Studio ({names.monitoring_pipeline})."
-            ),
+    prod = names.endpoint("prod")
+    for make_alarm, name, rule_id, what, where in (
+        (
+            drift_alarm,
+            names.drift_alarm,
+            "DataDriftRule",
+            "Data drift",
+            f"the monitoring pipeline's report in SageMaker Studio ({names.monitoring_pipeline})",
+        ),
+        (
+            quality_alarm,
+            names.quality_alarm,
+            "ModelQualityRule",
+            "Model quality dropped",
+            f"the MonitorModelQuality step's constraint_violations.json in "
+            f"{names.monitoring_pipeline}",
+        ),
+    ):
+        make_alarm(scope, names)
+        started = rule(
+            scope,
+            rule_id,
+            f"Alarm {name} starts retraining and notifies",
+            drift_alarm_state(arns.alarm(name)),
         )
-    )
+        started.add_target(retrain)
+        started.add_target(
+            targets.SnsTopic(
+                artifacts.topic,
+                message=events.RuleTargetInput.from_text(
+                    f"{what} on endpoint {prod}: alarm {field('$.detail.alarmName')} is ALARM "
+                    f"({field('$.detail.state.reason')}). Retraining ({names.build_pipeline}) was "
+                    f"started; see {where}."
+                ),
+            )
+        )

@@ -20,6 +20,7 @@ IMAGE_ARTIFACT = "ImageArtifact"  # model-build/buildspec.yml reads CODEBUILD_SR
 BUILD_ARTIFACT = "BuildArtifact"
 BUILD_PATHS = ["model-build/**"]
 DEPLOY_PATHS = ["model-deploy/**"]
+RELEASE_SUFFIX = "-release-export.json"  # model_deploy.release writes <stage>-release-export.json
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,24 @@ def model_deploy(
             )
         ],
     )
-    deploy = {stage: _deploy_action(names, stage, build, stages[stage]) for stage in STAGES}
-    pipeline.add_stage(stage_name="DeployStaging", actions=[deploy["staging"]])
+    # Each stage: the release (an autoscaled endpoint's scalable target goes before its instance
+    # type changes; otherwise the same deploy), then the deploy (model_deploy.release).
+    # Both actions of a stage deploy the same stack, so with the same CloudFormation role.
+    roles = {
+        stage: stages[stage].deployment_role or _deployment_role(pipeline, names, stage)
+        for stage in STAGES
+    }
+    for stage in STAGES:
+        for statement in stages[stage].deployment_statements:
+            roles[stage].add_to_principal_policy(statement)
+    release = {
+        stage: _deploy_action(names, stage, build, stages[stage], roles[stage], release=True)
+        for stage in STAGES
+    }
+    deploy = {
+        stage: _deploy_action(names, stage, build, stages[stage], roles[stage]) for stage in STAGES
+    }
+    pipeline.add_stage(stage_name="DeployStaging", actions=[release["staging"], deploy["staging"]])
     pipeline.add_stage(
         stage_name="TestStaging",
         actions=[
@@ -132,28 +149,43 @@ def model_deploy(
             )
         ],
     )
-    pipeline.add_stage(stage_name="DeployProd", actions=[deploy["prod"]])
-    # CloudFormation's role exists only once its action is in a pipeline.
-    for stage, action in deploy.items():
-        for statement in stages[stage].deployment_statements:
-            action.add_to_deployment_role_policy(statement)
+    pipeline.add_stage(stage_name="DeployProd", actions=[release["prod"], deploy["prod"]])
     for trigger in source.triggers(source_action, DEPLOY_PATHS) or []:
         pipeline.add_trigger(**_trigger_kwargs(trigger))
     return pipeline
 
 
 def _deploy_action(
-    names: Names, stage: str, build: codepipeline.Artifact, how: StageDeployment
+    names: Names,
+    stage: str,
+    build: codepipeline.Artifact,
+    how: StageDeployment,
+    deployment_role: iam.IRole,
+    *,
+    release: bool = False,
 ) -> actions.CloudFormationCreateUpdateStackAction:
     return actions.CloudFormationCreateUpdateStackAction(
-        action_name=f"Deploy{stage.capitalize()}",
+        action_name=f"{'Release' if release else 'Deploy'}{stage.capitalize()}",
+        run_order=1 if release else 2,
         stack_name=names.deploy_stack(stage),
         template_path=build.at_path("endpoint.yml"),
-        template_configuration=build.at_path(f"{stage}-config-export.json"),
+        template_configuration=build.at_path(
+            f"{stage}{RELEASE_SUFFIX}" if release else f"{stage}-config-export.json"
+        ),
         admin_permissions=False,
         replace_on_failure=False,
         role=how.action_role,
-        deployment_role=how.deployment_role,
+        deployment_role=deployment_role,
+    )
+
+
+def _deployment_role(scope: Construct, names: Names, stage: str) -> iam.Role:
+    """The role CloudFormation deploys a stage's endpoint stack with, in this account."""
+    return iam.Role(
+        scope,
+        f"{stage.capitalize()}DeploymentRole",
+        assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+        description=f"CloudFormation deploys {names.deploy_stack(stage)} with it",
     )
 
 

@@ -108,8 +108,9 @@ def pipeline_execution(
     role.add_to_policy(_logs("/aws/sagemaker/TrainingJobs"))
     role.add_to_policy(_logs("/aws/sagemaker/TransformJobs"))
     role.add_to_policy(_metrics())
-    if monitored:  # the monitor publishes the drift metrics that the drift alarm watches
+    if monitored:  # the monitors publish the metrics that the drift and model-quality alarms watch
         role.add_to_policy(_metrics(names.drift_namespace))
+        role.add_to_policy(_metrics(names.quality_namespace))
     return role
 
 

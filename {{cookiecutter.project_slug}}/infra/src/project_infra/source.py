@@ -18,6 +18,7 @@ from project_infra.parameters import Parameters
 SEED_EXCLUDES = [
     ".git",
     "**/.venv",
+    "**/.venv-scan",
     "**/cdk.out",
     "**/.local",
     "**/__pycache__",

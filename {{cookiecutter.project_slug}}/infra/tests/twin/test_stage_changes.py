@@ -21,6 +21,7 @@ from cfnlint.decode import decode_str
 from model_deploy.build import Project, StageTarget, stage_parameters
 from model_deploy.stage_config import load as load_stage_config
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
+from project_infra.twin.flow import StageError, check_endpoint_update
 from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
 from project_infra.twin.provision import Stack, deploy, undeploy
 
@@ -162,3 +163,31 @@ def test_deployed_again_without_autoscaling_leaves_no_target_behind(emulator: Em
     second = _deploy(emulator, "again", _prod(autoscaling__enabled=False))
     assert _scalable_targets(emulator, _endpoint(second)) == []
     assert second.resources["Model"].physical_id == first.resources["Model"].physical_id
+
+
+def test_the_twin_rejects_a_type_change_of_a_registered_variant_as_aws_does(
+    emulator: Emulator,
+) -> None:
+    """What the deploy pipeline's release action exists for (model_deploy.release): with the
+    scalable target registered the update is rejected and the stack left as it was; once released
+    (autoscaling off, same type) the new type goes through."""
+    live = _deploy(emulator, "retype", _prod(autoscaling__enabled=True))
+    new_type = {"InstanceType": "ml.c5.xlarge"}
+    with pytest.raises(StageError, match=r"endpoint-scaling-update"):
+        check_endpoint_update(live, new_type, emulator.client)
+    check_endpoint_update(live, {"InstanceType": live.parameters["InstanceType"]}, emulator.client)
+    undeploy(live, emulator.client, DELETERS)
+    emulator.client("cloudformation").delete_stack(StackName="retype-prod")
+    released = _deploy(emulator, "retype", _prod(autoscaling__enabled=False))
+    check_endpoint_update(released, new_type, emulator.client)
+
+
+def test_describe_stacks_returns_the_parameters_as_given(emulator: Emulator) -> None:
+    """What the deploy build's release step reads back (model_deploy.release.live_stack)."""
+    stack = _deploy(emulator, "readback", _prod())
+    (described,) = emulator.client("cloudformation").describe_stacks(StackName="readback-prod")[
+        "Stacks"
+    ]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in described["Parameters"]}
+    assert values["SubnetIds"] == stack.parameters["SubnetIds"] == ""
+    assert values["InstanceType"] == stack.parameters["InstanceType"]

@@ -149,3 +149,18 @@ def test_xgboost_stops_early_and_keeps_the_best_trees(
     all_rounds = project_model.fit(splits["train"], None, Hyperparameters(num_round=12))
     assert all_rounds.info["best_iteration"] == 11
     assert set(all_rounds.metrics) == {"train-auc"}
+
+
+def test_bias_facet_is_a_feature_of_the_schema() -> None:
+    # What the Bias step checks when the pipeline runs, checked here first (None: no facet).
+    config = project_model.BIAS
+    if config is None:
+        pytest.skip("project_model.BIAS is None: no facet configured")
+    columns = {column.name: column for column in SCHEMA.features}
+    assert config.facet.feature in columns, f"facet {config.facet.feature!r} is not a feature"
+    categories = getattr(columns[config.facet.feature], "categories", None)
+    if config.facet.threshold is None:
+        assert categories is not None and set(config.facet.categories) <= set(categories)
+    else:
+        assert categories is None, "a threshold facet needs a numeric feature"
+    assert config.positive_label in (SCHEMA.positive, SCHEMA.negative)

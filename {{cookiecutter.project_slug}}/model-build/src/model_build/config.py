@@ -78,6 +78,16 @@ class PipelineConfig:
         return f"s3://{self.bucket}/{self.names.capture_folder('prod')}"
 
     @property
+    def ground_truth_url(self) -> str:
+        """Where the prod endpoint's ground-truth labels go: the folder above ``yyyy/mm/dd/hh/``."""
+        return f"s3://{self.bucket}/{self.names.ground_truth_folder('prod')}"
+
+    @property
+    def quality_namespace(self) -> str:
+        """The CloudWatch namespace of the model-quality metrics (the infra alarm watches it)."""
+        return self.names.quality_namespace
+
+    @property
     def batch_input_url(self) -> str:
         return f"s3://{self.bucket}/{self.names.batch_input_prefix}"
 

@@ -31,6 +31,7 @@ STEP_NAMES = (
     "Train",
     "Evaluate",
     "Baselines",
+    "Bias",
     "QualityGate",
     "ChampionGate",
     "Register",
@@ -48,7 +49,7 @@ def get_definition(config: PipelineConfig) -> str:
 
 
 def get_pipeline(config: PipelineConfig) -> Pipeline:
-    """Build the model-build pipeline: six job steps, the two gates and a FailStep for each.
+    """Build the model-build pipeline: seven job steps, the two gates and a FailStep for each.
 
     Call it inside ``no_metadata_credentials()`` (or use get_definition) when no AWS credentials are
     configured, so boto3 does not probe the EC2 metadata endpoint.
@@ -117,12 +118,25 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
             ],
             outputs=[("baselines", "baselines"), ("explainability", "explainability")],
         )
+        # SageMaker Clarify's bias metrics of the facet the model folder names (project_model.BIAS):
+        # the training labels (pre-training) and the model's test predictions (post-training).
+        bias = build.processing(
+            "Bias",
+            "model_container.bias",
+            inputs=[
+                ("model", model_data, "model"),
+                ("train", output_uri(preprocess, "train"), "train"),
+                ("test", output_uri(preprocess, "test"), "test"),
+            ],
+            outputs=[("bias", "bias")],
+        )
         # How the gate compared it with the champion; both scores are in its model metrics
         # (evaluation.json, ModelQuality statistics: the champion section).
         register = build.register(
             model_data,
             evaluate,
             baselines,
+            bias,
             metadata={
                 "champion_comparison": p["ChampionComparison"],
                 "champion_absolute_tolerance": p["ChampionAbsoluteTolerance"].to_string(),
@@ -168,12 +182,12 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
         conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=p["AucThreshold"])],
         if_steps=[champion_gate],
         else_steps=[fail],
-        depends_on=[baselines],
+        depends_on=[baselines, bias],
     )
     return Pipeline(
         name=config.resolved_pipeline_name,
         parameters=list(p.values()),
-        steps=[preprocess, champion, train, evaluate, baselines, gate],
+        steps=[preprocess, champion, train, evaluate, baselines, bias, gate],
         sagemaker_session=session,
     )
 

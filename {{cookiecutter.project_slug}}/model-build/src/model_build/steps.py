@@ -72,7 +72,7 @@ RETRIES: dict[str, tuple[Retry, ...]] = {
 # under a URI. So only steps whose inputs are other steps' outputs (written once, under their run's
 # execution id) and that change nothing but their own outputs are cached. They hit when they get those
 # same outputs again, e.g. a selective execution from an earlier run with another AucThreshold.
-CACHED_STEPS = frozenset({"Train", "Evaluate", "Baselines"})
+CACHED_STEPS = frozenset({"Train", "Evaluate", "Baselines", "Bias"})
 # Not cached: Preprocess reads InputDataUrl, where new CSV files arrive under the same URI;
 # Champion and LatestApprovedModel read the model registry (Evaluate, cached, takes Champion's
 # output, written under its run's execution id: a reused evaluation compared with that run's
@@ -272,6 +272,7 @@ class StepBuilder:
         model_data: Any,
         evaluate: Any,
         baselines: Any,
+        bias: Any,
         metadata: Mapping[str, Any] | None = None,
     ) -> Any:
         """The RegisterModel step: package with metrics, drift baselines, approval status and tags;
@@ -289,6 +290,8 @@ class StepBuilder:
         statistics = json_file(baselines, "baselines", "statistics.json")
         constraints = json_file(baselines, "baselines", "constraints.json")
         explainability = json_file(baselines, "explainability", "explainability.json")
+        # The model-quality monitor's baseline (model_container.quality_constraints).
+        quality = json_file(evaluate, "evaluation", "constraints.json")
         builder = ModelBuilder(
             image_uri=self.params["ImageUri"],
             s3_model_data_url=model_data,
@@ -305,16 +308,33 @@ class StepBuilder:
             approval_status=self.params["ModelApprovalStatus"],
             model_metrics=ModelMetrics(
                 model_statistics=json_file(evaluate, "evaluation", "evaluation.json"),
+                model_constraints=quality,
                 model_data_statistics=statistics,
                 model_data_constraints=constraints,
                 explainability=explainability,
+                # Clarify's analysis.json shape, one section each (model_container.bias).
+                bias_pre_training=json_file(bias, "bias", "pre_training_bias.json"),
+                bias_post_training=json_file(bias, "bias", "post_training_bias.json"),
             ),
             drift_check_baselines=DriftCheckBaselines(
+                model_constraints=quality,
                 model_data_statistics=statistics,
                 model_data_constraints=constraints,
                 explainability_constraints=explainability,
             ),
-            customer_metadata_properties={"image_uri": self.params["ImageUri"], **(metadata or {})},
+            customer_metadata_properties={
+                "image_uri": self.params["ImageUri"],
+                # The HTML reports (self-contained pages) by S3 URI: ModelMetrics has no member for
+                # an evaluation page and its Bias/Explainability reports are Clarify's JSON
+                # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ModelMetrics.html);
+                # values: up to 256 characters of letters, digits, spaces and _.:/=+-@
+                # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html).
+                "evaluation_report": Join(
+                    on="/", values=[output_uri(evaluate, "evaluation"), "report.html"]
+                ),
+                "bias_report": Join(on="/", values=[output_uri(bias, "bias"), "report.html"]),
+                **(metadata or {}),
+            },
         )
         request = step_args.create_model_package_request
         # ModelBuilder.register has no tags argument; CreateModelPackage accepts them.
@@ -322,7 +342,7 @@ class StepBuilder:
         # ModelBuilder adds script-mode variables (empty SAGEMAKER_PROGRAM, ...) our image does not read.
         for container in request["InferenceSpecification"]["Containers"]:
             container.pop("Environment", None)
-        # ModelMetrics always carries an empty Bias section; leave out what we do not report.
+        # ModelMetrics always carries its Bias and Explainability sections; leave out empty ones.
         request["ModelMetrics"] = {
             key: value for key, value in request["ModelMetrics"].items() if value
         }

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from model_deploy.release import (
+    RELEASE_SUFFIX,
+    ReleaseError,
+    live_stack,
+    release_configuration,
+)
 from model_deploy.stage_config import StageConfigError
 from model_deploy.stage_config import load as load_stage_config
 from project_names import Names
@@ -255,26 +261,72 @@ def build(
     config_dir: Path,
     out_dir: Path,
     env: Mapping[str, str],
+    live_stacks: Callable[[str], Mapping[str, Any] | None],
     stages: Sequence[str] = STAGES,
 ) -> dict[str, Path]:
-    """Check every stage first, then write every file: a bad stage leaves no half-written output."""
+    """Check every stage first, then write every file: a bad stage leaves no half-written output.
+
+    Per stage: ``<stage>-config-export.json`` (the deploy) and ``<stage>-release-export.json`` (the
+    release action before it, model_deploy.release); ``live_stacks(stage)`` is the stage's live
+    stack (model_deploy.release.live_stack) or None.
+    """
     configs = {stage: load_stage_config(config_dir / f"{stage}-config.json") for stage in stages}
     targets = {stage: StageTarget.from_env(stage, env) for stage in stages}
     approved = latest_approved_package(sagemaker, group)
-    documents = {}
+    documents: dict[str, dict[str, Any]] = {}
     for stage in stages:
         package, shadow_arn = shadow_choice(configs[stage], approved, sagemaker, group)
-        documents[stage] = template_configuration(
+        document = template_configuration(
             configs[stage], package, targets[stage], project, shadow_arn
         )
+        release, why = release_configuration(live_stacks(stage), document)
+        print(f"{stage}: {why}")
+        documents[f"{stage}-config-export.json"] = document
+        documents[f"{stage}{RELEASE_SUFFIX}"] = release
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
-    for stage, document in documents.items():
-        path = out_dir / f"{stage}-config-export.json"
+    for file_name, document in documents.items():
+        path = out_dir / file_name
         path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        written[stage] = path
+        if file_name.endswith("-config-export.json"):
+            written[file_name.split("-", 1)[0]] = path
     print(f"model package {approved['ModelPackageArn']} -> {', '.join(map(str, written.values()))}")
     return written
+
+
+def stack_reader(
+    project: Project, env: Mapping[str, str]
+) -> Callable[[str], Mapping[str, Any] | None]:
+    """Reads each stage's live stack: ``<STAGE>_STACK_NAME`` (the infra stack sets it; default the
+    project's name for it) through ``<STAGE>_PIPELINE_ACTION_ROLE_ARN`` when the stage is in
+    another account (that role may describe the stage's stack), else with the build's own role."""
+
+    def read(stage: str) -> Mapping[str, Any] | None:
+        prefix = stage.upper()
+        name = env.get(f"{prefix}_STACK_NAME") or Names(
+            project.slug, project.project_id
+        ).deploy_stack(stage)
+        role = env.get(f"{prefix}_PIPELINE_ACTION_ROLE_ARN", "")
+        try:
+            session = boto3.Session()
+            if role:
+                credentials = session.client("sts").assume_role(
+                    RoleArn=role, RoleSessionName=f"read-{stage}-stack"
+                )["Credentials"]
+                session = boto3.Session(
+                    aws_access_key_id=credentials["AccessKeyId"],
+                    aws_secret_access_key=credentials["SecretAccessKey"],
+                    aws_session_token=credentials["SessionToken"],
+                )
+            return live_stack(session.client("cloudformation"), name)
+        except (ClientError, BotoCoreError) as error:
+            raise BuildError(
+                f"cannot read the {stage} stack {name!r} as {role}: {error}"
+            ) from error
+        except ReleaseError as error:
+            raise BuildError(str(error)) from error
+
+    return read
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -302,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_dir=args.config_dir,
             out_dir=args.out_dir,
             env=os.environ,
+            live_stacks=stack_reader(project, os.environ),
             stages=tuple(args.stage or STAGES),
         )
     except (BuildError, StageConfigError) as error:

@@ -82,6 +82,14 @@ class Names:
         return f"{self.lowercase}/DataDrift"
 
     @property
+    def quality_alarm(self) -> str:  # AlarmName: up to 255 characters
+        return f"{self.base}-model-quality"
+
+    @property
+    def quality_namespace(self) -> str:  # CloudWatch namespace of the model-quality metrics
+        return f"{self.lowercase}/ModelQuality"
+
+    @property
     def ecr_repository(self) -> str:  # ECR names are lower case
         return f"sagemaker-{self.lowercase}"
 
@@ -105,3 +113,13 @@ class Names:
     def capture_folder(self, stage: str) -> str:
         """Where SageMaker writes the stage endpoint's capture files (``yyyy/mm/dd/hh/`` below)."""
         return f"{self.capture_prefix(stage)}/{self.endpoint(stage)}/AllTraffic/"
+
+    @staticmethod
+    def ground_truth_prefix(stage: str) -> str:  # below the artifact bucket: a stage's labels
+        return f"ground-truth/{stage}"
+
+    def ground_truth_folder(self, stage: str) -> str:
+        """Where the stage endpoint's ground-truth labels go (Model Monitor's record format, in
+        ``yyyy/mm/dd/hh/`` folders of the time the labels were collected); the model-quality job
+        reads them."""
+        return f"{self.ground_truth_prefix(stage)}/{self.endpoint(stage)}/"

@@ -38,3 +38,7 @@ SCHEMA = Schema(
 
 # Loyal Citrus Hill customers buy less Minute Maid; a dearer Minute Maid sells less.
 MONOTONE = {"LoyalCH": -1, "PriceDiff": -1}
+
+# No facet: the columns describe prices, stores and brand loyalty, not the customers themselves, so
+# there is no sensitive group of people to compare (the Bias step reports that no facet is set).
+BIAS = None

@@ -20,7 +20,7 @@ from model_container.monitor.requests import values
 from model_container.serve.codec import codes_of
 from project_infra.monitoring import SCHEDULED_TIME, WINDOW_END
 from project_infra.settings import SettingsError, find_project_file
-from project_infra.twin import alarms, deletion, samples
+from project_infra.twin import alarms, deletion, quality, samples
 from project_infra.twin.codepipeline import triggered
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
@@ -28,7 +28,7 @@ from project_infra.twin.sagemaker import Execution
 from project_model import SCHEMA
 
 RELEASE_TAG = "release-twin"
-CONFIG_CHANGE_STAGE = "5a stage config change: autoscaling off + alarm -> deploy pipeline again"
+CONFIG_CHANGE_STAGE = "5a stage config change: instance type + alarm, one push -> deploy pipeline"
 DELETE_STAGE = "9 delete the project: the stack and what its pipelines created; nothing bills on"
 BATCH_STAGE = (
     "8 batch inference: a clean batch scored, a drifted one -> retraining + one notification"
@@ -102,6 +102,7 @@ def run_flow(twin: Twin) -> None:
     twin.stage(CONFIG_CHANGE_STAGE, lambda r: _config_change(twin, r))
     if twin.settings.monitored:
         twin.stage("5b shifted traffic -> drift alarm -> retraining", lambda r: _drift(twin, r))
+        twin.stage(quality.STAGE, lambda r: quality.model_quality(twin, r))
     twin.stage("6 release image push -> retraining on that image", lambda r: _release(twin, r))
     twin.stage("7 new training data -> retraining", lambda r: _new_data(twin, r))
     twin.stage(BATCH_STAGE, lambda r: _batch(twin, r))
@@ -126,20 +127,23 @@ def _traffic(twin: Twin, report: StageReport) -> None:
 
 
 def _config_change(twin: Twin, report: StageReport) -> None:
-    """A person edits prod's stage config and pushes: autoscaling off (the first step of an instance
-    type change, model-deploy/README.md) and a tighter latency alarm. The deploy pipeline runs again;
-    prod's scalable target is deregistered, its alarm has the new threshold, its model is the same
-    (in-place knobs start no blue/green deployment) and the endpoint still answers."""
+    """A person edits prod's stage config and pushes once: a new instance type for the autoscaled
+    endpoint and a tighter latency alarm. The deploy pipeline's release action deregisters prod's
+    scalable target first (AWS rejects the type change of a registered variant; the twin's deploy
+    checks it), the deploy action brings the new fleet and registers the target on it, the alarm
+    has the new threshold, and the endpoint still answers."""
     assert twin.runner is not None
     stack_name = twin.names().deploy_stack("prod")
     before = twin.deployed[stack_name]
     path = twin.work / "repo" / "model-deploy" / "prod-config.json"
     config = json.loads(path.read_text(encoding="utf-8"))
-    config["autoscaling"]["enabled"] = False
+    old_type = config["instance_type"]
+    config["instance_type"] = "ml.c5.xlarge" if old_type != "ml.c5.xlarge" else "ml.m5.xlarge"
+    config["autoscaling"]["enabled"] = True
     latency_ms = config["alarms"]["model_latency_p99_ms"] / 2
     config["alarms"]["model_latency_p99_ms"] = latency_ms
     path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    changed = twin.push("prod: autoscaling off, tighter latency alarm", changed=[])
+    changed = twin.push("prod: new instance type, tighter latency alarm", changed=[])
     deploy = twin.output("DeployPipelineName")
     if triggered(twin.runner.pipeline(deploy), "main", changed) is False:
         raise StageError(f"a push of {', '.join(changed)} does not start pipeline {deploy}")
@@ -147,13 +151,21 @@ def _config_change(twin: Twin, report: StageReport) -> None:
     report.resources.append(f"CodePipeline {deploy}: {run.status}")
     if run.status != "Succeeded":
         raise StageError(run.failure)
+    actions = {a.action: a.detail for a in run.actions if a.stage == "DeployProd"}
+    if set(actions) != {"ReleaseProd", "DeployProd"} or "no changes" in actions["ReleaseProd"]:
+        raise StageError(f"DeployProd ran {actions}: expected a release, then the deploy")
     after, clients = twin.deployed[stack_name], twin.stage_clients[stack_name]
     endpoint = twin.names().endpoint("prod")
+    (variant,) = after.resources["EndpointConfig"].properties["ProductionVariants"]
+    if variant["InstanceType"] != config["instance_type"]:
+        raise StageError(
+            f"{endpoint}: instance type {variant['InstanceType']}, expected {config['instance_type']}"
+        )
     targets = clients("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{endpoint}/variant/AllTraffic"]
     )["ScalableTargets"]
-    if targets or "ScalableTarget" in after.resources:
-        raise StageError(f"autoscaling.enabled false left a scalable target on {endpoint}")
+    if len(targets) != 1:
+        raise StageError(f"{endpoint}: {len(targets)} scalable targets after the type change")
     (alarm,) = [
         r for r in after.of_type("AWS::CloudWatch::Alarm").values() if "latency" in r.physical_id
     ]
@@ -164,16 +176,12 @@ def _config_change(twin: Twin, report: StageReport) -> None:
         raise StageError(
             f"alarm {alarm.physical_id}: threshold {threshold}, expected {latency_ms} ms"
         )
-    old_model = before.resources["Model"].physical_id
-    new_model = after.resources["Model"].physical_id
-    if old_model != new_model:
-        raise StageError(
-            f"an alarm/autoscaling change replaced the model ({old_model} -> {new_model})"
-        )
     keys = twin.traffic(report, sample_rows(twin.root, 5), endpoint)
     report.detail.append(
-        f"{stack_name}: no scalable target, {alarm.physical_id} at {threshold:g} us, model "
-        f"{new_model} kept, {len(keys)} capture object(s) after the redeploy"
+        f"{stack_name}: {old_type} -> {variant['InstanceType']} in one push (release, deploy), "
+        f"scalable target registered again, {alarm.physical_id} at {threshold:g} us, model "
+        f"{before.resources['Model'].physical_id} -> {after.resources['Model'].physical_id}, "
+        f"{len(keys)} capture object(s) after the redeploy"
     )
 
 
@@ -188,7 +196,11 @@ def _drift(twin: Twin, report: StageReport) -> None:
     twin.clients("sagemaker").start_pipeline_execution(**request)
     monitoring = twin.names().monitoring_pipeline
     twin.sagemaker_runs(report, expect=monitoring)
-    (alarm,) = twin.stack.of_type("AWS::CloudWatch::Alarm").values()  # type: ignore[union-attr]
+    (alarm,) = [  # the drift alarm (the model-quality alarm is stage 5c's)
+        a
+        for a in twin.stack.of_type("AWS::CloudWatch::Alarm").values()  # type: ignore[union-attr]
+        if a.physical_id == twin.names().drift_alarm
+    ]
     spec = alarms.AlarmSpec.from_template({**alarm.properties, "AlarmName": alarm.physical_id})
     evaluation = alarms.evaluate(spec, twin.clients("cloudwatch"), now + timedelta(minutes=1))
     report.detail.append(f"alarm {spec.name}: {evaluation.state} ({evaluation.reason})")

@@ -5,6 +5,7 @@ Each stage checks what the synthesized resources say should happen and fails wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -49,6 +50,32 @@ class StageError(RuntimeError):
     """One line: the stage, the resource and the first error."""
 
 
+def check_endpoint_update(live: Stack, parameters: dict[str, Any], clients: Any) -> None:
+    """What AWS enforces on the stage's endpoint update and moto does not: a variant registered
+    with Application Auto Scaling cannot change its instance type
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html); CloudFormation
+    then rolls the update back."""
+    for config in live.of_type("AWS::SageMaker::EndpointConfig").values():
+        for variant in config.properties.get("ProductionVariants", []):
+            new_type = parameters.get("InstanceType", variant["InstanceType"])
+            if new_type == variant["InstanceType"]:
+                continue
+            endpoint = next(iter(live.of_type("AWS::SageMaker::Endpoint").values()))
+            resource = (
+                f"endpoint/{endpoint.properties['EndpointName']}/variant/{variant['VariantName']}"
+            )
+            targets = clients("application-autoscaling").describe_scalable_targets(
+                ServiceNamespace="sagemaker", ResourceIds=[resource]
+            )["ScalableTargets"]
+            if targets:
+                raise StageError(
+                    f"stack {live.name}: UpdateEndpoint fails: the instance type of {resource} "
+                    f"changes ({variant['InstanceType']} -> {new_type}) while it is registered "
+                    "with Application Auto Scaling (endpoint-scaling-update); the update is "
+                    "rolled back"
+                )
+
+
 @dataclass
 class StageReport:
     name: str
@@ -72,6 +99,7 @@ class Twin:
     runtime: Runtime | None = None
     runs: dict[str, PipelineRun] = field(default_factory=dict)
     deployed: dict[str, Stack] = field(default_factory=dict)  # the stage stacks, by name
+    deployed_inputs: dict[str, str] = field(default_factory=dict)  # their template + parameters
     stage_clients: dict[str, Callable[[str], Any]] = field(default_factory=dict)  # their accounts
     seen_executions: set[str] = field(default_factory=set)
     ran: list[Execution] = field(default_factory=list)
@@ -464,7 +492,15 @@ class Twin:
             if config.get("RoleArn"):
                 self.assume(config["RoleArn"], "cloudformation.amazonaws.com")
         cloudformation = clients("cloudformation")
-        if name in self.deployed:  # deployed again: what the twin created goes first (no orphans)
+        inputs = hashlib.sha256(
+            json.dumps([template, parameters], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        if name in self.deployed and self.deployed_inputs.get(name) == inputs:
+            # CodePipeline's CloudFormation action succeeds on "No updates are to be performed".
+            return f"stack {name} in account {account}: no changes"
+        if name in self.deployed:
+            check_endpoint_update(self.deployed[name], parameters, clients)
+            # Deployed again: what the twin created goes first (no orphans).
             undeploy(self.deployed[name], clients, DELETERS)
         try:
             cloudformation.describe_stacks(StackName=name)
@@ -482,6 +518,7 @@ class Twin:
             not_emulated=NOT_EMULATED,
         )
         self.deployed[name] = stack
+        self.deployed_inputs[name] = inputs
         self.stage_clients[name] = clients
         endpoint = next(iter(stack.of_type("AWS::SageMaker::Endpoint").values()))
         config_res = next(iter(stack.of_type("AWS::SageMaker::EndpointConfig").values()))
@@ -634,7 +671,7 @@ def _copy_project(root: Path, repo: Path) -> None:
         *(p.replace("**/", "") for p in SEED_EXCLUDES), ".twin", ".local"
     )
     for item in root.iterdir():
-        if item.name in (".git", ".venv", ".twin", ".local"):
+        if item.name in (".git", ".venv", ".venv-scan", ".twin", ".local"):
             continue
         target = repo / item.name
         shutil.copytree(item, target, ignore=ignore) if item.is_dir() else shutil.copy2(

@@ -387,8 +387,23 @@ def _moto_template(
     for key in ("Parameters", "Conditions", "Mappings"):
         if key in template:
             part[key] = template[key]
+    if "Parameters" in part:
+        part["Parameters"] = _lists_as_given(part["Parameters"], resources)
     part["Outputs"] = _substitute(template.get("Outputs", {}), twin_values)
     return part
+
+
+def _lists_as_given(declared: dict[str, Any], moto_resources: dict[str, Any]) -> dict[str, Any]:
+    """CommaDelimitedList parameters that no moto resource uses, declared as String: moto 5.2.5's
+    DescribeStacks returns such a value as Python's repr of the list (``"['']"`` for ``""``), where
+    CloudFormation returns it as given, and the deploy build reads the live stack's parameters back."""
+    used = references(moto_resources)
+    return {
+        name: {**spec, "Type": "String"}
+        if spec.get("Type") == "CommaDelimitedList" and name not in used
+        else spec
+        for name, spec in declared.items()
+    }
 
 
 def _placeholder(stack: str) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 ``python3 -m model_container.evaluate [--champion-comparison MODE --absolute-tolerance A
 --relative-tolerance R]`` reads ``processing/model/model.tar.gz`` and ``processing/test/`` and writes
 ``processing/evaluation/evaluation.json`` (the ``binary_classification_metrics`` shape SageMaker Model
-Monitor and the model registry use), ``report.html`` and its PNG plots. When ``processing/champion/``
-holds the approved model (the Champion step's output), it is scored on the same test rows and the
-comparison (``model_container.comparison``) is the report's ``champion`` section, which the
-pipeline's ChampionGate reads.
+Monitor and the model registry use), ``constraints.json`` (Model Monitor's model-quality constraints
+for the model-quality monitor: ``model_container.quality_constraints``), ``report.html`` and its PNG
+plots. When ``processing/champion/`` holds the approved model (the Champion step's output), it is
+scored on the same test rows and the comparison (``model_container.comparison``) is the report's
+``champion`` section, which the pipeline's ChampionGate reads.
 """
 
 from __future__ import annotations
@@ -15,82 +16,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from model_container import artifact, comparison
+from model_container import artifact, comparison, quality_constraints
 from model_container.champion import CHAMPION_FILE, MODEL_FILE
 from model_container.data import read_channel
 from model_container.entrypoint import StepArgumentParser, StepError, run_step
-from model_container.metrics import Curves, confusion, curves, roc_auc, threshold_metrics
+
+# metric_report lives with the metrics: the model-quality job imports it without the model's stack.
+from model_container.metrics import (  # noqa: F401 (MAX_CURVE_POINTS: part of this module's API)
+    MAX_CURVE_POINTS,
+    Curves,
+    confusion,
+    curves,
+    metric_report,
+    roc_auc,
+)
 from model_container.paths import PROCESSING_FAILURE_FILE, processing
 from model_container.report import write_html, write_plots
-
-MAX_CURVE_POINTS = 1000  # keeps evaluation.json small for big test sets
-STD_MIN_ROWS = 200  # like Model Monitor: standard deviations only from 200 rows on
-STD_SAMPLES = 5
-STD_FRACTION = 0.8
-
-
-def metric_report(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
-    """The ``evaluation.json`` document for one scored test set."""
-    roc = curves(labels, scores)
-    auc = roc_auc(labels, scores)
-    values = {"auc": auc, **threshold_metrics(labels, scores, threshold)}
-    spread = _standard_deviations(labels, scores, threshold)
-    counts = confusion(labels, scores >= threshold)
-    binary: dict[str, Any] = {
-        # Model Monitor's layout: actual label -> predicted label -> count.
-        "confusion_matrix": {
-            "0": {"0": counts["tn"], "1": counts["fp"]},
-            "1": {"0": counts["fn"], "1": counts["tp"]},
-        },
-        **{
-            name: {"value": value, "standard_deviation": spread.get(name, "NaN")}
-            for name, value in values.items()
-        },
-        "receiver_operating_characteristic_curve": {
-            "false_positive_rates": _thin(roc.false_positive_rates),
-            "true_positive_rates": _thin(roc.true_positive_rates),
-        },
-        "precision_recall_curve": {
-            "precisions": _thin(roc.precisions),
-            "recalls": _thin(roc.recalls),
-        },
-    }
-    return {
-        "version": 0.0,
-        "dataset": {"item_count": len(labels)},
-        "binary_classification_metrics": binary,
-    }
-
-
-def _standard_deviations(
-    labels: np.ndarray, scores: np.ndarray, threshold: float
-) -> dict[str, float]:
-    """Spread over 5 random 80 % samples, as Model Monitor computes it; empty below 200 rows."""
-    if len(labels) < STD_MIN_ROWS:
-        return {}
-    rng = np.random.default_rng(0)
-    samples = []
-    for _ in range(STD_SAMPLES):
-        rows = rng.choice(len(labels), size=int(len(labels) * STD_FRACTION), replace=False)
-        if labels[rows].min() == labels[rows].max():
-            return {}
-        samples.append(
-            {
-                "auc": roc_auc(labels[rows], scores[rows]),
-                **threshold_metrics(labels[rows], scores[rows], threshold),
-            }
-        )
-    return {name: float(np.std([sample[name] for sample in samples])) for name in samples[0]}
-
-
-def _thin(values: np.ndarray) -> list[float]:
-    if len(values) > MAX_CURVE_POINTS:
-        values = values[
-            np.unique(np.linspace(0, len(values) - 1, MAX_CURVE_POINTS).round().astype(int))
-        ]
-    return [round(float(value), 6) for value in values]
 
 
 def _parser() -> StepArgumentParser:
@@ -147,6 +88,11 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
     out = processing("evaluation")
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    # The model-quality monitor's baseline: these metrics less a slack (quality_constraints.SLACK).
+    limits = quality_constraints.suggest(
+        report["binary_classification_metrics"], model.spec.threshold
+    )
+    (out / "constraints.json").write_text(json.dumps(limits, indent=2) + "\n", encoding="utf-8")
     binary = report["binary_classification_metrics"]
     headline = {
         name: binary[name]["value"] for name in ("auc", "accuracy", "precision", "recall", "f1")

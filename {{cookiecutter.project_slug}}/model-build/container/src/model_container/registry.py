@@ -1,5 +1,6 @@
 """The model registry as the monitor and batch inference read it: the newest Approved package of a
-group, its drift baselines (``DriftCheckBaselines.ModelDataQuality``) and a SageMaker Model made from it.
+group, its drift baselines (``DriftCheckBaselines.ModelDataQuality`` and ``.Explainability``), its
+model artifact and a SageMaker Model made from it.
 
 Every AWS failure becomes a ``StepError`` naming what was attempted (one line, exit 1). boto3 is
 imported only when a client is made: steps that never call AWS do not pay for it.
@@ -122,6 +123,33 @@ def baseline_uris(package: dict[str, Any]) -> dict[str, str]:
             )
         uris[key] = uri
     return uris
+
+
+def quality_constraints_uri(package: dict[str, Any]) -> str:
+    """The S3 URI of the package's model-quality constraints (``DriftCheckBaselines.ModelQuality``,
+    else ``ModelMetrics.ModelQuality``: both are registered by the model-build pipeline)."""
+    for section in ("DriftCheckBaselines", "ModelMetrics"):
+        quality = (package.get(section) or {}).get("ModelQuality") or {}
+        uri = (quality.get("Constraints") or {}).get("S3Uri")
+        if uri:
+            return str(uri)
+    raise StepError(
+        f"model package {package['ModelPackageArn']} has no DriftCheckBaselines.ModelQuality."
+        "Constraints; register it with the model-build pipeline"
+    )
+
+
+def explainability_uri(package: dict[str, Any]) -> str:
+    """The S3 URI of the package's ``DriftCheckBaselines.Explainability.Constraints`` (the baselines
+    step's explainability.json; https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DriftCheckExplainability.html)."""
+    explainability = (package.get("DriftCheckBaselines") or {}).get("Explainability") or {}
+    uri = (explainability.get("Constraints") or {}).get("S3Uri")
+    if not uri:
+        raise StepError(
+            f"model package {package['ModelPackageArn']} has no "
+            "DriftCheckBaselines.Explainability.Constraints; register it with the model-build pipeline"
+        )
+    return str(uri)
 
 
 def model_data_url(package: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""The evaluation report: PNG plots (matplotlib, no display needed) and one HTML page showing them."""
+"""The evaluation report: PNG plots (matplotlib, no display needed) and one HTML page showing them
+(the same PNGs embedded, so ``report.html`` alone is the whole report: ``model_container.plots``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import html
 from pathlib import Path
 from typing import Any
 
-from matplotlib.figure import Figure  # the object API needs no pyplot and no display backend
-
+import project_model
 from model_container.metrics import Curves
+from model_container.plots import DPI, figure, img_tag
 
 PLOTS = ("roc_curve.png", "precision_recall_curve.png", "confusion_matrix.png")
 
@@ -19,7 +20,7 @@ def write_plots(
     """Write the ROC curve, PR curve and confusion matrix as PNG files into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
 
-    fig = Figure(figsize=(4.5, 4.5), layout="constrained")
+    fig = figure(4.5, 4.5)
     ax = fig.subplots()
     ax.plot(curves.false_positive_rates, curves.true_positive_rates, label=f"model (AUC {auc:.3f})")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
@@ -31,9 +32,9 @@ def write_plots(
         ylim=(0, 1.01),
     )
     ax.legend(loc="lower right")
-    fig.savefig(directory / PLOTS[0], dpi=100)
+    fig.savefig(directory / PLOTS[0], dpi=DPI)
 
-    fig = Figure(figsize=(4.5, 4.5), layout="constrained")
+    fig = figure(4.5, 4.5)
     ax = fig.subplots()
     ax.step(curves.recalls, curves.precisions, where="post")
     ax.set(
@@ -43,11 +44,17 @@ def write_plots(
         xlim=(0, 1),
         ylim=(0, 1.01),
     )
-    fig.savefig(directory / PLOTS[1], dpi=100)
+    fig.savefig(directory / PLOTS[1], dpi=DPI)
 
-    fig = Figure(figsize=(4.5, 4), layout="constrained")
+    fig = figure(4.5, 4)
     ax = fig.subplots()
     grid = [[confusion["tn"], confusion["fp"]], [confusion["fn"], confusion["tp"]]]
+    # The label's values as your data has them, with the model's 0 and 1 where they differ.
+    schema = project_model.SCHEMA
+    classes = [
+        value if value == code else f"{value} ({code})"
+        for value, code in ((schema.negative, "0"), (schema.positive, "1"))
+    ]
     ax.imshow(grid, cmap="Blues")
     darkest = max(max(line) for line in grid)
     for row in range(2):
@@ -55,16 +62,12 @@ def write_plots(
             count = grid[row][col]
             colour = "white" if count > darkest / 2 else "black"  # readable on dark and light cells
             ax.text(col, row, str(count), ha="center", va="center", fontsize=14, color=colour)
-    ax.set(
-        xticks=[0, 1],
-        yticks=[0, 1],
-        xticklabels=["benign (0)", "malignant (1)"],
-        yticklabels=["benign (0)", "malignant (1)"],
-        xlabel=f"predicted (score >= {threshold:g})",
-        ylabel="actual",
-        title="Confusion matrix",
-    )
-    fig.savefig(directory / PLOTS[2], dpi=100)
+    ax.set_xticks([0, 1], classes, parse_math=False)  # plain text, not matplotlib's $math$
+    ax.set_yticks([0, 1], classes, parse_math=False)
+    ax.set_xlabel(f"predicted {schema.label} (score >= {threshold:g})", parse_math=False)
+    ax.set_ylabel(f"actual {schema.label}", parse_math=False)
+    ax.set_title("Confusion matrix")
+    fig.savefig(directory / PLOTS[2], dpi=DPI)
 
 
 def write_html(
@@ -76,12 +79,15 @@ def write_html(
     model: dict[str, Any],
     champion: str = "",
 ) -> None:
-    """One self-describing page: the headline metrics, the plots, and what was evaluated."""
+    """One self-describing page: the headline metrics, the plots ``write_plots`` wrote beside
+    ``path`` (embedded), and what was evaluated."""
     table = "\n".join(
         f"<tr><th>{html.escape(name)}</th><td>{value:.4f}</td></tr>"
         for name, value in metrics.items()
     )
-    images = "\n".join(f'<img src="{name}" alt="{name[:-4].replace("_", " ")}">' for name in PLOTS)
+    images = "\n".join(
+        img_tag((path.parent / name).read_bytes(), name[:-4].replace("_", " ")) for name in PLOTS
+    )
     features = html.escape(", ".join(model.get("features", [])))
     info = html.escape(
         ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in model.get("info", {}).items())

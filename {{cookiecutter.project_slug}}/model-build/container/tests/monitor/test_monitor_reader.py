@@ -15,6 +15,7 @@ from model_container.monitor.reader import (
     ReadSummary,
     RowBuffer,
     capture_files,
+    capture_hour,
     folder_files,
     read_capture,
     read_csv_lines,
@@ -290,3 +291,25 @@ def test_single_json_row_with_a_string_is_counted(tmp_path: Path) -> None:
     np.testing.assert_array_equal(values, [[61, np.nan, 5, np.nan]])
     assert non_numeric.tolist() == [0, 1, 0, 0]
     assert summary.wrong_width_rows == 1
+
+
+def test_chunks_hold_one_inference_hour_each(tmp_path: Path) -> None:
+    """The report's drift over time: each chunk's rows come from one hour (UTC), named on it."""
+    write(
+        tmp_path,
+        "2026/01/01/10",
+        [
+            record("1,2,3,4", when="2026-01-01T10:59:59Z"),
+            record("5,2,3,4", when="2026-01-01T11:00:00Z"),  # late in the file: still hour 11
+            record("6,2,3,4", when="2026-01-01T12:30:00+01:00"),  # an offset: 11:30 UTC
+            record("7,2,3,4", when="2026-01-01T12:00:00.5Z"),
+        ],
+    )
+    chunks = list(read_capture(tmp_path, FEATURES, ReadSummary(), chunk_rows=1000))
+    assert [(c.hour, c.values[:, 0].tolist()) for c in chunks] == [
+        ("2026-01-01T10", [1.0]),
+        ("2026-01-01T11", [5.0, 6.0]),
+        ("2026-01-01T12", [7.0]),
+    ]
+    assert capture_hour({"eventMetadata": {"inferenceTime": "yesterday"}}) == ""
+    assert capture_hour({"eventMetadata": None}) == ""  # read as before, just not on the time axis

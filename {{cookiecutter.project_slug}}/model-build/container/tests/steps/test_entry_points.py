@@ -1,4 +1,4 @@
-"""The four steps run as SageMaker runs them (subprocesses, fixed folders under OPT_ML), chained."""
+"""The five steps run as SageMaker runs them (subprocesses, fixed folders under OPT_ML), chained."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def copy_tree(source: Path, target: Path) -> None:
 
 @pytest.mark.timeout(240)
 def test_pipeline_chain_on_the_raw_data(tmp_path: Path, raw_data: Path) -> None:
-    jobs = {name: tmp_path / name for name in ("preprocess", "train", "evaluate", "baselines")}
+    jobs = {
+        name: tmp_path / name for name in ("preprocess", "train", "evaluate", "baselines", "bias")
+    }
     shutil.copytree(raw_data, jobs["preprocess"] / "processing" / "input" / "raw")
     done = run([PYTHON, "-m", "model_container.preprocess", "--seed", "42"], jobs["preprocess"])
     assert done.returncode == 0, done.stderr
@@ -54,6 +56,9 @@ def test_pipeline_chain_on_the_raw_data(tmp_path: Path, raw_data: Path) -> None:
         (jobs[step] / "processing" / "model").mkdir(parents=True)
         shutil.copy(archive, jobs[step] / "processing" / "model" / "model.tar.gz")
         copy_tree(out / data[0], jobs[step] / "processing" / data[1])
+        if step == "evaluate":  # the Bias step reads the train and test splits
+            shutil.copytree(jobs[step] / "processing", jobs["bias"] / "processing")
+            copy_tree(out / "train", jobs["bias"] / "processing" / "train")
         done = run([PYTHON, "-m", f"model_container.{step}"], jobs[step])
         assert done.returncode == 0, done.stderr
 
@@ -68,6 +73,10 @@ def test_pipeline_chain_on_the_raw_data(tmp_path: Path, raw_data: Path) -> None:
         "explainability/explainability.json",
     ):
         assert json.loads((jobs["baselines"] / "processing" / path).read_text())
+    done = run([PYTHON, "-m", "model_container.bias"], jobs["bias"])
+    assert done.returncode == 0, done.stderr
+    for name in ("pre_training_bias.json", "post_training_bias.json", "report.html"):
+        assert (jobs["bias"] / "processing" / "bias" / name).is_file()
 
 
 def test_garbled_input_exits_1_without_traceback(tmp_path: Path) -> None:

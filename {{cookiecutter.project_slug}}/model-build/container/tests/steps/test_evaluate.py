@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import tarfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from sklearn import metrics as sk
 from step_helpers import assert_one_line_error, labels_and_scores, place
 
 import project_model
-from model_container import evaluate
+from model_container import evaluate, quality_constraints
 from model_container.data import Dataset, write_channel
 from project_model import Fitted
 
@@ -62,11 +63,24 @@ def test_evaluation_json_shape_and_values(
     assert roc["false_positive_rates"][0] == 0.0 and roc["true_positive_rates"][-1] == 1.0
     assert set(metrics["precision_recall_curve"]) == {"precisions", "recalls"}
     assert report["dataset"]["item_count"] == len(test)
+    # The model-quality monitor's baseline: each headline metric less the slack, must not fall below.
+    limits = json.loads((out / "constraints.json").read_text())
+    assert limits["monitor"] == {"probability_threshold": 0.5, "slack": quality_constraints.SLACK}
+    for name in ("auc", "accuracy", "precision", "recall", "f1"):
+        assert limits["binary_classification_constraints"][name] == {
+            "threshold": pytest.approx(
+                max(0.0, metrics[name]["value"] - quality_constraints.SLACK)
+            ),
+            "comparison_operator": "LessThanThreshold",
+        }
+    assert quality_constraints.check(metrics, limits) == []
 
     html = (out / "report.html").read_text()
     for png in ("roc_curve.png", "precision_recall_curve.png", "confusion_matrix.png"):
-        assert f'src="{png}"' in html
-        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        data = (out / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        # Embedded: the page alone shows its plots (downloaded from S3 without the PNG files).
+        assert f'src="data:image/png;base64,{base64.b64encode(data).decode()}"' in html
     assert f"{metrics['auc']['value']:.4f}" in html
 
 

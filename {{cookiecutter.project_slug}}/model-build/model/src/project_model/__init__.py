@@ -4,6 +4,7 @@ The machinery (the pipeline's steps, the model server, the drift monitor, the lo
 twin) calls exactly these names and nothing else of this package:
 
 - ``SCHEMA``: the raw data's columns (numeric or categorical), the label and its two values;
+- ``BIAS``: the facet (sensitive group) the Bias step measures, or None;
 - ``Hyperparameters``: a frozen dataclass with a ``threshold`` field; SageMaker's hyperparameters
   (all strings) become one through ``Hyperparameters.from_mapping``;
 - ``fit(train, validation, hyperparameters, log)`` -> ``Fitted``: trains on the train channel, may
@@ -22,9 +23,10 @@ a missing value. See README.md in this folder for how to bring your own data and
 from project_model.distributed import distributed
 from project_model.estimator import Fitted, explain, fit, load, predict, save, small_batch
 from project_model.hyperparameters import Hyperparameters
-from project_model.schema import SCHEMA
+from project_model.schema import BIAS, SCHEMA
 
 __all__ = [
+    "BIAS",
     "SCHEMA",
     "Fitted",
     "Hyperparameters",

@@ -5,6 +5,7 @@ becomes missing; a label other than ``positive`` or ``negative`` stops the pipel
 holds it.
 """
 
+from model_container.bias_metrics import BiasConfig, Facet
 from model_container.columns import Numeric, Schema
 
 SCHEMA = Schema(
@@ -29,3 +30,16 @@ SCHEMA = Schema(
 # may only rise (1) or only fall (-1) as these grow. Here: codes ordered by suspicion of malignancy,
 # and age, a known risk factor. On 961 rows this regularises the trees and lifts the held-out AUC.
 MONOTONE = {"Age": 1, "Shape": 1, "Margin": 1}
+
+# REPLACE: the facet the Bias step measures (SageMaker Clarify's bias metrics; None: no facet, and the
+# step reports that). Here: patients aged 60 and over (the sensitive group: Age > 59, a model feature;
+# a threshold facet is the values above it, as in Clarify)
+# against younger ones; the outcome counted is the malignant label "1" (one of SCHEMA's two values),
+# predicted when the score is at or above the model's decision threshold (probability_threshold None),
+# and the bias drift check flags DPPL or DI more than 0.1 farther from no bias than at training.
+BIAS = BiasConfig(
+    facet=Facet("Age", threshold=59),
+    positive_label="1",
+    probability_threshold=None,
+    drift_tolerance=0.1,
+)

@@ -1,5 +1,7 @@
 """`make local-monitor`: the image's drift monitor over captured requests, against the drift baselines
-registered with the newest locally APPROVED model (its DriftCheckBaselines), as a monitoring job would.
+registered with the newest locally APPROVED model (its DriftCheckBaselines), as a monitoring job would:
+data quality (ModelDataQuality) and, when the package has an explainability baseline, feature
+attribution drift (Explainability, with the package's model.tar.gz; ``--no-feature-attribution`` skips it).
 
 Exit status is the monitor's: 0 no violations, 2 violations, 1 error.
 """
@@ -16,11 +18,23 @@ from model_build.errors import UsageError, run_cli
 from model_build.local.serving import DEFAULT_WORK, latest_approved
 from model_build.local.storage import s3_path
 
+MODEL = "model.tar.gz"
 
-def baseline_dir(work: Path, group: str | None, target: Path) -> Path:
-    """Copy the approved model's statistics.json and constraints.json into ``target``."""
+
+def _copy(work: Path, uri: str, target: Path) -> None:
+    source = s3_path(work, uri)
+    if not source.is_file():
+        raise UsageError(f"baseline {uri} is missing (local file {source})")
+    shutil.copy2(source, target)
+
+
+def baseline_dir(work: Path, group: str | None, target: Path, *, attribution: bool = False) -> bool:
+    """Copy the approved model's statistics.json and constraints.json into ``target``; with
+    ``attribution`` also its explainability.json and model.tar.gz, when it has an explainability
+    baseline. True when the attribution files are there."""
     record = latest_approved(work, group)
-    quality = record.get("DriftCheckBaselines", {}).get("ModelDataQuality", {})
+    baselines = record.get("DriftCheckBaselines", {})
+    quality = baselines.get("ModelDataQuality", {})
     target.mkdir(parents=True, exist_ok=True)
     for key, name in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
         uri = quality.get(key, {}).get("S3Uri")
@@ -28,11 +42,16 @@ def baseline_dir(work: Path, group: str | None, target: Path) -> Path:
             raise UsageError(
                 f"{record['ModelPackageArn']} has no DriftCheckBaselines.ModelDataQuality.{key}"
             )
-        source = s3_path(work, uri)
-        if not source.is_file():
-            raise UsageError(f"baseline {uri} is missing (local file {source})")
-        shutil.copy2(source, target / name)
-    return target
+        _copy(work, uri, target / name)
+    if not attribution:
+        return False
+    explainability = baselines.get("Explainability", {}).get("Constraints", {}).get("S3Uri")
+    if not explainability:  # registered before the Baselines step wrote attributions
+        print(f"{record['ModelPackageArn']} has no explainability baseline: no attribution check")
+        return False
+    _copy(work, explainability, target / "explainability.json")
+    _copy(work, record["InferenceSpecification"]["Containers"][0]["ModelDataUrl"], target / MODEL)
+    return True
 
 
 def monitor_main(argv: list[str] | None = None) -> int:
@@ -45,6 +64,12 @@ def monitor_main(argv: list[str] | None = None) -> int:
         help="default: <work>/capture (what `make local-serve` captured)",
     )
     parser.add_argument("--name", default="", help="name of this run's output folder")
+    parser.add_argument(
+        "--no-feature-attribution",
+        dest="feature_attribution",
+        action="store_false",
+        help="skip the feature attribution drift check (it explains the window with the model)",
+    )
     args = parser.parse_args(argv)
     work = args.work_dir.resolve()
     capture = (args.capture_dir or work / "capture").resolve()
@@ -58,8 +83,9 @@ def monitor_main(argv: list[str] | None = None) -> int:
     name = args.name or (
         "local-serve" if args.capture_dir is None else f"{capture.parent.name}-{capture.name}"
     )
-    baselines = baseline_dir(
-        work, args.model_package_group, work / "monitoring" / name / "baselines"
+    baselines = work / "monitoring" / name / "baselines"
+    attribution = baseline_dir(
+        work, args.model_package_group, baselines, attribution=args.feature_attribution
     )
     output = work / "monitoring" / name / "report"
     command = [
@@ -73,6 +99,8 @@ def monitor_main(argv: list[str] | None = None) -> int:
         "--output-dir",
         str(output),
     ]
+    if attribution:
+        command += ["--feature-attribution", "--model-archive", str(baselines / MODEL)]
     status = subprocess.run(command, check=False).returncode
     print(
         f"monitor exit {status} ({'violations' if status == 2 else 'ok' if status == 0 else 'error'}); "

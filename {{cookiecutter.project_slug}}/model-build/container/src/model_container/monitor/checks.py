@@ -196,7 +196,7 @@ def _drift(
     """(distance, the limit it must stay under, the violation's description), or None without a
     baseline distribution: category shares for a ``String`` feature (``domain``), else KS."""
     if domain is not None:
-        reference = _baseline_shares(feature, domain)
+        reference = baseline_shares(feature, domain)
         if reference is None:
             return None
         drift = float(np.max(np.abs(reference - _window_shares(window, index, len(domain)))))
@@ -212,7 +212,7 @@ def _drift(
     threshold = float(distribution.get("comparison_threshold", DEFAULT_THRESHOLD))
     robust = distribution.get("comparison_method", "Robust") == "Robust"
     present = int(window.present[index])
-    return _ks_drift(sample, _window_sample(window, index), present, threshold, robust)
+    return _ks_drift(sample, window_sample(window, index), present, threshold, robust)
 
 
 def is_standard(violation: dict[str, str]) -> bool:
@@ -268,7 +268,7 @@ def _column_checks(names: Sequence[str], summary: ReadSummary, violation: Any) -
         )
 
 
-def _baseline_shares(feature: dict[str, Any], domain: Sequence[str]) -> np.ndarray | None:
+def baseline_shares(feature: dict[str, Any], domain: Sequence[str]) -> np.ndarray | None:
     """The baseline's category shares: its ``string_statistics`` buckets, or the sketch of the
     category codes a baseline written before them held."""
     shares = category_shares(feature, domain)
@@ -309,7 +309,7 @@ def _ks_drift(
     return drift, max(threshold, critical), described
 
 
-def _window_sample(window: StreamingStatistics, index: int) -> tuple[np.ndarray, np.ndarray]:
+def window_sample(window: StreamingStatistics, index: int) -> tuple[np.ndarray, np.ndarray]:
     pairs = sorted(window.sketches[index])
     return (
         np.array([item for item, _ in pairs], dtype=np.float64),

@@ -1,9 +1,10 @@
 """Per-feature drift metrics as CloudWatch ``MetricData`` items: always written, published on request.
 
 ``FeatureBaselineDrift`` (KS distance; L-infinity of the category shares for a categorical feature)
-and ``FeatureCompleteness`` per endpoint and feature, and ``ConstraintViolations`` per endpoint (the
-violations of both files, documented checks and our extension): the alarm that triggers retraining
-watches these.
+and ``FeatureCompleteness`` per endpoint and feature, ``ConstraintViolations`` per endpoint (the
+violations of every file: documented checks, our extension, feature attribution drift; the alarm that
+triggers retraining watches it) and, when the attribution check ran, ``FeatureAttributionNDCG`` per
+endpoint (the lowest nDCG of the run's labels; for dashboards, no alarm of its own).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def metric_data(
     results: Sequence[FeatureResult],
     violations: int,
     timestamp: datetime,
+    attribution_ndcg: float | None = None,
 ) -> list[dict[str, Any]]:
     """The ``MetricData`` list of PutMetricData for one monitoring run."""
     endpoint_dimension = {"Name": "Endpoint", "Value": endpoint}
@@ -34,6 +36,16 @@ def metric_data(
             "Unit": "Count",
         }
     ]
+    if attribution_ndcg is not None:
+        items.append(
+            {
+                "MetricName": "FeatureAttributionNDCG",
+                "Dimensions": [endpoint_dimension],
+                "Timestamp": timestamp,
+                "Value": attribution_ndcg,
+                "Unit": "None",
+            }
+        )
     for result in results:
         dimensions = [endpoint_dimension, {"Name": "Feature", "Value": result.name}]
         items.append(

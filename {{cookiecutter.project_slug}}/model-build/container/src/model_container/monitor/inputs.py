@@ -9,12 +9,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model_container import registry
 from model_container.entrypoint import StepError
 from model_container.monitor import s3
-from model_container.monitor.options import CSV, Window
+from model_container.monitor.options import CSV
 from model_container.monitor.reader import (
     CSV_SUFFIXES,
     Chunk,
@@ -25,8 +25,14 @@ from model_container.monitor.reader import (
     read_capture_lines,
     read_csv_lines,
 )
+from model_container.monitor.window import Window
 from model_container.paths import processing, relocated
+
+if TYPE_CHECKING:
+    from model_container.artifact import Model
 from model_container.serve.codec import Codes, codes_of
+
+EXPLAINABILITY_FILE = "explainability.json"  # the baselines step's, Clarify's analysis shape
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -43,18 +49,75 @@ def _load(path: Path) -> dict[str, Any]:
     return document
 
 
-def load_baselines(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """(statistics, constraints, where they came from): a folder or the newest Approved package."""
+@dataclass(frozen=True)
+class Baselines:
+    """What a run compares with; ``explainability`` and ``model`` only for --feature-attribution."""
+
+    statistics: dict[str, Any]
+    constraints: dict[str, Any]
+    source: str  # the folder or the package's ARN
+    explainability: dict[str, Any] | None = None
+    model: Model | None = None
+
+
+def _load_model(archive: Path) -> Model:
+    """The model, for --feature-attribution only: a drift check alone never imports the model's
+    libraries (XGBoost: about a second and 150 MB, on every scheduled run)."""
+    from model_container.artifact import load_archive  # noqa: PLC0415
+
+    return load_archive(archive)
+
+
+def load_baselines(args: argparse.Namespace) -> Baselines:
+    """The baselines of a folder or of the newest Approved package (with --feature-attribution also
+    the package's explainability baseline and model: both from the same package)."""
+    attribution = args.feature_attribution
+    if args.model_archive and not attribution:
+        raise StepError("--model-archive is read only with --feature-attribution")
     if not args.model_package_group:
         folder = args.baseline_dir or processing("baselines")
-        return _load(folder / "statistics.json"), _load(folder / "constraints.json"), str(folder)
+        statistics = _load(folder / "statistics.json")
+        constraints = _load(folder / "constraints.json")
+        if not attribution:
+            return Baselines(statistics, constraints, str(folder))
+        archive = args.model_archive or processing("model", "model.tar.gz")
+        return Baselines(
+            statistics,
+            constraints,
+            str(folder),
+            _load(folder / EXPLAINABILITY_FILE),
+            _load_model(archive),
+        )
+    if args.model_archive:
+        raise StepError(
+            "--model-archive and --model-package-group both name the model: pass one of them"
+        )
     sagemaker = registry.client("sagemaker", args.region)
     package = registry.newest_approved(sagemaker, args.model_package_group)
-    with tempfile.TemporaryDirectory(prefix="baselines-") as folder:
-        registry.download_baselines(registry.client("s3", args.region), package, Path(folder))
-        statistics = _load(Path(folder) / "statistics.json")
-        constraints = _load(Path(folder) / "constraints.json")
-    return statistics, constraints, package["ModelPackageArn"]
+    s3_client = registry.client("s3", args.region)
+    with tempfile.TemporaryDirectory(prefix="baselines-") as scratch:
+        folder = Path(scratch)
+        registry.download_baselines(s3_client, package, folder)
+        found = Baselines(
+            _load(folder / "statistics.json"),
+            _load(folder / "constraints.json"),
+            package["ModelPackageArn"],
+        )
+        if not attribution:
+            return found
+        explainability = registry.download(
+            s3_client, registry.explainability_uri(package), folder / EXPLAINABILITY_FILE
+        )
+        archive = registry.download(
+            s3_client, registry.model_data_url(package), folder / "model.tar.gz"
+        )
+        return Baselines(
+            found.statistics,
+            found.constraints,
+            found.source,
+            _load(explainability),
+            _load_model(archive),
+        )
 
 
 def baseline_domains(constraints: dict[str, Any]) -> dict[str, list[str]]:

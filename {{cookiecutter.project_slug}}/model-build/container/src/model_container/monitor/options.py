@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from model_container import registry
 from model_container.entrypoint import StepArgumentParser, StepError
+from model_container.monitor.attribution import DEFAULT_THRESHOLD
 from model_container.monitor.checks import DEFAULT_COMPLETENESS_TOLERANCE
-from model_container.monitor.reader import (
-    parse_time,
+from model_container.monitor.window import (
+    Window,
+    hours_argument,
+    status_argument,
+    time_argument,
 )
 
 VIOLATIONS = 2  # default exit status when violations are found
@@ -49,14 +52,16 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument(
         "--output-dir", type=Path, default=None, help="default: processing/monitoring"
     )
-    parser.add_argument("--start", type=_time, help="window start, ISO 8601 (inclusive)")
-    parser.add_argument("--end", type=_time, help="window end, ISO 8601 (exclusive); '' = now")
+    parser.add_argument("--start", type=time_argument, help="window start, ISO 8601 (inclusive)")
     parser.add_argument(
-        "--hours", type=_hours, help="window length: [end - HOURS, end), end default now"
+        "--end", type=time_argument, help="window end, ISO 8601 (exclusive); '' = now"
+    )
+    parser.add_argument(
+        "--hours", type=hours_argument, help="window length: [end - HOURS, end), end default now"
     )
     parser.add_argument(
         "--violation-status",
-        type=_status,
+        type=status_argument,
         default=VIOLATIONS,
         help=f"exit status when violations are found (default {VIOLATIONS}; 0 lets a pipeline go on)",
     )
@@ -78,17 +83,28 @@ def build_parser() -> StepArgumentParser:
         default=DEFAULT_COMPLETENESS_TOLERANCE,
         help="allowed drop of completeness below the constraint (our option; default 0: the documented direct comparison)",
     )
+    parser.add_argument(
+        "--feature-attribution",
+        action="store_true",
+        help="also check feature attribution drift (Clarify's nDCG of the global SHAP ranking): "
+        "needs the model and explainability.json, from the package or --model-archive and "
+        "<baseline-dir>/explainability.json",
+    )
+    parser.add_argument(
+        "--attribution-threshold",
+        type=_ndcg_threshold,
+        default=DEFAULT_THRESHOLD,
+        help=f"nDCG below this is a violation (default {DEFAULT_THRESHOLD:g}, Clarify's)",
+    )
+    parser.add_argument(
+        "--model-archive",
+        type=Path,
+        default=None,
+        help="the model.tar.gz to explain the rows with, when the baselines come from a folder "
+        "(default: processing/model/model.tar.gz)",
+    )
     parser.add_argument("--chunk-rows", type=_positive, default=65_536, help=argparse.SUPPRESS)
     return parser
-
-
-def _time(text: str) -> datetime:
-    if not text.strip():  # what a pipeline parameter left empty passes: now
-        return datetime.now(UTC)
-    try:
-        return parse_time(text)
-    except ValueError:
-        raise StepError(f"time {text!r} is not ISO 8601; use e.g. 2026-01-31T13:00:00Z") from None
 
 
 def _share(text: str) -> float:
@@ -101,34 +117,20 @@ def _share(text: str) -> float:
     return value
 
 
+def _ndcg_threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise StepError(f"attribution threshold {text!r} must be a number above 0 and at most 1")
+    return value
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise StepError(f"chunk rows {text!r} must be a positive whole number")
     return int(text)
-
-
-def _hours(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise StepError(f"hours {text!r} must be a positive whole number")
-    return int(text)
-
-
-def _status(text: str) -> int:
-    if not text.strip().isdigit() or int(text) > 255:
-        raise StepError(f"violation status {text!r} must be a whole number from 0 to 255")
-    return int(text)
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime | None
-    end: datetime | None
-
-    def text(self) -> str:
-        def point(when: datetime | None) -> str:
-            return when.isoformat() if when else "-"
-
-        return f"[{point(self.start)}, {point(self.end)})"
 
 
 def parse_window(args: argparse.Namespace) -> Window:

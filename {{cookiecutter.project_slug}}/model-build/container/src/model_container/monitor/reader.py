@@ -6,7 +6,8 @@ end) skips files whose hour lies outside it and records whose ``eventMetadata.in
 does. Request payloads (``captureData.endpointInput``) may be CSV (one or many rows, no header),
 JSON (``{"instances": [...]}``, a list of rows, one row, by-name objects, ``{"features": [...]}``)
 or JSON lines, stored as text or base64. Memory stays bounded: rows are handed out in chunks of
-``chunk_rows`` (plus at most one request's rows), whatever the window holds. A categorical feature
+``chunk_rows`` (plus at most one request's rows), whatever the window holds; a chunk holds the rows
+of one inference hour (``Chunk.hour``: the report plots drift hour by hour). A categorical feature
 (``codes``: its categories' codes, from the baseline's constraints) is read as its code; a value
 outside its categories counts as a value of the wrong type, like text in a numeric feature.
 
@@ -237,6 +238,9 @@ def read_capture_lines(
     add_csv_text = buffer.csv_texts.append
     windowed = start is not None or end is not None
     loads = orjson.loads
+    hour = (
+        ""  # of the rows in the buffer: a chunk holds one hour's rows (the report's hourly drift)
+    )
     for name, lines in files:
         summary.files += 1
         records = 0
@@ -249,6 +253,10 @@ def read_capture_lines(
                     if (start and when < start) or (end and when >= end):
                         summary.outside_window += 1
                         continue
+                record_hour = capture_hour(record)
+                if record_hour != hour:
+                    yield from _flush(buffer, hour)
+                    hour = record_hour
                 data = endpoint_input["data"]
                 encoding = endpoint_input["encoding"]
                 kind = payload_format(endpoint_input["observedContentType"], encoding)
@@ -267,10 +275,34 @@ def read_capture_lines(
                 continue
             records += 1
             if buffer.csv_rows + len(buffer.json_rows) >= chunk_rows:
-                yield buffer.take()
+                yield _hour_chunk(buffer.take(), hour)
         summary.records += records
+    yield from _flush(buffer, hour)
+
+
+def capture_hour(record: dict) -> str:
+    """A capture record's inference hour, "YYYY-MM-DDTHH" in UTC; "" without a readable time."""
+    metadata = record.get("eventMetadata")
+    text = metadata.get("inferenceTime") if type(metadata) is dict else None
+    if type(text) is not str:
+        return ""
+    if len(text) > 13 and text[10] == "T" and text[-1] == "Z":
+        return text[:13]  # already UTC (what SageMaker writes): no parsing on the hot path
+    try:
+        return f"{parse_time(text):%Y-%m-%dT%H}"
+    except ValueError:
+        return ""
+
+
+def _hour_chunk(chunk: Chunk, hour: str) -> Chunk:
+    chunk.hour = hour
+    return chunk
+
+
+def _flush(buffer: RowBuffer, hour: str) -> Iterator[Chunk]:
+    """The buffer's rows, all of ``hour``, as one chunk (none if it is empty)."""
     if len(buffer):
-        yield buffer.take()
+        yield _hour_chunk(buffer.take(), hour)
 
 
 def read_csv_lines(

@@ -26,6 +26,7 @@ class Chunk:
 
     values: np.ndarray
     non_numeric: np.ndarray
+    hour: str = ""  # captured rows: their inference hour, "YYYY-MM-DDTHH" (UTC); "" if not known
 
 
 @dataclass

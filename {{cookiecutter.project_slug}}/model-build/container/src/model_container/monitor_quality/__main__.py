@@ -1,0 +1,3 @@
+from model_container.monitor_quality.cli import main
+
+raise SystemExit(main())
