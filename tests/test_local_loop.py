@@ -1,7 +1,8 @@
 """The local loop of a baked project, as a newcomer runs it: pipeline -> approve -> serve (capturing)
 -> the endpoint contract suite against it -> the drift monitor on what was captured (no drift) and on
-the shipped outliers batch (drift on exactly the shifted features); then every HTML report the run
-wrote, opened in a headless Chromium (the loop's outputs: no second pipeline run)."""
+the shipped outliers batch (drift on exactly the shifted features) -> the model-quality job on the
+shipped labelled sample with a quality drop; then every HTML report the run wrote (evaluation, bias,
+drift, model quality), opened in a headless Chromium (the loop's outputs: no second pipeline run)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,27 @@ def test_pipeline_approve_serve_endpoint_suite_and_monitor(
     violations = json.loads(report.read_text())["violations"]
     assert {v["feature_name"] for v in violations} == {"Age", "Margin"}
 
+    # `make local-monitor-quality GROUND_TRUTH=.../drop`: the shipped labelled sample with a
+    # quality drop against the approved model's constraints (the console script, run as a module).
+    quality = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from model_build.local.quality import main; raise SystemExit(main())",
+            "--work-dir",
+            ".local",
+            "--ground-truth-dir",
+            "model-build/data/quality/ground-truth/drop",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert quality.returncode == 2, quality.stdout + quality.stderr
+
 
 def test_every_report_of_the_run_shows_in_a_browser(project: Path) -> None:
     """Every *.html the loop above wrote (reports added later are covered without editing this):
@@ -118,5 +140,7 @@ def test_every_report_of_the_run_shows_in_a_browser(project: Path) -> None:
         f"no evaluation report among {sorted(names)}: the loop test above writes them, run the module"
     )
     assert "monitoring/outliers-capture/report/report.html" in names, sorted(names)
+    assert "model-quality/quality-drop/report/report.html" in names, sorted(names)
+    assert any(name.endswith("/bias/report.html") for name in names), sorted(names)
     problems = {page: found for page, found in page_problems(pages).items() if found}
     assert not problems, problems

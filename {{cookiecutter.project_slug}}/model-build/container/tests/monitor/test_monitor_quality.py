@@ -142,6 +142,13 @@ def test_quality_drop_fails_with_status_2_naming_the_metrics(
         assert violation["constraint_check_type"] == "LessThanThreshold"
         assert violation["description"].startswith(f"Metric {violation['metric_name']} with ")
     assert "model-quality constraint violations" in capsys.readouterr().err
+    # The report: every constrained metric a row, the violated ones marked, three embedded plots
+    # (tests/browser.py opens the page a local run writes in Chromium).
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count('<img src="data:image/png;base64,') == 3
+    for name in ("auc", "accuracy", "precision", "recall", "f1"):
+        state = "violation" if name in names else "met"
+        assert f'<tr class="{state}"><th>{name}</th>' in page
     assert _run(tmp_path, "--violation-status", "0") == 0
 
 

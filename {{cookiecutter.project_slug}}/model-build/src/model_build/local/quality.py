@@ -87,7 +87,7 @@ def quality_main(argv: list[str] | None = None) -> int:
     verdict = "violations" if status == 2 else "ok" if status == 0 else "error"
     print(
         f"model quality exit {status} ({verdict}); files: {output}/statistics.json, "
-        "constraint_violations.json"
+        "constraint_violations.json, report.html"
     )
     return status
 

@@ -5,8 +5,9 @@ Reads capture from ``--capture-dir`` or ``--capture-url`` (the window's hour fol
 from ``--ground-truth-dir`` or ``--ground-truth-url`` (hour folders from the window's start to now),
 the model-quality ``constraints.json`` from ``--baseline-dir`` or the newest Approved package of
 ``--model-package-group``. Writes ``<output-dir>/{statistics.json, constraint_violations.json,
-metrics.json, summary.json, merged/merged.jsonl}`` and, when the model folder names a bias facet and
-the baseline has its post-training bias report, ``bias_constraint_violations.json`` (bias_drift.py). Exit status: 0 no violations,
+metrics.json, summary.json, report.html, merged/merged.jsonl}`` and, when the model folder names a
+bias facet and the baseline has its post-training bias report, ``bias_constraint_violations.json``
+(bias_drift.py). Exit status: 0 no violations,
 ``--violation-status`` (default 2) violations, 1 bad input or another error (one line on stderr).
 """
 
@@ -145,6 +146,46 @@ def _bias_drift(
     return len(found)
 
 
+def _write_outputs(
+    output_dir: Path,
+    statistics: dict[str, Any],
+    constraints: dict[str, Any],
+    violations: list[dict[str, Any]],
+    *,
+    bias_violations: int,
+    metrics_document: dict[str, Any],
+    endpoint: str,
+    window: Window,
+    threshold: float,
+) -> None:
+    from model_container.monitor_quality.report import html_report  # noqa: PLC0415  (matplotlib)
+
+    _write(output_dir / "statistics.json", statistics)
+    _write(output_dir / "constraint_violations.json", {"violations": violations})
+    _write(output_dir / "metrics.json", metrics_document)
+    _write(
+        output_dir / "summary.json",
+        {
+            "violations": len(violations),
+            "rows": statistics["dataset"]["item_count"],
+            "metrics_with_violations": [v["metric_name"] for v in violations],
+            "bias_violations": bias_violations,
+        },
+    )
+    (output_dir / "report.html").write_text(
+        html_report(
+            statistics,
+            constraints,
+            violations,
+            endpoint=endpoint or "the endpoint",
+            window=window.text(),
+            threshold=threshold,
+            bias_violations=bias_violations,
+        ),
+        encoding="utf-8",
+    )
+
+
 def monitor_quality(argv: Sequence[str] | None = None) -> tuple[int, int]:
     """Run one check; returns (violations, exit status for violations). Errors raise."""
     args = build_parser().parse_args(argv)
@@ -205,23 +246,19 @@ def monitor_quality(argv: Sequence[str] | None = None) -> tuple[int, int]:
     )
     items = _metric_data(endpoint, metrics, total, datetime.now(UTC))
     statistics["monitor"] = _details(summary, source, threshold, window)
-    _write(output_dir / "statistics.json", statistics)
-    _write(output_dir / "constraint_violations.json", {"violations": violations})
-    _write(
-        output_dir / "metrics.json",
-        {
+    _write_outputs(
+        output_dir,
+        statistics,
+        constraints.get(KEY, {}),
+        violations,
+        bias_violations=total - len(violations),
+        metrics_document={
             "Namespace": namespace,
             "MetricData": [{**item, "Timestamp": item["Timestamp"].isoformat()} for item in items],
         },
-    )
-    _write(
-        output_dir / "summary.json",
-        {
-            "violations": len(violations),
-            "rows": len(labels),
-            "metrics_with_violations": [v["metric_name"] for v in violations],
-            "bias_violations": total - len(violations),
-        },
+        endpoint=endpoint,
+        window=window,
+        threshold=threshold,
     )
     if args.publish_metrics:
         region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
