@@ -4,7 +4,6 @@ rehearsed offline against an AWS emulator on 127.0.0.1 (``python -m project_infr
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
 import hashlib
 import json
@@ -25,6 +24,7 @@ from project_infra.twin.codepipeline import triggered
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
 from project_infra.twin.sagemaker import Execution
+from project_infra.twin.samples import captured_requests
 from project_model import SCHEMA
 
 RELEASE_TAG = "release-twin"
@@ -189,7 +189,9 @@ def _drift(twin: Twin, report: StageReport) -> None:
     """Shifted prod traffic, the monitoring run its schedule starts, the synthesized alarm
     evaluated on the metric that run published, and the alarm's event starting retraining."""
     prod = twin.names().endpoint("prod")
-    twin.traffic(report, shifted_rows(twin.root), prod)
+    twin.traffic(
+        report, captured_requests(twin.root / "model-build" / "data" / "outliers" / "capture"), prod
+    )
     schedule = twin.schedule_input(WINDOW_END)
     now = datetime.now(UTC)
     request = json.loads(schedule.replace(SCHEDULED_TIME, now.strftime("%Y-%m-%dT%H:%M:%SZ")))
@@ -213,21 +215,6 @@ def _drift(twin: Twin, report: StageReport) -> None:
     if pipeline not in twin.publish(event):
         raise StageError(f"alarm {spec.name} in ALARM started no run of {pipeline}")
     twin.sagemaker_runs(report, expect=pipeline)
-
-
-def shifted_rows(root: Path) -> list[tuple[str, str]]:
-    """The requests of the shipped shifted batch (a capture of drifted traffic), as captured."""
-    folder = root / "model-build" / "data" / "outliers" / "capture"
-    rows = []
-    for path in sorted(folder.rglob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                request = json.loads(line)["captureData"]["endpointInput"]
-                data = request["data"]
-                if request.get("encoding") == "BASE64":
-                    data = base64.b64decode(data).decode("utf-8")
-                rows.append((request["observedContentType"], data))
-    return rows
 
 
 def _release(twin: Twin, report: StageReport) -> None:

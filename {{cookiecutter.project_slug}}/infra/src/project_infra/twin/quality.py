@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from model_container.monitor.capture import record_id
 from model_container.monitor_quality.ground_truth import ground_truth_record
@@ -21,21 +20,10 @@ from project_infra.monitoring import SCHEDULED_TIME, WINDOW_END
 from project_infra.twin import alarms
 from project_infra.twin.emulator import TOOLING_ACCOUNT
 from project_infra.twin.flow import StageError, StageReport, Twin
+from project_infra.twin.samples import captured_requests
 
 STAGE = "5c predictions + ground truth -> model-quality alarm -> retraining + one notification"
 STEP = "MonitorModelQuality"
-
-
-def sample_requests(root: Path) -> list[tuple[str, str]]:
-    """The labelled sample's requests (CSV bodies), as captured."""
-    folder = root / "model-build" / "data" / "quality" / "capture"
-    requests = []
-    for path in sorted(folder.rglob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                request = json.loads(line)["captureData"]["endpointInput"]
-                requests.append((request["observedContentType"], request["data"]))
-    return requests
 
 
 def contradicting_labels(twin: Twin, keys: list[str]) -> list[str]:
@@ -56,7 +44,11 @@ def contradicting_labels(twin: Twin, keys: list[str]) -> list[str]:
 
 def model_quality(twin: Twin, report: StageReport) -> None:
     names = twin.names()
-    keys = twin.traffic(report, sample_requests(twin.root), names.endpoint("prod"))
+    keys = twin.traffic(
+        report,
+        captured_requests(twin.root / "model-build" / "data" / "quality" / "capture"),
+        names.endpoint("prod"),
+    )
     labels = contradicting_labels(twin, keys)
     if not labels:
         raise StageError(f"endpoint {names.endpoint('prod')}: no captured predictions to label")

@@ -4,8 +4,11 @@ with the fields of the documented sample cited beside it; the values are the cal
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from project_infra.synth_checks import ACCOUNT
@@ -304,3 +307,18 @@ def codepipeline_execution_state_change(
         account=account,
         time=time,
     )
+
+
+def captured_requests(folder: Path) -> list[tuple[str, str]]:
+    """(content type, body) of every request in a shipped data-capture folder, in file order, as
+    sent: a BASE64-encoded body decoded."""
+    requests = []
+    for path in sorted(folder.rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                request = json.loads(line)["captureData"]["endpointInput"]
+                data = request["data"]
+                if request.get("encoding") == "BASE64":
+                    data = base64.b64decode(data).decode("utf-8")
+                requests.append((request["observedContentType"], data))
+    return requests
