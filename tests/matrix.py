@@ -1,5 +1,13 @@
-"""The bake matrix: every size x every git provider (dependent options, itertools.product), with the
-independent options rotated over it (itertools.cycle) so each value is baked at least once."""
+"""The bake matrix.
+
+`combinations()`: every size x every git provider (itertools.product), with the independent options
+rotated over it (itertools.cycle) so each value is baked at least once. Cheap checks run on all twelve:
+the file set, the synthesized stack (cdk-nag, cfn-lint, checkov) and the Studio product.
+
+`suite_bakes()`: the bakes whose whole generated suites run (minutes each). The suites differ by size
+and account layout (pipelines, monitoring, stage roles) and by provider (the source stage, whose code
+is the same for every size), so the values are rotated rather than multiplied: each size with two
+providers and both account layouts where it has two, each provider at least once."""
 
 from __future__ import annotations
 
@@ -47,3 +55,27 @@ def combinations() -> list[tuple[str, dict[str, Any]]]:
         accounts = "3acct" if multi else "1acct"
         found.append((f"{size}-{provider}-{extra['aws_region']}-{accounts}", extra))
     return found
+
+
+def suite_bakes() -> list[tuple[str, dict[str, Any]]]:
+    """Six of the twelve: sizes, providers and account layouts each in their own cycle."""
+    sizes, providers = itertools.cycle(SIZES), itertools.cycle(GIT_PROVIDERS)
+    single = itertools.cycle((False, True))
+    wanted = [(next(sizes), next(providers), next(single)) for _ in range(2 * len(SIZES))]
+    chosen = []
+    for size, provider, one_account in wanted:
+        (found,) = [
+            (name, extra)
+            for name, extra in combinations()
+            if (extra["mlops_size"], extra["git_provider"]) == (size, provider)
+        ]
+        name, extra = found
+        if size != "small" and extra["single_account"] is not one_account:
+            extra = {**extra, "single_account": one_account}
+            for key in ("staging_account_id", "prod_account_id"):
+                extra.pop(key, None)
+            if not one_account:
+                extra.update(staging_account_id=STAGING, prod_account_id=PROD)
+            name = name.rsplit("-", 1)[0] + ("-1acct" if one_account else "-3acct")
+        chosen.append((name, extra))
+    return chosen

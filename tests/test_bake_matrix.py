@@ -14,7 +14,7 @@ import yaml
 from cfnlint.api import ManualArgs, lint
 
 from tests.baking import expected_files, generated_files, rendered_context
-from tests.matrix import combinations
+from tests.matrix import GIT_PROVIDERS, ROTATION, SIZES, combinations, suite_bakes
 
 COMBINATIONS = combinations()
 IDS = [name for name, _ in COMBINATIONS]
@@ -154,3 +154,21 @@ def test_cloudformation_is_cfn_lint_clean(
             path.read_text(encoding="utf-8"), config=ManualArgs(regions=[extra["aws_region"]])
         )
         assert [str(m) for m in matches] == [], path.relative_to(project)
+
+
+def test_suite_bakes_rotate_every_value() -> None:
+    """The six bakes whose whole suites run cover every size, provider and rotated answer set, and
+    both account layouts of each size that has two."""
+    bakes = [extra for _, extra in suite_bakes()]
+    assert len({name for name, _ in suite_bakes()}) == len(bakes) == 6
+    assert {e["mlops_size"] for e in bakes} == set(SIZES)
+    assert {e["git_provider"] for e in bakes} == set(GIT_PROVIDERS)
+    assert {e["aws_region"] for e in bakes} == {r["aws_region"] for r in ROTATION}
+    for size in ("medium", "large"):
+        layouts = {"staging_account_id" in e for e in bakes if e["mlops_size"] == size}
+        assert layouts == {True, False}, size
+    for extra in bakes:
+        assert ("staging_account_id" in extra) is (
+            extra["mlops_size"] != "small" and not extra["single_account"]
+        )
+        assert ("codeconnection_arn" in extra) <= (extra["git_provider"] != "codecommit")

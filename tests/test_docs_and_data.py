@@ -74,7 +74,7 @@ def test_no_jinja_in_template_python() -> None:
 
 def test_generated_files_refer_only_to_what_ships() -> None:
     """No template-only document, benchmark folder or issue number in a generated text file."""
-    forbidden = re.compile(r"docs/design\.md|\bbench/|\bissue #\d")
+    forbidden = re.compile(r"docs/design\.md|\bbench/|\bissue #\d", re.IGNORECASE)
     root = REPO / PROJECT_TEMPLATE
     offenders = []
     for path in root.rglob("*"):
@@ -84,3 +84,20 @@ def test_generated_files_refer_only_to_what_ships() -> None:
                 f"{path.relative_to(root)}: {m.group()}" for m in forbidden.finditer(text)
             ]
     assert not offenders, offenders
+
+
+def test_your_model_section_names_the_whole_interface() -> None:
+    """The project README's "Your model" lists exactly what the model folder exports for the
+    machinery (its ``__all__``; ``Fitted`` is the type ``fit`` returns, not a name to call), and the
+    package's docstring describes each."""
+    readme = (REPO / PROJECT_TEMPLATE / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Your model", 1)[1].split("\n## ", 1)[0]
+    listed = section.split("project_model/__init__.py`:", 1)[1].split("(what", 1)[0]
+    init = (
+        REPO / PROJECT_TEMPLATE / "model-build" / "model" / "src" / "project_model" / "__init__.py"
+    )
+    text = init.read_text(encoding="utf-8")
+    exported = set(re.findall(r'^    "(\w+)",$', text.split("__all__", 1)[1], re.MULTILINE))
+    assert exported - {"Fitted"} == set(re.findall(r"`(\w+)`", listed))
+    documented = set(re.findall(r"``(\w+)[(`]", text.split("__all__", 1)[0]))
+    assert exported - {"Fitted"} <= documented

@@ -1,4 +1,5 @@
-"""The generated project's own tests pass: the default bake always, every matrix bake in the slow tier."""
+"""The generated project's own tests pass: the default bake always, the rotated matrix bakes
+(tests/matrix.py `suite_bakes`) in the slow tier."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.baking import PROJECT_TEMPLATE, bake, package_paths, run_generated_tests
-from tests.matrix import combinations
+from tests.matrix import suite_bakes
 
 SUITES = {
     "names",
@@ -162,7 +163,7 @@ def test_answer_free_test_files_read_no_answer(template: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "extra"), combinations(), ids=[n for n, _ in combinations()])
+@pytest.mark.parametrize(("name", "extra"), suite_bakes(), ids=[n for n, _ in suite_bakes()])
 def test_matrix_bake_suites_pass(
     template: Path, tmp_path: Path, name: str, extra: dict[str, Any]
 ) -> None:

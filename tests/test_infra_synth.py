@@ -1,6 +1,7 @@
 """The project's CDK stack for every size x git provider: synthesized in-process from each bake's
 project.toml and repository, with cdk-nag as a gate (zero unacknowledged AwsSolutions findings),
-zero cfn-lint errors, the layout-dependent resources, the size-dependent schedules and drift alarm,
+zero cfn-lint errors, zero unacknowledged checkov findings (the project's own scan, over every
+template the bake deploys), the layout-dependent resources, the size-dependent schedules and drift alarm,
 event patterns matched by a real matcher, and the buildspecs the CodeBuild projects name present in
 the bake."""
 
@@ -12,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from tests.baking import bake
+from tests.baking import CHECKOV, bake
 from tests.matrix import combinations
 
 pytest.importorskip("aws_cdk", reason="aws-cdk-lib is a pinned dev dependency; install it")
 
 from project_infra.builds import BUILDSPECS
+from project_infra.scan import load_acknowledgements, run_checkov, unacknowledged
 from project_infra.synth import build_app
 from project_infra.synth_checks import ACCOUNT, Resolver, event_matches, lint_errors, nag_violations
 
@@ -35,6 +37,12 @@ def test_stack_synthesizes_clean(
     template_file = outdir / stack.template_file
     region = extra["aws_region"]
     assert lint_errors(template_file, region) == []
+    # The second scanner over what this bake deploys: the stack, the endpoint, the bootstrap.
+    deployed = [template_file, project / "model-deploy" / "endpoint.yml"]
+    deployed += sorted((project / "infra" / "bootstrap").glob("*.yml"))
+    _, findings = run_checkov(CHECKOV, deployed)
+    acknowledged = load_acknowledgements(project / "infra" / "scan-acknowledged.toml")
+    assert [f.line() for f in unacknowledged(findings, acknowledged)] == []
 
     cfn = json.loads(template_file.read_text(encoding="utf-8"))
     resources = cfn["Resources"].values()

@@ -93,7 +93,10 @@ def test_orange_juice_replaces_the_sample_model(
     assert not machinery, f"the swap changed machinery files: {machinery}"
     print(f"swap: {len(touched)} files, {sum(touched.values())} lines (both sides) touched")
 
+    # Every suite in the project's own venv (the Makefile's loop, the scanner's venv), then lint over
+    # what the tests left behind (.venv-scan, caches: a fresh bake is no git repository).
     assert "passed" in _ok(make(project, "test", timeout=1500))
+    _ok(make(project, "lint"))
     local = _ok(make(project, "local"))
     assert re.search(r"Evaluate: auc 0\.(8[3-9]|9)", local), local[-2000:]
     _ok(make(project, "approve"))

@@ -1,4 +1,4 @@
-"""Issue #7 in the stack: the schedules, the drift alarm, the retraining triggers and the IAM that
+"""Monitoring and retraining in the stack: the schedules, the drift alarm, the retraining triggers and the IAM that
 lets the pipelines and triggers run; patterns matched against sample events by a real matcher
 (moto's EventBridge), the scheduled StartPipelineExecution request validated by botocore."""
 
