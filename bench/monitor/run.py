@@ -6,8 +6,8 @@
 payloads, ``String`` with ``string_statistics`` in the baseline); the peer does not run then.
 
 Generates SageMaker data-capture files (one request per row, spread over 24 hourly files) from the
-bundled data's features, a baseline from the same features (statistics/constraints as the baselines
-step writes them), then runs, each in its own process, one after the other:
+bundled data's features, a baseline from the same features (statistics, constraints and the valid
+ranges in extension_constraints.json, as the baselines step writes them), then runs, each in its own process, one after the other:
 
 - ``monitor``: ``python -m model_container.monitor`` (streaming, KLL sketches, chunks of 65,536 rows);
 - ``peer``: the obvious implementation: pandas reads every capture line into memory, decodes the
@@ -120,6 +120,7 @@ def generate(
 def baseline(folder: Path, strings: bool = False) -> Path:
     from model_container.data import read_raw  # noqa: PLC0415
     from model_container.data_quality import constraints, statistics  # noqa: PLC0415
+    from model_container.extension_constraints import FILE_NAME, document  # noqa: PLC0415
     from project_model import SCHEMA  # noqa: PLC0415
 
     features = read_raw(BUNDLED.parent, SCHEMA).data.features
@@ -131,6 +132,8 @@ def baseline(folder: Path, strings: bool = False) -> Path:
         table[:, FEATURES.index(name)] -= 1  # category codes: positions in the list
     (folder / "statistics.json").write_text(json.dumps(statistics(FEATURES, table, categories)))
     (folder / "constraints.json").write_text(json.dumps(constraints(FEATURES, table, categories)))
+    numeric = [name for name in FEATURES if name not in categories]  # a String one has no range
+    (folder / FILE_NAME).write_text(json.dumps(document(numeric, SCHEMA.columns)))
     return folder
 
 

@@ -13,7 +13,7 @@ import pytest
 import project_model
 from model_build.local import registry
 from model_build.local.monitoring import monitor_main
-from model_container import artifact
+from model_container import artifact, extension_constraints
 from model_container.data import read_raw
 from model_container.data_quality import constraints, statistics
 from model_container.explain import global_shap
@@ -31,7 +31,7 @@ def _put(work: Path, key: str, body: bytes) -> dict[str, str]:
     return {"ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/{key}"}
 
 
-def approved_work(tmp_path: Path, *, explainability: bool) -> Path:
+def approved_work(tmp_path: Path, *, explainability: bool, ranges: bool = True) -> Path:
     """A local work folder whose registry holds one Approved package as the pipeline registers it:
     the model folder's model trained on the project's data, its baselines and explainability."""
     work = tmp_path / "work"
@@ -69,6 +69,9 @@ def approved_work(tmp_path: Path, *, explainability: bool) -> Path:
             ),
         }
     }
+    if ranges:  # beside constraints.json, as the Baselines step writes it
+        document = extension_constraints.document(features, SCHEMA.columns)
+        _put(work, f"baselines/{extension_constraints.FILE_NAME}", json.dumps(document).encode())
     if explainability:
         model = artifact.load_archive(archive)
         shap = global_shap(
@@ -133,4 +136,21 @@ def test_a_package_without_explainability_gets_the_data_quality_check_only(
     assert (report / "constraint_violations.json").is_file()
     assert not (report / "attribution_violations.json").exists()
     assert "feature_attribution" not in json.loads((report / "summary.json").read_text())
-    assert "has no explainability baseline: no attribution check" in capfd.readouterr().out
+    out = capfd.readouterr().out
+    assert "has no explainability baseline: no attribution check" in out
+    # The valid ranges travel with the baselines: the monitor needs no model folder for them.
+    assert (
+        work / "monitoring" / "outliers-capture" / "baselines" / "extension_constraints.json"
+    ).is_file()
+    assert "the range check reads the valid ranges from the model folder's schema" not in out
+
+
+def test_baselines_without_valid_ranges_fall_back_to_the_schema(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _capture_present()
+    work = approved_work(tmp_path, explainability=False, ranges=False)
+    assert monitor_main(["--work-dir", str(work), "--capture-dir", str(CAPTURE)]) == 2
+    assert "the range check reads the valid ranges from the model folder's schema" in (
+        capfd.readouterr().out
+    )

@@ -3,8 +3,8 @@
 ``python3 -m model_container.approved_model --model-package-group G [--model-name NAME
 --execution-role-arn ARN] [--output-dir DIR]`` finds the group's most recently created Approved
 package, downloads its drift baselines to ``<output-dir>/baselines/{statistics,constraints}.json``
-(the monitor's ``--baseline-dir``), optionally creates a SageMaker Model from the package (tagged
-with the package's tags), and writes ``<output-dir>/model-package.json`` (``model_package_arn``,
+(and ``extension_constraints.json`` when the package has one: the monitor's ``--baseline-dir``),
+optionally creates a SageMaker Model from the package (tagged with the package's tags), and writes ``<output-dir>/model-package.json`` (``model_package_arn``,
 ``model_name``, ``image_uri``, ``statistics_uri``, ``constraints_uri``) for the pipeline's JsonGet.
 No Approved package: exit 1 with one line.
 """

@@ -3,8 +3,10 @@
 ``python3 -m model_container.baselines`` reads ``processing/model/model.tar.gz`` and the training
 features from ``processing/baseline/`` or ``processing/train/`` (a header CSV of features, or
 label-first channel files), and writes ``processing/baselines/{statistics,constraints}.json``
-(Model Monitor's shapes) and ``processing/explainability/explainability.json`` (Clarify's shape,
-from the model folder's ``explain``).
+(Model Monitor's shapes), ``processing/baselines/extension_constraints.json`` (our checks' limits:
+the schema's valid ranges, ``model_container.extension_constraints``) and
+``processing/explainability/explainability.json`` (Clarify's shape, from the model folder's
+``explain``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import project_model
-from model_container import artifact
+from model_container import artifact, extension_constraints
 from model_container.data import data_files, read_channel, read_with_header
 from model_container.data_quality import constraints, statistics
 from model_container.entrypoint import StepArgumentParser, StepError, run_step
@@ -66,6 +68,10 @@ def baselines(argv: Sequence[str] | None = None) -> None:
     )
     write_json(
         processing("baselines", "constraints.json"), constraints(model.features, table, categories)
+    )
+    write_json(
+        processing("baselines", extension_constraints.FILE_NAME),
+        extension_constraints.document(model.features, project_model.SCHEMA.columns),
     )
     rows = sample(table)
     contributions = np.asarray(project_model.explain(model.estimator, rows, model.features))

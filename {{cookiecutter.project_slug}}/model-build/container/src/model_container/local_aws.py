@@ -18,6 +18,10 @@ from model_container.entrypoint import StepError
 ROOT_VARIABLE = "LOCAL_AWS_ROOT"
 
 
+class MissingObjectError(StepError):
+    """GetObject of a key the local S3 folder does not hold (S3's NoSuchKey)."""
+
+
 def client(service: str, root: Path) -> Any:
     if service == "sagemaker":
         return LocalSageMaker(root / "registry")
@@ -75,7 +79,7 @@ class LocalS3:
     def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
         path = self.root / Bucket / Key
         if not path.is_file():
-            raise StepError(f"no object s3://{Bucket}/{Key} (local file {path})")
+            raise MissingObjectError(f"no object s3://{Bucket}/{Key} (local file {path})")
         return {"Body": _Body(path)}
 
 

@@ -17,6 +17,7 @@ import pytest
 from moto import mock_aws
 
 from model_container.data_quality import constraints, statistics
+from model_container.extension_constraints import FILE_NAME, document
 from model_container.monitor.requests import values
 from project_model import SCHEMA
 
@@ -67,11 +68,13 @@ def as_csv() -> Callable[[np.ndarray], str]:
 
 
 def write_baseline(folder: Path, names: list[str], table: np.ndarray) -> Path:
-    """statistics.json and constraints.json as the baselines step writes them."""
+    """statistics.json, constraints.json and extension_constraints.json as the baselines step
+    writes them."""
     folder.mkdir(parents=True, exist_ok=True)
     categories = {name: CATEGORIES[name] for name in names if name in CATEGORIES}
     (folder / "statistics.json").write_text(json.dumps(statistics(names, table, categories)))
     (folder / "constraints.json").write_text(json.dumps(constraints(names, table, categories)))
+    (folder / FILE_NAME).write_text(json.dumps(document(names, SCHEMA.columns)))
     return folder
 
 

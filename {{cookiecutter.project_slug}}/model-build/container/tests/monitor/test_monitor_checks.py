@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from model_container.columns import Numeric, Schema
 from model_container.data_quality import constraints, statistics
+from model_container.extension_constraints import schema_ranges
 from model_container.monitor import checks
-from model_container.monitor.checks import compare
 from model_container.monitor.reader import Chunk, ReadSummary
 from model_container.monitor.stats import StreamingStatistics
 from project_model import SCHEMA
 
 NAMES = ["Age", "Shape"]
-# The valid ranges of these tests' own columns (the range check reads the model's SCHEMA).
+# The valid ranges of these tests' own columns (a run reads them from extension_constraints.json).
 RANGES = Schema(
     (Numeric("Age", 1, 120), Numeric("Shape", 1, 4, whole=True), Numeric("y", 0, 1)),
     label="y",
@@ -23,20 +25,26 @@ RANGES = Schema(
 )
 
 
-MODEL_RANGES = checks._VALID_RANGE
-
-
 def valid_ranges(schema: Schema) -> dict[str, tuple[float, float]]:
     return {c.name: (c.low, c.high) for c in schema.columns if isinstance(c, Numeric)}
 
 
-@pytest.fixture(autouse=True)
-def ranges(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(checks, "_VALID_RANGE", valid_ranges(RANGES))
+def compare(*args: Any, **options: Any) -> Any:
+    """``checks.compare`` with these tests' valid ranges."""
+    return checks.compare(*args, valid_ranges=valid_ranges(RANGES), **options)
 
 
-def test_the_range_check_knows_the_model_schema_ranges() -> None:
-    assert valid_ranges(SCHEMA) == MODEL_RANGES
+def test_old_baselines_take_the_ranges_of_the_model_schema() -> None:
+    assert schema_ranges() == valid_ranges(SCHEMA)
+
+
+def test_without_valid_ranges_no_range_check(baseline: np.ndarray) -> None:
+    window = baseline.copy()
+    window[0, 1] = 7  # Shape codes are 1-4
+    stats = StreamingStatistics(NAMES)
+    stats.add(Chunk(window, np.zeros(2, dtype=np.int64)))
+    violations, _ = checks.compare(stats, statistics(NAMES, baseline), constraints(NAMES, baseline))
+    assert violations == []
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -161,6 +162,19 @@ def test_missing_or_broken_baseline(
     assert "capture folder" in capsys.readouterr().err
 
 
+def test_broken_valid_ranges_are_named(
+    baseline_dir: Path, tmp_path: Path, opt_ml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "baseline"
+    shutil.copytree(baseline_dir, folder)
+    ranges = {"name": FEATURES[0], "range_constraints": {"min": 5, "max": 1}}
+    (folder / "extension_constraints.json").write_text(json.dumps({"features": [ranges]}))
+    assert run(SHIPPED, folder, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "extension_constraints.json is not valid" in err
+    assert "range_constraints.min 5 is above max 1" in err
+
+
 def test_publish_metrics_to_cloudwatch(
     baseline_dir: Path, tmp_path: Path, opt_ml: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,13 +218,24 @@ def test_publish_without_region_is_an_error(
     assert "--publish-metrics needs a region" in capsys.readouterr().err
 
 
+# ``python -m model_container.monitor``, then which of the model folder's modules it imported.
+ENTRY_POINT = """import runpy, sys
+try:
+    runpy.run_module("model_container.monitor", run_name="__main__")
+finally:
+    print("imported", sorted(m for m in ("project_model", "xgboost") if m in sys.modules))
+"""
+
+
 def test_module_entry_point(baseline_dir: Path, tmp_path: Path) -> None:
+    """The entry point; with the valid ranges in the baselines (extension_constraints.json) and no
+    --feature-attribution, it never imports the model folder (XGBoost: a second, 150 MB)."""
     env = {**os.environ, "OPT_ML": str(tmp_path / "opt_ml"), "MODEL_CONTAINER_NO_SKLEARN": "1"}
     result = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "model_container.monitor",
+            "-c",
+            ENTRY_POINT,
             "--capture-dir",
             str(SHIPPED),
             "--baseline-dir",
@@ -225,6 +250,7 @@ def test_module_entry_point(baseline_dir: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result.stderr
     assert (tmp_path / "out" / "report.html").is_file()
+    assert result.stdout.splitlines()[-1] == "imported []", result.stdout
 
 
 def summary_of(output: Path) -> dict[str, object]:

@@ -9,15 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.sagemaker.models import SageMakerModelBackend
-from registry_fixtures import BUCKET, GROUP, REGION, VALID_RANGE, Registry
-
-from model_container.monitor import checks
-
-
-@pytest.fixture(autouse=True)
-def ranges(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The range check knows these tests' own feature columns, whatever the model's SCHEMA holds."""
-    monkeypatch.setattr(checks, "_VALID_RANGE", VALID_RANGE)
+from registry_fixtures import BUCKET, GROUP, REGION, Registry
 
 
 @pytest.fixture

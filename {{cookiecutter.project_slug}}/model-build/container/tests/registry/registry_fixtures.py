@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from model_container.data_quality import constraints, statistics
+from model_container.extension_constraints import FILE_NAME
 
 REGION = "eu-west-1"
 BUCKET = "artifacts-bucket"
@@ -49,8 +51,17 @@ class Registry:
     s3: Any
     packages: list[str] = field(default_factory=list)
 
-    def register(self, status: str, table: np.ndarray, *, baselines: bool = True) -> str:
-        """A package whose DriftCheckBaselines point at the statistics/constraints of ``table``."""
+    def register(
+        self,
+        status: str,
+        table: np.ndarray,
+        *,
+        baselines: bool = True,
+        ranges: Mapping[str, tuple[float, float]] | None = VALID_RANGE,
+    ) -> str:
+        """A package whose DriftCheckBaselines point at the statistics/constraints of ``table``,
+        with ``ranges`` in an extension_constraints.json beside them (as the baselines step writes
+        it; None: none, as packages registered before it)."""
         number = len(self.packages) + 1
         request: dict[str, Any] = {
             "ModelPackageGroupName": GROUP,
@@ -75,6 +86,20 @@ class Registry:
                     "S3Uri": f"s3://{BUCKET}/{object_key}",
                 }
             request["DriftCheckBaselines"] = {"ModelDataQuality": uris}
+            if ranges is not None:
+                self.s3.put_object(
+                    Bucket=BUCKET,
+                    Key=f"baselines/{number}/{FILE_NAME}",
+                    Body=json.dumps(
+                        {
+                            "version": 0.0,
+                            "features": [
+                                {"name": name, "range_constraints": {"min": low, "max": high}}
+                                for name, (low, high) in ranges.items()
+                            ],
+                        }
+                    ),
+                )
         arn = self.sagemaker.create_model_package(**request)["ModelPackageArn"]
         self.packages.append(arn)
         return arn

@@ -57,6 +57,33 @@ def test_baselines_of_the_newest_approved_package(
     assert statistics["dataset"]["item_count"] == 400
 
 
+@pytest.mark.parametrize("ranges", [{"Age": (1.0, 50.0)}, None])
+def test_the_range_check_reads_the_packages_valid_ranges(
+    registry: Registry,
+    tmp_path: Path,
+    opt_ml: Path,
+    capsys: pytest.CaptureFixture[str],
+    ranges: dict[str, tuple[float, float]] | None,
+) -> None:
+    """The valid ranges beside the package's constraints.json (here narrower than the schema's:
+    the captured ages reach 79); a package registered before that file: the schema's, said once."""
+    registry.register("Approved", feature_table(1), ranges=ranges)
+    output = tmp_path / "out"
+    arguments = ["--capture-dir", str(capture(tmp_path / "capture")), "--output-dir", str(output)]
+    code = main([*arguments, "--model-package-group", GROUP])
+    extension = json.loads((output / "extension_violations.json").read_text())["violations"]
+    said = capsys.readouterr().out.count("have no extension_constraints.json")
+    if ranges is None:
+        assert (code, said) == (0, 1)
+        assert extension == []  # the schema's Age range (1-120, or none in another model's)
+    else:
+        assert (code, said) == (2, 0)
+        assert [(v["feature_name"], v["constraint_check_type"]) for v in extension] == [
+            ("Age", "range_check")
+        ]
+        assert "valid values are 1 to 50" in extension[0]["description"]
+
+
 def test_no_approved_package(
     registry: Registry, tmp_path: Path, opt_ml: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,7 +11,8 @@ import pytest
 import xgboost as xgb
 from step_helpers import assert_one_line_error, place
 
-from model_container import baselines
+from model_container import baselines, extension_constraints
+from model_container.columns import Categorical, Numeric
 from model_container.data import Dataset, write_channel, write_with_header
 from model_container.data_quality import (
     KLL_K,
@@ -177,6 +178,48 @@ def test_step_writes_all_three_files(
     )
     values = shap["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
     assert list(values) == train.feature_names and all(v >= 0 for v in values.values())
+    # Our checks' limits, read back as the monitor reads them: the schema's numeric features' ranges.
+    extension = opt_ml / "processing" / "baselines" / extension_constraints.FILE_NAME
+    assert extension_constraints.valid_ranges(json.loads(extension.read_text())) == {
+        c.name: (c.low, c.high)
+        for c in SCHEMA.features
+        if isinstance(c, Numeric) and (np.isfinite(c.low) or np.isfinite(c.high))
+    }
+
+
+def test_valid_ranges_round_trip_through_json_with_open_sides() -> None:
+    columns = [
+        Numeric("a", 1, 120),
+        Numeric("b", low=0),
+        Numeric("c"),  # no bound: no entry
+        Categorical("d", ("x", "y")),
+        Numeric("unused", 0, 1),  # not a feature
+    ]
+    text = json.dumps(extension_constraints.document(["a", "b", "c", "d"], columns))
+    document = json.loads(text)
+    assert document["features"] == [
+        {"name": "a", "range_constraints": {"min": 1.0, "max": 120.0}},
+        {"name": "b", "range_constraints": {"min": 0.0, "max": None}},
+    ]
+    assert extension_constraints.valid_ranges(document) == {
+        "a": (1.0, 120.0),
+        "b": (0.0, float("inf")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        (None, "no list of features"),
+        ([{"range_constraints": {}}], "has no name"),
+        ([{"name": "a", "range_constraints": [1, 2]}], "expected min and max"),
+        ([{"name": "a", "range_constraints": {"min": "1"}}], "range_constraints.min is '1'"),
+        ([{"name": "a", "range_constraints": {"min": 2, "max": 1}}], "min 2 is above max 1"),
+    ],
+)
+def test_bad_valid_ranges_are_named(features: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        extension_constraints.valid_ranges({"features": features})
 
 
 def test_step_errors(

@@ -19,6 +19,9 @@ from model_build.local.serving import DEFAULT_WORK, latest_approved
 from model_build.local.storage import s3_path
 
 MODEL = "model.tar.gz"
+# The image's name for it (model_container.extension_constraints.FILE_NAME; this package runs the
+# image's code in processes and does not import it).
+EXTENSION_CONSTRAINTS = "extension_constraints.json"
 
 
 def _copy(work: Path, uri: str, target: Path) -> None:
@@ -29,7 +32,8 @@ def _copy(work: Path, uri: str, target: Path) -> None:
 
 
 def baseline_dir(work: Path, group: str | None, target: Path, *, attribution: bool = False) -> bool:
-    """Copy the approved model's statistics.json and constraints.json into ``target``; with
+    """Copy the approved model's statistics.json and constraints.json (and our
+    extension_constraints.json beside them, when there) into ``target``; with
     ``attribution`` also its explainability.json and model.tar.gz, when it has an explainability
     baseline. True when the attribution files are there."""
     record = latest_approved(work, group)
@@ -43,6 +47,11 @@ def baseline_dir(work: Path, group: str | None, target: Path, *, attribution: bo
                 f"{record['ModelPackageArn']} has no DriftCheckBaselines.ModelDataQuality.{key}"
             )
         _copy(work, uri, target / name)
+    # Our valid ranges, beside constraints.json (the monitor then needs no model libraries);
+    # packages registered before the Baselines step wrote them have none.
+    ranges = quality["Constraints"]["S3Uri"].rsplit("/", 1)[0] + "/" + EXTENSION_CONSTRAINTS
+    if s3_path(work, ranges).is_file():
+        _copy(work, ranges, target / EXTENSION_CONSTRAINTS)
     if not attribution:
         return False
     explainability = baselines.get("Explainability", {}).get("Constraints", {}).get("S3Uri")

@@ -26,20 +26,19 @@ Our extension checks (``EXTENSION_CHECKS``: not documented types, so the monitor
 ``extension_violations.json``, never to ``constraint_violations.json``):
 
 - ``non_negative_check``: negative values in a feature the baseline marks ``is_non_negative``;
-- ``range_check``: values outside the valid range the project's schema documents for the column.
+- ``range_check``: values outside the feature's valid range (the schema's, which the baselines step
+  writes to ``extension_constraints.json``; ``compare``'s ``valid_ranges``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-import project_model
-from model_container.columns import Numeric
 from model_container.data_quality import (
     COMPARISON_THRESHOLD,
     DATATYPE_CHECK_THRESHOLD,
@@ -67,11 +66,6 @@ STANDARD_CHECKS = (
 EXTENSION_CHECKS = ("non_negative_check", "range_check")
 MAX_EXTRA_POSITIONS = 10  # extra positional columns named in violations
 KS_C_ALPHA = math.sqrt(-math.log(0.01 / 2) / 2)  # 1.628: KS critical-value factor at alpha = 0.01
-_VALID_RANGE = {
-    column.name: (column.low, column.high)
-    for column in project_model.SCHEMA.columns
-    if isinstance(column, Numeric)
-}
 
 
 @dataclass(frozen=True)
@@ -99,9 +93,11 @@ def compare(
     *,
     completeness_tolerance: float = DEFAULT_COMPLETENESS_TOLERANCE,
     summary: ReadSummary | None = None,
+    valid_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> tuple[list[dict[str, str]], list[FeatureResult]]:
     """The violations (Model Monitor's shape; extension checks among them, see ``is_standard``)
-    and the per-feature results behind the metrics."""
+    and the per-feature results behind the metrics. ``valid_ranges`` (feature -> (min, max)) are
+    the range check's limits; without them it does not run."""
     stats = _by_name(baseline_statistics, "statistics.json")
     limits = _by_name(baseline_constraints, "constraints.json")
     config = baseline_constraints.get("monitoring_config") or {}
@@ -161,7 +157,7 @@ def compare(
                     f"{baseline_type or 'numeric'} ({non_numeric} not numbers); allowed share "
                     f"<= datatype_check_threshold {type_threshold}",
                 )
-            _extension_checks(window, index, constraint, violation)
+            _extension_checks(window, index, constraint, valid_ranges or {}, violation)
 
         drift = limit = None
         if name in stats and present:
@@ -221,7 +217,11 @@ def is_standard(violation: dict[str, str]) -> bool:
 
 
 def _extension_checks(
-    window: StreamingStatistics, index: int, constraint: dict[str, Any], violation: Any
+    window: StreamingStatistics,
+    index: int,
+    constraint: dict[str, Any],
+    valid_ranges: Mapping[str, tuple[float, float]],
+    violation: Any,
 ) -> None:
     name = window.names[index]
     if (constraint.get("num_constraints") or {}).get("is_non_negative") and window.negative[index]:
@@ -231,8 +231,8 @@ def _extension_checks(
             f"{int(window.negative[index])} negative values (min {window.min[index]:g}); "
             "the baseline is non-negative",
         )
-    if name in _VALID_RANGE and window.present[index]:
-        low, high = _VALID_RANGE[name]
+    if name in valid_ranges and window.present[index]:
+        low, high = valid_ranges[name]
         if window.min[index] < low or window.max[index] > high:
             violation(
                 name,

@@ -2,8 +2,9 @@
 
 Reads SageMaker data capture from ``<capture-dir>`` or straight from S3 (``--capture-url``, only the
 window's hour folders), or a batch transform's CSV input (``--input-format csv``); the baseline
-``{statistics,constraints}.json`` from ``<baseline-dir>`` (the ``baselines`` step's output) or from
-the newest Approved package of ``--model-package-group``. Writes ``<output-dir>/{statistics.json,
+``{statistics,constraints}.json`` and our ``extension_constraints.json`` (the range check's limits)
+from ``<baseline-dir>`` (the ``baselines`` step's output) or from the newest Approved package of
+``--model-package-group``. Writes ``<output-dir>/{statistics.json,
 constraint_violations.json,extension_violations.json,metrics.json,summary.json,report.html}``:
 ``constraint_violations.json`` holds only the documented check types (a Model Monitor reader's file);
 our own checks (range, non-negative) go to ``extension_violations.json`` (same shape). With
@@ -30,6 +31,8 @@ from typing import Any
 
 from model_container import registry
 from model_container.entrypoint import StepError, run_step
+from model_container.extension_constraints import FILE_NAME as EXTENSION_FILE
+from model_container.extension_constraints import Ranges, schema_ranges
 from model_container.monitor import cloudwatch
 from model_container.monitor.attribution import AttributionDrift, RowSample, attribution_drift
 from model_container.monitor.checks import compare, is_standard
@@ -89,6 +92,19 @@ def _features(baselines: Baselines) -> list[str]:
             f"its statistics.json names {features}"
         )
     return features
+
+
+def _valid_ranges(baselines: Baselines) -> Ranges:
+    """The range check's limits: the baselines' extension_constraints.json. Baselines written before
+    that file get the model folder's schema (imported only then), as every run did before: a model
+    registered earlier keeps its range check until the next one replaces it."""
+    if baselines.valid_ranges is not None:
+        return baselines.valid_ranges
+    print(
+        f"monitor: the baselines of {baselines.source} have no {EXTENSION_FILE}; "
+        "the range check reads the valid ranges from the model folder's schema"
+    )
+    return schema_ranges()
 
 
 def _attribution(
@@ -158,6 +174,7 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
             baselines.constraints,
             completeness_tolerance=args.completeness_tolerance,
             summary=summary,
+            valid_ranges=_valid_ranges(baselines),
         )
     except (ValueError, TypeError, KeyError) as error:
         raise StepError(

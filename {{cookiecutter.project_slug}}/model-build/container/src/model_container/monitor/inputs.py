@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model_container import registry
+from model_container import extension_constraints, registry
 from model_container.entrypoint import StepError
 from model_container.monitor import s3
 from model_container.monitor.options import CSV
@@ -58,6 +58,19 @@ class Baselines:
     source: str  # the folder or the package's ARN
     explainability: dict[str, Any] | None = None
     model: Model | None = None
+    # extension_constraints.json's valid ranges; None: baselines written before that file
+    valid_ranges: extension_constraints.Ranges | None = None
+
+
+def _ranges(folder: Path) -> extension_constraints.Ranges | None:
+    """The valid ranges of ``folder``'s extension_constraints.json, None when it has none."""
+    path = folder / extension_constraints.FILE_NAME
+    if not path.is_file():
+        return None
+    try:
+        return extension_constraints.valid_ranges(_load(path))
+    except ValueError as error:
+        raise StepError(f"baseline file {path} is not valid ({error})") from None
 
 
 def _load_model(archive: Path) -> Model:
@@ -78,8 +91,9 @@ def load_baselines(args: argparse.Namespace) -> Baselines:
         folder = args.baseline_dir or processing("baselines")
         statistics = _load(folder / "statistics.json")
         constraints = _load(folder / "constraints.json")
+        ranges = _ranges(folder)
         if not attribution:
-            return Baselines(statistics, constraints, str(folder))
+            return Baselines(statistics, constraints, str(folder), valid_ranges=ranges)
         archive = args.model_archive or processing("model", "model.tar.gz")
         return Baselines(
             statistics,
@@ -87,6 +101,7 @@ def load_baselines(args: argparse.Namespace) -> Baselines:
             str(folder),
             _load(folder / EXPLAINABILITY_FILE),
             _load_model(archive),
+            valid_ranges=ranges,
         )
     if args.model_archive:
         raise StepError(
@@ -102,6 +117,7 @@ def load_baselines(args: argparse.Namespace) -> Baselines:
             _load(folder / "statistics.json"),
             _load(folder / "constraints.json"),
             package["ModelPackageArn"],
+            valid_ranges=_ranges(folder),
         )
         if not attribution:
             return found
@@ -117,6 +133,7 @@ def load_baselines(args: argparse.Namespace) -> Baselines:
             found.source,
             _load(explainability),
             _load_model(archive),
+            valid_ranges=found.valid_ranges,
         )
 
 
