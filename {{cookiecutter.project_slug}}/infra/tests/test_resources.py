@@ -265,3 +265,61 @@ def test_sagemaker_pipeline_role_is_scoped_to_the_project(synthesized: Synthesiz
                 assert set(_as_list(statement["Action"])) <= unscopable, statement
             else:
                 assert _in_project(resource, synthesized.lowercase_name), resource
+
+
+def _project_key(synthesized: Synthesized) -> tuple[str, dict[str, Any]]:
+    ((key_id, key),) = synthesized.resources("AWS::KMS::Key").items()
+    return key_id, key
+
+
+def test_model_build_gets_the_project_key_for_its_jobs(synthesized: Synthesized) -> None:
+    """The model-build's CodeBuild project passes the key (KMS_KEY_ARN) the pipelines' jobs encrypt
+    their volumes and outputs with."""
+    key_id, _ = _project_key(synthesized)
+    (build,) = [
+        p
+        for p in synthesized.resources("AWS::CodeBuild::Project").values()
+        if p["Properties"]["Source"]["BuildSpec"] == "model-build/buildspec.yml"
+    ]
+    variables = {
+        v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]
+    }
+    assert variables["KMS_KEY_ARN"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+def test_pipeline_role_may_encrypt_job_volumes_with_the_project_key_only(
+    synthesized: Synthesized,
+) -> None:
+    """Volume encryption needs kms:CreateGrant, for an AWS resource only, on the one key; output
+    encryption the key's data-key actions (from the bucket grant); the key policy leaves the rest to
+    IAM (the account principal)."""
+    key_id, key = _project_key(synthesized)
+    (role_id,) = [
+        k for k in synthesized.resources("AWS::IAM::Role") if "SageMakerPipelineRole" in k
+    ]
+    statements = [
+        s
+        for p in synthesized.resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    on_key = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}]
+    grants = [s for s in on_key if "kms:CreateGrant" in _as_list(s["Action"])]
+    assert grants == [
+        {
+            "Action": "kms:CreateGrant",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+        }
+    ]
+    data_keys = {a for s in on_key for a in _as_list(s["Action"])}
+    assert {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"} <= data_keys
+    assert not any(
+        "kms:CreateGrant" in _as_list(s["Action"]) for s in statements if s not in on_key
+    )
+    # The account's IAM policies decide who uses the key (no key-policy change per role).
+    admin = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if _as_list(s["Action"]) == ["kms:*"]
+    ]
+    assert len(admin) == 1 and "root" in str(admin[0]["Principal"])

@@ -47,6 +47,7 @@ def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
         "ImageUri": ("String", CONFIG.image_uri),
         "InputDataUrl": ("String", "s3://artifact-bucket/mammo-p-0123456789ab/data/raw/"),
         "ProcessingInstanceType": ("String", "ml.m5.large"),
+        "ProcessingInstanceCount": ("Integer", 1),
         "TrainingInstanceType": ("String", "ml.m5.large"),
         "TrainingInstanceCount": ("Integer", 1),
         "Seed": ("Integer", 42),
@@ -265,6 +266,25 @@ def test_every_request_is_valid_for_botocore(definition: dict[str, Any]) -> None
     assert sorted(checked) == sorted(
         ["CreateProcessingJob"] * 5 + ["CreateTrainingJob", "CreateModelPackage"]
     )
+
+
+def test_only_preprocess_scales_out_over_its_raw_objects(definition: dict[str, Any]) -> None:
+    """ProcessingInstanceCount instances share Preprocess's raw objects by S3 key; the other
+    processing steps need whole splits and run on one instance with every input replicated."""
+    for name, kind, args in simulate(definition, parameters={"ProcessingInstanceCount": 3}):
+        if kind != "Processing":
+            continue
+        count = args["ProcessingResources"]["ClusterConfig"]["InstanceCount"]
+        kinds = {
+            item["InputName"]: item["S3Input"]["S3DataDistributionType"]
+            for item in args.get("ProcessingInputs", [])  # Champion has none
+        }
+        if name == "Preprocess":
+            assert (count, kinds) == (3, {"raw": "ShardedByS3Key"})
+            assert not request_errors(name, kind, args)
+        else:
+            assert count == 1, name
+            assert set(kinds.values()) <= {"FullyReplicated"}, (name, kinds)
 
 
 def test_botocore_check_catches_a_typed_hyperparameter(definition: dict[str, Any]) -> None:

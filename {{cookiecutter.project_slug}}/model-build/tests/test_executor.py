@@ -18,12 +18,13 @@ from botocore.validate import ParamValidator
 
 from model_build.errors import StepFailedError, UsageError
 from model_build.local.cache import duration_seconds
-from model_build.local.commands import step_code_version
+from model_build.local.commands import BUNDLED_DATA, step_code_version
 from model_build.local.executor import LocalExecutor
 from model_build.local.jobs import run_processing
 from model_build.local.resolve import UnsupportedDefinitionError
 from model_build.local.retries import EXCEPTION_TYPES, StepFaultError
 from model_build.local.storage import s3_path
+from tests.botocore_requests import simulate
 
 FAKES = Path(__file__).parent / "fakes"
 RUN = {"Get": "Execution.PipelineExecutionId"}
@@ -616,3 +617,92 @@ def test_concurrent_steps_log_one_line_per_event(tmp_path: Path) -> None:
         "Make (Processing) started",
         "MakeToo (Processing) started",
     ]
+
+
+def _preprocess_on(tmp_path: Path, definition: dict[str, Any], hosts: int) -> dict[str, Any]:
+    """The definition's Preprocess request run on ``hosts`` local hosts over three raw objects."""
+    ((args,),) = [
+        [
+            args
+            for name, _, args in simulate(definition, parameters={"ProcessingInstanceCount": hosts})
+            if name == "Preprocess"
+        ]
+    ]
+    lines = next(BUNDLED_DATA.iterdir()).read_text().splitlines(True)
+    raw = s3_path(tmp_path, args["ProcessingInputs"][0]["S3Input"]["S3Uri"])
+    raw.mkdir(parents=True)
+    for index in range(3):
+        (raw / f"part-{index}.csv").write_text("".join(lines[index::3]))
+    run_processing(tmp_path, "Preprocess", args, {})
+    return {
+        item["OutputName"]: s3_path(tmp_path, item["S3Output"]["S3Uri"])
+        for item in args["ProcessingOutputConfig"]["Outputs"]
+    }
+
+
+def test_two_preprocess_hosts_write_the_split_one_host_writes(
+    tmp_path: Path, definition: dict[str, Any]
+) -> None:
+    """ProcessingInstanceCount=2: each host gets a share of the raw objects (ShardedByS3Key) and
+    names its files after itself; together they write the rows one host writes to every output."""
+    one = _preprocess_on(tmp_path / "one", definition, 1)
+    two = _preprocess_on(tmp_path / "two", definition, 2)
+    shares = [
+        sorted(p.name for p in (tmp_path / "two" / "jobs" / "Preprocess" / host).rglob("part-*"))
+        for host in ("algo-1", "algo-2")
+    ]
+    assert shares == [["part-0.csv", "part-2.csv"], ["part-1.csv"]]
+    for name, folder in two.items():
+        assert sorted(p.name for p in folder.iterdir()) == [
+            f"{name}-algo-1.csv",
+            f"{name}-algo-2.csv",
+        ]
+        assert [p.name for p in one[name].iterdir()] == [f"{name}-algo-1.csv"]
+
+        def rows(folder: Path) -> list[str]:
+            files = sorted(folder.iterdir())
+            headers = {f.read_text().splitlines()[0] for f in files}
+            assert len(headers) == 1  # every part has the same header
+            return sorted(line for f in files for line in f.read_text().splitlines()[1:])
+
+        assert rows(folder) == rows(one[name]), name
+
+
+def test_hosts_writing_the_same_file_name_fail_the_step(tmp_path: Path) -> None:
+    definition = make_definition()
+    process = definition["Steps"][2]["Arguments"]
+    process["ProcessingResources"] = {
+        "ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
+    }
+    result = executor(tmp_path, definition).run()
+    assert result.status == "Failed"
+    assert "Make: algo-1 and algo-2 both wrote copy/data.csv" in (result.failure or "")
+
+
+# Reads the local registry's folder if it may, else calls S3: what Champion does, in a few lines.
+_AWS_CALL = (
+    "import os, boto3\n"
+    "if os.environ.get('LOCAL_AWS_ROOT'):\n"
+    "    raise SystemExit(0)\n"
+    "boto3.client('s3', region_name='eu-west-1', aws_access_key_id='k',"
+    " aws_secret_access_key='s').list_buckets()\n"
+)
+
+
+@pytest.mark.parametrize("isolation", [True, False])
+def test_an_isolated_job_cannot_call_aws(tmp_path: Path, isolation: bool) -> None:
+    """EnableNetworkIsolation: the container gets neither the local stand-in for AWS nor a
+    reachable endpoint, so the call fails; without it the step reads the local registry."""
+    args = {
+        "AppSpecification": {"ContainerEntrypoint": ["python3", "-c", _AWS_CALL]},
+        "NetworkConfig": {"EnableNetworkIsolation": isolation},
+        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1}},
+    }
+    env = {"LOCAL_AWS_ROOT": str(tmp_path), "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1"}
+    if not isolation:
+        assert run_processing(tmp_path, "Champion", args, env)["ProcessingJobStatus"] == "Completed"
+        return
+    with pytest.raises(
+        StepFailedError, match=r"Could not connect to the endpoint URL: \"http://127\.0\.0\.1:9/"
+    ):
+        run_processing(tmp_path, "Champion", args, env)

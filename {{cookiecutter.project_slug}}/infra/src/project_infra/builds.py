@@ -110,6 +110,8 @@ def pipeline_run(
             "SAGEMAKER_PROJECT_ID": names.project_id,
             "ARTIFACT_BUCKET": artifacts.bucket.bucket_name,
             "SAGEMAKER_PIPELINE_ROLE_ARN": pipeline_role.role_arn,
+            # The pipelines' jobs encrypt their volumes and outputs with the project's key.
+            "KMS_KEY_ARN": artifacts.key.key_arn,
         },
     )
     pipeline = arns.build_pipeline(names)

@@ -102,7 +102,22 @@ def pipeline_execution(
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         )
     )
+    # The bucket grant includes the key's Decrypt, DescribeKey, Encrypt and GenerateDataKey*: the
+    # jobs' S3 outputs (KmsKeyId) are encrypted with it.
     artifacts.bucket.grant_read_write(role)
+    # The jobs' ML storage volumes (VolumeKmsKeyId) are encrypted through a grant that SageMaker
+    # creates on the role's behalf: kms:CreateGrant, only for an AWS service's resource
+    # (https://repost.aws/knowledge-center/sagemaker-s3-accessdenied-training,
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html,
+    # https://docs.aws.amazon.com/kms/latest/developerguide/grant-authorization.html). The key
+    # policy lets the account's IAM policies grant its use (the CDK default key policy).
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["kms:CreateGrant"],
+            resources=[artifacts.key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+    )
     artifacts.repository.grant_pull(role)
     role.add_to_policy(_logs("/aws/sagemaker/ProcessingJobs"))
     role.add_to_policy(_logs("/aws/sagemaker/TrainingJobs"))

@@ -30,6 +30,15 @@ class PipelineConfig:
     training_instance_type: str = "ml.m5.large"
     size: str = "small"
     tags: dict[str, str] = field(default_factory=dict)
+    # The project's KMS key (infra: the artifact bucket's key; CodeBuild's KMS_KEY_ARN): every job's
+    # volumes and outputs are encrypted with it. None (local runs): the fields are left out.
+    kms_key_arn: str | None = None
+
+    @property
+    def encrypts_inter_container_traffic(self) -> bool:
+        """Training encrypts traffic between its hosts for large projects only: it slows distributed
+        training (https://docs.aws.amazon.com/sagemaker/latest/dg/train-encrypt.html)."""
+        return self.size == "large"
 
     @property
     def names(self) -> Names:

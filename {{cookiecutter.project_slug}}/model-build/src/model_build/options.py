@@ -21,10 +21,13 @@ ENVIRONMENT = {
     "role_arn": "SAGEMAKER_PIPELINE_ROLE_ARN",
     "region": "AWS_REGION",
     "image_uri": "IMAGE_URI",
+    # The project's KMS key: encrypts every job's volumes and outputs (unset: left out, as locally).
+    "kms_key_arn": "KMS_KEY_ARN",
 }
 _ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]{1,128}$")
 
 
 def add_name_arguments(parser: argparse.ArgumentParser) -> None:
@@ -116,11 +119,14 @@ def build_config(
     ]
     if missing:
         raise UsageError("missing " + ", ".join(missing))
-    checks = (
+    checks = [
         ("role_arn", _ROLE, "an IAM role ARN like arn:aws:iam::123456789012:role/name"),
         ("bucket", _BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"),
         ("region", _REGION, "an AWS region like eu-west-1"),
-    )
+    ]
+    if values["kms_key_arn"]:
+        example = "a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/<key id>"
+        checks.append(("kms_key_arn", _KMS_KEY, example))
     for dest, pattern, expected in checks:
         if not pattern.match(str(values[dest])):
             raise UsageError(f"{ENVIRONMENT[dest]}={values[dest]!r} is not {expected}")
@@ -129,8 +135,9 @@ def build_config(
         for key in ("model_package_group", "pipeline_name", "input_data_url")
         if getattr(args, key, None)
     }
-    if values["image_uri"]:
-        extra["image_uri"] = values["image_uri"]
+    for key in ("image_uri", "kms_key_arn"):
+        if values[key]:
+            extra[key] = values[key]
     for key in ("processing_instance_type", "training_instance_type"):
         if key in from_file:
             extra[key] = from_file[key]

@@ -67,6 +67,9 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
     with warnings.catch_warnings():
         # "Running within a PipelineSession, there will be No Wait ..." is expected on every step.
         warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+        # The one processing step that scales out: its instances split the raw objects by S3 key,
+        # each writes its rows' splits under its own file names, and the steps after it read every
+        # part. Those steps need a whole split (test metrics, baselines, bias) and run on one instance.
         preprocess = build.processing(
             "Preprocess",
             "model_container.preprocess",
@@ -75,6 +78,8 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
                 (name, f"output/{name}") for name in ("train", "validation", "test", "baseline")
             ],
             arguments=["--seed", p["Seed"].to_string()],
+            instance_count=p["ProcessingInstanceCount"],
+            sharded=("raw",),
         )
         # The newest Approved package of the group, looked up when the run starts (not a parameter:
         # the retraining triggers start runs with the defaults); no Approved package, no champion.
@@ -203,6 +208,8 @@ def _parameters(config: PipelineConfig) -> list[Any]:
         ParameterString("ImageUri", default_value=config.image_uri),
         ParameterString("InputDataUrl", default_value=config.resolved_input_url),
         ParameterString("ProcessingInstanceType", default_value=config.processing_instance_type),
+        # Preprocess's instances (the raw objects split among them; model-build/README.md, "Scale-out").
+        ParameterInteger("ProcessingInstanceCount", default_value=1),
         ParameterString("TrainingInstanceType", default_value=config.training_instance_type),
         ParameterInteger("TrainingInstanceCount", default_value=1),
         ParameterInteger("Seed", default_value=42),

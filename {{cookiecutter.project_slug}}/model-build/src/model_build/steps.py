@@ -82,6 +82,26 @@ CACHED_STEPS = frozenset({"Train", "Evaluate", "Baselines", "Bias"})
 # expires nothing), so a month-old run can still be reused.
 CACHE_EXPIRE_AFTER = "P30D"
 
+# Network isolation: the job's container may open no network connection; SageMaker still copies its
+# S3 inputs in and its outputs out, and a training job's hosts still reach each other
+# (EnableNetworkIsolation in https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html
+# and https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_NetworkConfig.html). Decided per
+# job step; a step not listed here fails the build (model-build/README.md, "Encryption and isolation").
+NETWORK_ISOLATION: dict[str, bool] = {
+    # Reads its inputs, writes its outputs; no AWS call from inside the container.
+    "Preprocess": True,
+    "Train": True,
+    "Evaluate": True,  # the champion's model comes in as an input (Champion's output)
+    "Baselines": True,
+    "Bias": True,
+    "CheckBatchInput": True,  # the batch and the baselines come in as inputs; publishes nothing
+    # Call AWS APIs from inside the container:
+    "Champion": False,  # the registry (newest Approved package) and S3 (its model)
+    "LatestApprovedModel": False,  # the registry, S3 and CreateModel
+    "MonitorDataCapture": False,  # the registry, S3 (capture) and CloudWatch (metrics)
+    "MonitorModelQuality": False,  # the registry, S3 (capture, ground truth) and CloudWatch
+}
+
 
 def retry_policies(step_type: str) -> list[Any]:
     """The SDK retry policies of ``step_type`` (RETRIES), as the step constructors take them."""
@@ -118,6 +138,16 @@ def cache_config(name: str) -> Any:
     if name not in CACHED_STEPS:
         return None
     return CacheConfig(enable_caching=True, expire_after=CACHE_EXPIRE_AFTER)
+
+
+def network_isolation(name: str) -> bool:
+    """Whether job step ``name`` runs network-isolated (NETWORK_ISOLATION)."""
+    if name not in NETWORK_ISOLATION:
+        raise ValueError(
+            f"step {name!r} has no network isolation decision; add it to "
+            f"model_build.steps.NETWORK_ISOLATION (known: {', '.join(NETWORK_ISOLATION)})"
+        )
+    return NETWORK_ISOLATION[name]
 
 
 def image_parameters(config: PipelineConfig) -> list[Any]:
@@ -170,8 +200,17 @@ class StepBuilder:
         *,
         arguments: list[Any] | None = None,
         property_files: list[Any] | None = None,
+        instance_count: Any = 1,
+        sharded: tuple[str, ...] = (),
     ) -> Any:
-        """A ProcessingStep running ``python3 -m <module>`` in the image; paths under /opt/ml/processing."""
+        """A ProcessingStep running ``python3 -m <module>`` in the image; paths under /opt/ml/processing.
+
+        ``instance_count`` (an int or a ParameterInteger) instances run it; the inputs named in
+        ``sharded`` are split across them by S3 key (ShardedByS3Key), the others copied to each
+        (FullyReplicated). Every instance uploads its output folders to the same S3 prefixes, so a step
+        run on several must write per-host file names (as model_container.preprocess does).
+        """
+        from sagemaker.core.network import NetworkConfig
         from sagemaker.core.processing import Processor
         from sagemaker.core.shapes import (
             ProcessingInput,
@@ -181,15 +220,22 @@ class StepBuilder:
         )
         from sagemaker.mlops.workflow.steps import ProcessingStep
 
+        unknown = sorted(set(sharded) - {input_name for input_name, _, _ in inputs})
+        if unknown:
+            raise ValueError(f"{name}: sharded names {unknown}, which are not among its inputs")
         processor = Processor(
             role=self.config.role_arn,
             image_uri=self.params["ImageUri"],
-            instance_count=1,
+            instance_count=instance_count,
             instance_type=self.params["ProcessingInstanceType"],
             entrypoint=["python3", "-m", module],
             sagemaker_session=self.session,
             base_job_name=f"{self.config.base_name}-{name.lower()}",
             tags=tag_list(self.config.all_tags),
+            # ProcessingResources.ClusterConfig.VolumeKmsKeyId, ProcessingOutputConfig.KmsKeyId.
+            volume_kms_key=self.config.kms_key_arn,
+            output_kms_key=self.config.kms_key_arn,
+            network_config=NetworkConfig(enable_network_isolation=network_isolation(name)),
         )
         step_args = processor.run(
             inputs=[
@@ -199,6 +245,10 @@ class StepBuilder:
                         s3_uri=source,
                         s3_data_type="S3Prefix",
                         s3_input_mode="File",
+                        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html
+                        s3_data_distribution_type=(
+                            "ShardedByS3Key" if input_name in sharded else "FullyReplicated"
+                        ),
                         local_path=f"{PROCESSING}/{local}",
                     ),
                 )
@@ -229,7 +279,13 @@ class StepBuilder:
         """The TrainingStep: SageMaker runs ``<image> train`` on the train/validation channels."""
         from sagemaker.core.shapes import Tag
         from sagemaker.mlops.workflow.steps import TrainingStep
-        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
+        from sagemaker.train.configs import (
+            Compute,
+            InputData,
+            Networking,
+            OutputDataConfig,
+            StoppingCondition,
+        )
         from sagemaker.train.model_trainer import ModelTrainer
 
         p = self.params
@@ -247,10 +303,22 @@ class StepBuilder:
             sagemaker_session=self.session,
             base_job_name=f"{self.config.base_name}-train",
             compute=Compute(
-                instance_type=p["TrainingInstanceType"], instance_count=p["TrainingInstanceCount"]
+                instance_type=p["TrainingInstanceType"],
+                instance_count=p["TrainingInstanceCount"],
+                volume_kms_key_id=self.config.kms_key_arn,  # ResourceConfig.VolumeKmsKeyId
+            ),
+            # EnableNetworkIsolation, EnableInterContainerTrafficEncryption (a VpcConfig would go here
+            # too: Networking's subnets and security_group_ids).
+            networking=Networking(
+                enable_network_isolation=network_isolation("Train"),
+                enable_inter_container_traffic_encryption=(
+                    self.config.encrypts_inter_container_traffic
+                ),
             ),
             stopping_condition=StoppingCondition(max_runtime_in_seconds=3600),
-            output_data_config=OutputDataConfig(s3_output_path=self.s3_uri("train")),
+            output_data_config=OutputDataConfig(
+                s3_output_path=self.s3_uri("train"), kms_key_id=self.config.kms_key_arn
+            ),
             hyperparameters={key: p[name].to_string() for key, name in names.items()},
             tags=[Tag(key=key, value=value) for key, value in sorted(self.config.all_tags.items())],
         )
@@ -381,6 +449,10 @@ class StepBuilder:
             tags=tag_list(self.config.all_tags),
             base_transform_job_name=f"{self.config.base_name}-{name.lower()}",
             sagemaker_session=self.session,
+            # TransformResources.VolumeKmsKeyId, TransformOutput.KmsKeyId. A transform job has no
+            # network isolation of its own: its Model's EnableNetworkIsolation applies.
+            volume_kms_key=self.config.kms_key_arn,
+            output_kms_key=self.config.kms_key_arn,
         )
         step_args = transformer.transform(data=data, content_type="text/csv", split_type="Line")
         return ParameterCountTransformStep(

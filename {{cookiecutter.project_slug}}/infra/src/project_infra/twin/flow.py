@@ -27,7 +27,7 @@ from project_infra.parameters import PROJECT_ID
 from project_infra.settings import Settings
 from project_infra.settings import load as load_settings
 from project_infra.source import SEED_EXCLUDES
-from project_infra.twin import samples
+from project_infra.twin import protection, samples
 from project_infra.twin.bus import Bus, Delivery
 from project_infra.twin.codepipeline import Handlers, PipelineRun, Runner
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
@@ -311,6 +311,7 @@ class Twin:
             ran.append(execution)
             self.ran.append(execution)
             self._publish_statuses(execution)
+            self.check_job_protection(execution, report)
         if expect and not any(e.pipeline == expect for e in ran):
             raise StageError(f"no execution of SageMaker pipeline {expect!r} was started")
         for execution in ran:
@@ -319,6 +320,18 @@ class Twin:
                     f"SageMaker pipeline {expect}: {execution.failure or execution.status}"
                 )
         return ran
+
+    def check_job_protection(self, execution: Execution, report: StageReport) -> None:
+        """Every job of the run carries the stack's KMS key (volume, output) and its step's network
+        isolation (twin/protection.py)."""
+        if not execution.jobs:
+            return
+        assert self.stack is not None
+        (key,) = self.stack.of_type("AWS::KMS::Key").values()
+        wrong = protection.problems(execution.jobs, key.physical_id)
+        if wrong:
+            raise StageError(f"SageMaker pipeline {execution.pipeline}: " + "; ".join(wrong))
+        report.detail.append(protection.summary(execution.pipeline, execution.jobs))
 
     def _publish_statuses(self, execution: Execution) -> None:
         """The events SageMaker sends as a run ends: each step's final status (a failed one with its

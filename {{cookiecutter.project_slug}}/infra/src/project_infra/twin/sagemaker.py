@@ -15,7 +15,7 @@ from typing import Any
 
 from model_build.local.executor import LocalExecutor
 from model_build.local.resolve import UnsupportedDefinitionError
-from project_infra.twin import transform
+from project_infra.twin import protection, transform
 
 Clients = Callable[[str], Any]
 
@@ -32,6 +32,7 @@ class Execution:
     registered: list[str] = field(default_factory=list)
     seconds: float = 0.0
     values: dict[str, str] = field(default_factory=dict)  # every parameter, defaults included
+    jobs: list[protection.Job] = field(default_factory=list)  # the job steps that ran
 
 
 def _jsonable(value: Any) -> Any:
@@ -177,6 +178,7 @@ def run_execution(
         step["Name"]: step["Type"] for step in LocalExecutor.all_steps(definition["Steps"])
     }
     execution.registered = [r["ModelPackageArn"] for r in result.registered]
+    execution.jobs = protection.jobs(definition, execution.steps)
     execution.seconds = sum(step["seconds"] for step in result.steps.values())
     return execution
 

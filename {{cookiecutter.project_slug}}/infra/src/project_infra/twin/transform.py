@@ -3,8 +3,14 @@ image serves the model (its own server, from the artifact in the emulated S3), e
 split by line into requests of at most MaxPayloadInMB (MultiRecord), and the answers, joined as
 AssembleWith says, land at ``<S3OutputPath>/<input object, relative to the prefix>.out``.
 
-https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform.html ("Speed up a batch
-transform job", output object naming) and
+With ``TransformResources.InstanceCount`` N > 1, SageMaker distributes the input objects among the
+instances (one instance might score input1.csv, another input2.csv; one object is never split
+between instances): here N hosts, each its own model server, score a share of the objects each
+(object i of the sorted keys on host i mod N; a host with no object starts no server). The output
+objects are the same as with one host.
+
+https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform.html ("Use batch transform to get
+inferences from large datasets", "Speed up a batch transform job", output object naming) and
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTransformJob.html
 """
 
@@ -14,6 +20,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +81,29 @@ def runner(clients: Clients, work: Path) -> TransformRunner:
                     f"(it runs {SUPPORTED_INPUT[key]!r})"
                 )
         name = request.get("TransformJobName") or f"twin-transform-{uuid.uuid4().hex[:12]}"
+        count = int(str(request.get("TransformResources", {}).get("InstanceCount", 1)))
+        if count < 1:
+            raise StepFailedError(
+                f"transform: InstanceCount {count} is not allowed; expected 1 or more"
+            )
         container = model_container(clients, request["ModelName"])
-        url, process = start_model_server(
-            clients, container, work / "transform" / name, f"transform job {name}"
-        )
-        try:
-            written = _transform(clients, url, request)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        keys = _input_keys(clients, request)
+        shares = {f"algo-{index + 1}": keys[index::count] for index in range(count)}
+
+        def host(host_name: str, share: list[str]) -> list[str]:
+            url, process = start_model_server(
+                clients, container, work / "transform" / name / host_name, f"transform job {name}"
+            )
+            try:
+                return _transform(clients, url, request, share)
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+
+        busy = {h: share for h, share in shares.items() if share}
+        with ThreadPoolExecutor(max_workers=len(busy)) as pool:
+            futures = [pool.submit(host, h, share) for h, share in busy.items()]
+            written = sorted(uri for future in futures for uri in future.result())
         return {
             "TransformJobName": name,
             "TransformJobStatus": "Completed",
@@ -94,7 +115,25 @@ def runner(clients: Clients, work: Path) -> TransformRunner:
     return run
 
 
-def _transform(clients: Clients, url: str, request: dict[str, Any]) -> list[str]:
+def _input_keys(clients: Clients, request: dict[str, Any]) -> list[str]:
+    """The input objects' keys, sorted; a StepFailedError when there are none."""
+    source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+    bucket, _, prefix = source[5:].partition("/")
+    keys = sorted(
+        item["Key"]
+        for page in clients("s3")
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+        if not item["Key"].endswith("/")
+    )
+    if not keys:
+        raise StepFailedError(f"transform: no input objects under {source}")
+    return keys
+
+
+def _transform(clients: Clients, url: str, request: dict[str, Any], keys: list[str]) -> list[str]:
+    """Score the input objects ``keys`` with the server at ``url``; the output objects' URIs."""
     s3 = clients("s3")
     source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
     bucket, _, prefix = source[5:].partition("/")
@@ -105,14 +144,6 @@ def _transform(clients: Clients, url: str, request: dict[str, Any]) -> list[str]
     headers = {"Content-Type": request["TransformInput"].get("ContentType", "text/csv")}
     if output.get("Accept"):
         headers["Accept"] = output["Accept"]
-    keys = [
-        item["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for item in page.get("Contents", [])
-        if not item["Key"].endswith("/")
-    ]
-    if not keys:
-        raise StepFailedError(f"transform: no input objects under {source}")
     written = []
     for key in keys:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()

@@ -44,6 +44,9 @@ class RawData:
 
     data: Dataset
     blanked: dict[str, int]  # feature -> values outside the column's valid values (now missing)
+    # Each row's file (relative to the folder read) and line, e.g. "part-2.csv:17": the same wherever
+    # the file is read (one instance or one of several), so the split can be decided by it.
+    keys: list[str]
 
 
 def data_files(directory: Path) -> list[Path]:
@@ -84,8 +87,10 @@ def read_raw(directory: Path, schema: Schema) -> RawData:
     }
     rows: list[list[float]] = []
     labels: list[float] = []
+    keys: list[str] = []
     blanked = dict.fromkeys(schema.feature_names, 0)
     for path in files:
+        relative = path.relative_to(directory).as_posix()
         for line_no, fields in _csv_rows(path):
             if line_no == 1 and [f.strip().lower() for f in fields] == [n.lower() for n in names]:
                 continue
@@ -110,10 +115,11 @@ def read_raw(directory: Path, schema: Schema) -> RawData:
                 row.append(value)
             rows.append(row)
             labels.append(label)
+            keys.append(f"{relative}:{line_no}")
     if not rows:
         raise StepError(f"no data rows in {', '.join(str(p) for p in files)}")
     data = Dataset(np.array(rows, dtype=np.float64), np.array(labels), schema.feature_names)
-    return RawData(data, blanked)
+    return RawData(data, blanked, keys)
 
 
 def _value(

@@ -18,8 +18,10 @@ from typing import Any
 
 from model_container import local_aws
 from model_container.entrypoint import StepError
+from model_container.extension_constraints import FILE_NAME as EXTENSION_FILE
 
 APPROVED = "Approved"
+_ABSENT = {"NoSuchKey", "404", "NotFound", "AccessDenied", "403"}  # GetObject of a missing key
 BASELINE_FILES = {"Statistics": "statistics.json", "Constraints": "constraints.json"}
 _S3_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?")
 _RESERVED_TAG_PREFIX = "aws:"  # tags SageMaker refuses on create
@@ -181,11 +183,39 @@ def download(s3: Any, url: str, target: Path) -> Path:
     return target
 
 
+def download_if_present(s3: Any, url: str, target: Path) -> Path | None:
+    """``download``, or None when there is no such object. Without s3:ListBucket on the bucket S3
+    answers a missing key with 403 AccessDenied rather than 404 NoSuchKey
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, Permissions), so both
+    count as absent."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    bucket, key = split_s3_url(url)
+    with aws_errors(f"download {url}"):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except local_aws.MissingObjectError:
+            return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _ABSENT:
+                return None
+            raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as handle:
+            for chunk in body.iter_chunks(1 << 20):
+                handle.write(chunk)
+    return target
+
+
 def download_baselines(s3: Any, package: dict[str, Any], folder: Path) -> dict[str, str]:
-    """Write the package's ``statistics.json`` and ``constraints.json`` into ``folder``; returns the URIs."""
+    """Write the package's ``statistics.json`` and ``constraints.json`` into ``folder``, and our
+    ``extension_constraints.json`` when the baselines step wrote one beside ``constraints.json``
+    (packages registered before it have none); returns the two registered URIs."""
     uris = baseline_uris(package)
     for key, name in BASELINE_FILES.items():
         download(s3, uris[key], folder / name)
+    sibling = uris["Constraints"].rsplit("/", 1)[0] + "/" + EXTENSION_FILE
+    download_if_present(s3, sibling, folder / EXTENSION_FILE)
     return uris
 
 
@@ -235,6 +265,10 @@ def create_model(
         "ModelName": name,
         "ExecutionRoleArn": role_arn,
         "Containers": [{"ModelPackageName": package_arn}],
+        # The model server reads /opt/ml/model and answers on its port; it calls nothing, so the
+        # batch transform's containers run without network access (API_CreateModel.html,
+        # EnableNetworkIsolation). The endpoints set the same through endpoint.yml.
+        "EnableNetworkIsolation": True,
     }
     if tags:
         request["Tags"] = tags

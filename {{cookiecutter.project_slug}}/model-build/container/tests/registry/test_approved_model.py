@@ -7,9 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from registry_fixtures import (
     FEATURES,
@@ -33,14 +36,25 @@ def run(output: Path, *extra: str) -> int:
 
 
 def test_newest_approved_package_baselines_and_model(
-    registry: Registry, tmp_path: Path, opt_ml: Path
+    registry: Registry, tmp_path: Path, opt_ml: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry.register("Approved", feature_table(1))
     newest_approved = registry.register("Approved", feature_table(2))
     registry.register("PendingManualApproval", feature_table(3))
     registry.register("Rejected", feature_table(4))
 
+    sent: list[dict[str, Any]] = []
+    make_api_call = BaseClient._make_api_call
+
+    def spy(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "CreateModel":
+            sent.append(params)
+        return make_api_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", spy)
     assert run(tmp_path, "--model-name", "demo-batch-abc", "--execution-role-arn", ROLE) == 0
+    # The serving container needs no network (moto's DescribeModel does not echo the flag).
+    assert [request["EnableNetworkIsolation"] for request in sent] == [True]
 
     document = json.loads((tmp_path / "model-package.json").read_text())
     assert document == {
@@ -53,6 +67,7 @@ def test_newest_approved_package_baselines_and_model(
     downloaded = json.loads((tmp_path / "baselines" / "statistics.json").read_text())
     assert downloaded == json.loads(json.dumps(statistics(FEATURES, feature_table(2))))
     assert (tmp_path / "baselines" / "constraints.json").is_file()
+    assert (tmp_path / "baselines" / "extension_constraints.json").is_file()  # our valid ranges
 
     model = registry.sagemaker.describe_model(ModelName="demo-batch-abc")
     assert model["Containers"] == [{"ModelPackageName": newest_approved}]
@@ -63,8 +78,9 @@ def test_newest_approved_package_baselines_and_model(
 def test_without_model_name_no_model_is_created(
     registry: Registry, tmp_path: Path, opt_ml: Path
 ) -> None:
-    arn = registry.register("Approved", feature_table(1))
+    arn = registry.register("Approved", feature_table(1), ranges=None)  # registered before them
     assert run(tmp_path) == 0
+    assert not (tmp_path / "baselines" / "extension_constraints.json").exists()
     document = json.loads((tmp_path / "model-package.json").read_text())
     assert document["model_package_arn"] == arn and document["model_name"] is None
     assert registry.sagemaker.list_models()["Models"] == []
@@ -250,3 +266,23 @@ def test_no_region_is_one_line(
     assert "could not create a sagemaker client: You must specify a region." in one_line_error(
         capsys
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "absent"), [("NoSuchKey", True), ("AccessDenied", True), ("SlowDown", False)]
+)
+def test_an_optional_object_is_absent_on_404_and_403(
+    tmp_path: Path, code: str, absent: bool
+) -> None:
+    """Without s3:ListBucket, S3 answers a missing key with AccessDenied; other errors stay errors."""
+
+    class S3:
+        def get_object(self, **_: str) -> None:
+            raise ClientError({"Error": {"Code": code, "Message": "m"}}, "GetObject")
+
+    url = "s3://artifacts-bucket/baselines/1/extension_constraints.json"
+    if absent:
+        assert registry_module.download_if_present(S3(), url, tmp_path / "x.json") is None
+    else:
+        with pytest.raises(StepError, match=f"could not download {url}: {code}"):
+            registry_module.download_if_present(S3(), url, tmp_path / "x.json")

@@ -11,7 +11,6 @@ import pytest
 
 from model_container import artifact
 from model_container.columns import Categorical, Column, Schema
-from model_container.split import SPLITS
 from project_model import SCHEMA, Fitted
 
 
@@ -98,16 +97,3 @@ def not_a_value(column: Column) -> tuple[str, str]:
     """A field ``column`` rejects, and the start of the reason a reader gives."""
     kind = "category" if isinstance(column, Categorical) else "number"
     return "sixty", f"{column.name}: 'sixty' is not a {kind}"
-
-
-def split_sizes(labels: np.ndarray, train_fraction: float, validation_fraction: float) -> dict:
-    """Rows per split of a stratified split: each class cut at the fractions, rounded half up."""
-    sizes = dict.fromkeys(SPLITS, 0)
-    for label in np.unique(labels):
-        count = int((labels == label).sum())
-        train = math.floor(count * train_fraction + 0.5)
-        validation = math.floor(count * validation_fraction + 0.5)
-        sizes["train"] += train
-        sizes["validation"] += validation
-        sizes["test"] += count - train - validation
-    return sizes

@@ -1,7 +1,7 @@
 """Processing and training jobs as SageMaker runs them, with /opt/ml mapped to a local folder.
 
-Each job gets ``<work>/jobs/<step>/opt_ml`` (one folder per host for multi-host training), its inputs
-copied in from the local S3 folder, the container's command run as a subprocess with ``OPT_ML`` set,
+Each job gets ``<work>/jobs/<step>/opt_ml`` (``<step>/<host>/opt_ml`` for each of several hosts),
+its inputs copied in from the local S3 folder, the container's command run as a subprocess with ``OPT_ML`` set,
 and its outputs copied back. The step code is the image's; nothing here knows what a step does.
 """
 
@@ -17,43 +17,137 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from model_build.errors import StepFailedError
+from model_build.errors import StepFailedError, UsageError
 from model_build.local.storage import container_path, download, s3_path, upload
+
+# What a network-isolated job's container gets instead of AWS: no local stand-in for it
+# (model_container.local_aws), and every AWS endpoint a closed local port, so an AWS call fails at
+# once, as it would in SageMaker.
+CLOSED_ENDPOINT = "http://127.0.0.1:9"
+
+
+def isolated(env: dict[str, str], isolation: object) -> dict[str, str]:
+    """``env`` for a job whose request has ``EnableNetworkIsolation`` = ``isolation``."""
+    if isolation is not True:
+        return dict(env)
+    endpoints = {
+        name: CLOSED_ENDPOINT
+        for name in (*os.environ, *env)
+        if name.startswith("AWS_ENDPOINT_URL")  # the service-specific ones win over the general
+    }
+    closed = {"LOCAL_AWS_ROOT": "", "AWS_ENDPOINT_URL": CLOSED_ENDPOINT, "AWS_MAX_ATTEMPTS": "1"}
+    return {**env, **endpoints, **closed}
 
 
 def run_processing(
     work: Path, step: str, args: dict[str, Any], env: dict[str, str]
 ) -> dict[str, Any]:
-    """Run a resolved CreateProcessingJob request; return DescribeProcessingJob-like properties."""
+    """Run a resolved CreateProcessingJob request on ``InstanceCount`` local hosts; return
+    DescribeProcessingJob-like properties.
+
+    As SageMaker does (https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html):
+    every host gets ``config/resourceconfig.json`` (``current_host``, ``hosts``), a ShardedByS3Key
+    input gives each host a share of the objects under its prefix, a FullyReplicated one all of them
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html), and every
+    host's output folder is uploaded to the output's one S3 prefix. Two hosts writing the same file
+    name would overwrite each other there: that fails the step here.
+    """
     job = _fresh(work / "jobs" / step)
-    opt_ml = job / "opt_ml"
+    resources = args.get("ProcessingResources", {}).get("ClusterConfig", {})
+    hosts = _hosts(step, resources.get("InstanceCount", 1))
+    # One host keeps the plain /opt/ml layout; several get one folder each.
+    folders = {host: job / "opt_ml" if len(hosts) == 1 else job / host / "opt_ml" for host in hosts}
+    for host, opt_ml in folders.items():
+        (opt_ml / "config").mkdir(parents=True)
+        _dump(opt_ml / "config" / "resourceconfig.json", {"current_host": host, "hosts": hosts})
     for item in args.get("ProcessingInputs", []):
         s3_input = item.get("S3Input")
         if s3_input is None:
             raise StepFailedError(
                 f"{step}: input {item.get('InputName')!r} is not an S3 input; only S3 inputs run locally"
             )
-        download(work, s3_input["S3Uri"], container_path(opt_ml, s3_input["LocalPath"]))
+        if s3_input.get("S3DataDistributionType") == "ShardedByS3Key":
+            shares = shard_objects(work, s3_input["S3Uri"], len(hosts))
+            for opt_ml, share in zip(folders.values(), shares, strict=True):
+                destination = container_path(opt_ml, s3_input["LocalPath"])
+                destination.mkdir(parents=True, exist_ok=True)
+                for key, source in share:
+                    (destination / key).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, destination / key)
+        else:
+            for opt_ml in folders.values():
+                download(work, s3_input["S3Uri"], container_path(opt_ml, s3_input["LocalPath"]))
     outputs = args.get("ProcessingOutputConfig", {}).get("Outputs", [])
-    for item in outputs:
-        container_path(opt_ml, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+    for opt_ml in folders.values():
+        for item in outputs:
+            container_path(opt_ml, item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
     app = args["AppSpecification"]
     command = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
     if not command:
         raise StepFailedError(f"{step}: AppSpecification has no ContainerEntrypoint to run")
-    _run(
+    isolation = args.get("NetworkConfig", {}).get("EnableNetworkIsolation")
+    _run_hosts(
         step,
         command,
-        opt_ml,
-        {**env, **_environment(args)},
-        job / "log.txt",
-        failure_file=opt_ml / "output" / "message",
+        folders,
+        {**isolated(env, isolation), **_environment(args)},
+        job,
+        failure_file=("output", "message"),
     )
     for item in outputs:
+        local, uri = item["S3Output"]["LocalPath"], item["S3Output"]["S3Uri"]
         upload(
-            work, container_path(opt_ml, item["S3Output"]["LocalPath"]), item["S3Output"]["S3Uri"]
+            work, _merged(step, job, {h: container_path(o, local) for h, o in folders.items()}), uri
         )
     return {**args, "ProcessingJobName": step, "ProcessingJobStatus": "Completed"}
+
+
+def shard_objects(work: Path, uri: str, count: int) -> list[list[tuple[str, Path]]]:
+    """The objects under ``uri`` (key below the prefix, local file) dealt to ``count`` hosts in key
+    order: object i goes to host i mod count. SageMaker documents only that each instance gets a
+    share by key; a host may get none when there are fewer objects than hosts."""
+    source = s3_path(work, uri)
+    if source.is_file():
+        files = [(source.name, source)]
+    elif source.is_dir():
+        files = sorted(
+            (path.relative_to(source).as_posix(), path)
+            for path in source.rglob("*")
+            if path.is_file()
+        )
+    else:
+        files = []
+    if not files:
+        raise UsageError(f"no objects under {uri} (local folder {source})")
+    return [files[index::count] for index in range(count)]
+
+
+def _merged(step: str, job: Path, folders: dict[str, Path]) -> Path:
+    """One output folder holding every host's files (the one host's own folder when alone)."""
+    if len(folders) == 1:
+        return next(iter(folders.values()))
+    merged = _fresh(job / "upload")
+    owners: dict[str, str] = {}
+    for host, folder in folders.items():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            name = path.relative_to(folder).as_posix()
+            if name in owners:
+                raise StepFailedError(
+                    f"{step}: {owners[name]} and {host} both wrote {name}; in S3 one would overwrite "
+                    "the other (write per-host file names)"
+                )
+            owners[name] = host
+            (merged / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, merged / name)
+    return merged
+
+
+def _hosts(step: str, count: object) -> list[str]:
+    """``algo-1`` .. ``algo-<count>``, SageMaker's host names."""
+    number = int(str(count))
+    if number < 1:
+        raise StepFailedError(f"{step}: InstanceCount {count} is not allowed; expected 1 or more")
+    return [f"algo-{index}" for index in range(1, number + 1)]
 
 
 def run_training(
@@ -69,10 +163,8 @@ def run_training(
     """
     job = _fresh(work / "jobs" / step)
     resources = args["ResourceConfig"]
-    count = int(resources.get("InstanceCount", 1))
-    if count < 1:
-        raise StepFailedError(f"{step}: InstanceCount {count} is not allowed; expected 1 or more")
-    hosts = [f"algo-{index}" for index in range(1, count + 1)]
+    hosts = _hosts(step, resources.get("InstanceCount", 1))
+    count = len(hosts)
     # One host keeps the plain /opt/ml layout; several get one folder each.
     folders = {host: job / "opt_ml" if count == 1 else job / host / "opt_ml" for host in hosts}
     channels = {item["ChannelName"]: item for item in args.get("InputDataConfig", [])}
@@ -121,11 +213,19 @@ def run_training(
             )
         (opt_ml / "model").mkdir()
         (opt_ml / "output" / "data").mkdir(parents=True)
-    host_env = dict(env)
+    # Isolated hosts still reach each other (127.0.0.1 here), as SageMaker lets them.
+    host_env = isolated(env, args.get("EnableNetworkIsolation"))
     if count > 1:  # the step code's override for DNS (model_container.cluster)
         host_env["TRAIN_HOST_ADDRESSES"] = ",".join(f"{host}=127.0.0.1" for host in hosts)
         host_env["TRAIN_TRACKER_PORT"] = str(_free_port())
-    _run_hosts(step, list(command), folders, {**host_env, **_environment(args)}, job)
+    _run_hosts(
+        step,
+        list(command),
+        folders,
+        {**host_env, **_environment(args)},
+        job,
+        failure_file=("output", "failure"),
+    )
 
     job_name = step
     model_uri = (
@@ -145,12 +245,20 @@ def run_training(
 
 
 def _run_hosts(
-    step: str, command: list[str], folders: dict[str, Path], env: dict[str, str], job: Path
+    step: str,
+    command: list[str],
+    folders: dict[str, Path],
+    env: dict[str, str],
+    job: Path,
+    *,
+    failure_file: tuple[str, ...],
 ) -> None:
+    """Run ``command`` on every host at once; ``failure_file``: where (under opt_ml) the container
+    writes its failure reason."""
     if len(folders) == 1:
         ((host, opt_ml),) = folders.items()
         _run(
-            step, command, opt_ml, env, job / "log.txt", failure_file=opt_ml / "output" / "failure"
+            step, command, opt_ml, env, job / "log.txt", failure_file=opt_ml.joinpath(*failure_file)
         )
         return
     procs = []
@@ -163,7 +271,7 @@ def _run_hosts(
         log.close()
         if proc.returncode:
             failures.append(
-                f"{host}: {_reason(opt_ml / 'output' / 'failure', job / host / 'log.txt')}"
+                f"{host}: {_reason(opt_ml.joinpath(*failure_file), job / host / 'log.txt')}"
             )
     if failures:
         raise StepFailedError(
