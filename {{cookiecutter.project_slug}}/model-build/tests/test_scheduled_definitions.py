@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -476,3 +479,29 @@ def test_container_entry_points_accept_the_step_arguments(
         CONFIG.role_arn,
     )
     assert args.output_dir is None  # default processing/approved, the step's output
+
+
+@pytest.mark.parametrize("kind", [pipeline_kinds.MONITORING, pipeline_kinds.BATCH_INFERENCE])
+def test_a_scheduled_definition_builds_first_in_a_fresh_process_without_a_region(
+    kind: str,
+) -> None:
+    """The SDK's import needs a region: a scheduled pipeline built before anything else imported
+    the SDK (its own upsert, a test run in another order) must set up the offline SDK first."""
+    code = (
+        "import json\n"
+        "from model_build import pipeline_kinds\n"
+        "from tests.conftest import MEDIUM\n"
+        f"json.loads(pipeline_kinds.definition({kind!r}, MEDIUM))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

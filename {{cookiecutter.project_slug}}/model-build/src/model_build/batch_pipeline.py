@@ -26,14 +26,7 @@ MODEL_NAME_PREFIX_LENGTH = 40
 
 def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
     """Build ``<project>-<id>-batch-inference``; call it inside ``no_metadata_credentials()``."""
-    from sagemaker.core.workflow.conditions import ConditionEquals
-    from sagemaker.core.workflow.execution_variables import ExecutionVariables
-    from sagemaker.core.workflow.functions import Join, JsonGet
-    from sagemaker.core.workflow.properties import PropertyFile
-    from sagemaker.mlops.workflow.condition_step import ConditionStep
-    from sagemaker.mlops.workflow.fail_step import FailStep
-    from sagemaker.mlops.workflow.pipeline import Pipeline
-
+    # The builder first: its session imports the SDK offline (the SDK's import needs a region).
     build = StepBuilder.scheduled(
         config,
         {
@@ -42,6 +35,14 @@ def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
             "BatchInputUrl": config.batch_input_url,
         },
     )
+    from sagemaker.core.workflow.conditions import ConditionEquals
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.condition_step import ConditionStep
+    from sagemaker.mlops.workflow.fail_step import FailStep
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
     p = build.params
     model_name = Join(
         on="-",

@@ -35,8 +35,7 @@ ATTRIBUTION_THRESHOLD = "0.90"
 
 def get_monitoring_pipeline(config: PipelineConfig) -> Pipeline:
     """Build ``<project>-<id>-monitoring``; call it inside ``no_metadata_credentials()``."""
-    from sagemaker.mlops.workflow.pipeline import Pipeline
-
+    # The builder first: its session imports the SDK offline (the SDK's import needs a region).
     build = StepBuilder.scheduled(
         config,
         {
@@ -46,6 +45,8 @@ def get_monitoring_pipeline(config: PipelineConfig) -> Pipeline:
             quality_step.PARAMETER: config.ground_truth_url,
         },
     )
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
     p = build.params
     arguments: list[Any] = [
         "--capture-url",

@@ -172,9 +172,9 @@ class StepBuilder:
     def scheduled(cls, config: PipelineConfig, defaults: Mapping[str, str | int]) -> StepBuilder:
         """The builder of a scheduled pipeline: its own session, the image parameters first, then
         one pipeline parameter per ``defaults`` item (an integer default makes a ParameterInteger)."""
+        session = pipeline_session(config.region, config.bucket)  # first: it imports the SDK
         from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
 
-        session = pipeline_session(config.region, config.bucket)
         parameters = [
             ParameterInteger(name, default_value=default)
             if isinstance(default, int)
