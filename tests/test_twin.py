@@ -1,5 +1,5 @@
 """`make twin` for real, in fresh bakes with their own virtualenvs: the whole CI/CD flow of a small
-single-account project and of a medium three-account one against the emulator, and deliberate
+single-account project and of a large three-account one against the emulator, and deliberate
 seam breaks that must each fail the flow at the right stage with a message naming the seam.
 
 The slow tier's reason: nothing else runs the flow ACROSS the contracts (buildspecs, synthesized
@@ -70,9 +70,12 @@ def test_small_single_account_flow(small: Path) -> None:
     assert runs == [(not batch, ok)] * 3 + [(batch, ok), (batch, "Failed"), (not batch, ok)]
 
 
-def test_medium_three_account_flow(template: Path, tmp_path: Path) -> None:
+def test_large_three_account_flow(template: Path, tmp_path: Path) -> None:
+    """Large: everything medium has (staging and prod accounts, drift and model-quality loops)
+    plus the jobs' own VPC, endpoint isolation and inter-container encryption; the matrix suites
+    cover medium's settings, the small flow the jobs without a VPC."""
     extra = {
-        "mlops_size": "medium",
+        "mlops_size": "large",
         "git_provider": "codecommit",
         "staging_account_id": STAGING,
         "prod_account_id": PROD,
@@ -93,6 +96,9 @@ def test_medium_three_account_flow(template: Path, tmp_path: Path) -> None:
     (stage,) = [s for s in report["stages"] if s["name"] == quality]
     assert "notifications: 1" in stage["detail"]
     assert any(line.startswith("alarm ") and ": ALARM" in line for line in stage["detail"])
+    # Every job of every run carried the project's key and ran in the project's VPC.
+    details = [line for s in report["stages"] for line in s["detail"]]
+    assert any("all in the project's VPC (2 subnets)" in line for line in details)
     deploy = next(s for s in report["stages"] if s["name"].startswith("4 "))
     assert any(f"in account {STAGING}" in line for line in _lines(output))
     assert any(f"in account {PROD}" in line for line in _lines(output))

@@ -8,6 +8,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from conftest import Synthesized
 
+from project_infra.roles import NETWORK_DESCRIBE_ACTIONS
+
 
 @pytest.fixture(scope="module")
 def template(synthesized: Synthesized) -> Template:
@@ -233,9 +235,11 @@ def test_no_statement_allows_every_action(synthesized: Synthesized) -> None:
 
 
 def _in_project(resource: str, slug: str) -> bool:
-    """A resource of this project: named after it, a pipeline job, or its jobs' log groups."""
+    """A resource of this project: named after it, a pipeline job, its jobs' log groups, or (large)
+    the network interfaces SageMaker creates for the jobs in the project's VPC."""
     return (
         slug in resource
+        or resource.endswith(":network-interface/*")
         or ":processing-job/pipelines-" in resource
         or (":training-job/pipelines-" in resource)
         or (":transform-job/pipelines-" in resource)
@@ -256,9 +260,18 @@ def test_sagemaker_pipeline_role_is_scoped_to_the_project(synthesized: Synthesiz
         "ecr:GetAuthorizationToken",
         "cloudwatch:PutMetricData",
         "sagemaker:ListModelPackages",
+        *NETWORK_DESCRIBE_ACTIONS,  # large: attaching the jobs to the project's VPC
     }
+    network = [
+        k
+        for k, r in synthesized.template["Resources"].items()
+        if r["Type"].startswith("AWS::EC2::")
+    ]
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-        for resource in _as_list(synthesized.resolver.resolve(statement["Resource"])):
+        for raw in _as_list(statement["Resource"]):
+            if any(logical in str(raw) for logical in network):  # the project's subnets, group
+                continue
+            resource = synthesized.resolver.resolve(raw)
             if "Fn::GetAtt" in str(resource):  # this stack's own bucket, key or repository
                 continue
             if resource == "*":

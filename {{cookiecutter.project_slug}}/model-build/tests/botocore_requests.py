@@ -75,6 +75,14 @@ def request_errors(name: str, kind: str, args: dict[str, Any]) -> str:
     return "\n".join(problems)
 
 
+def operation_errors(operation: str, request: dict[str, Any]) -> str:
+    """What botocore's model finds wrong with a ``operation`` request a container sends ('' if valid)."""
+    shape = _service().operation_model(operation).input_shape
+    report = ParamValidator().validate(request, shape)
+    problems = [report.generate_report()] if report.has_errors() else []
+    return "\n".join(problems + _limits(request, shape, operation))
+
+
 def _limits(value: Any, shape: Shape, where: str) -> list[str]:
     """Maximum lengths/sizes and string patterns of the service model, which ParamValidator skips."""
     found: list[str] = []

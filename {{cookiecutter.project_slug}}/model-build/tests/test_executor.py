@@ -706,3 +706,17 @@ def test_an_isolated_job_cannot_call_aws(tmp_path: Path, isolation: bool) -> Non
         StepFailedError, match=r"Could not connect to the endpoint URL: \"http://127\.0\.0\.1:9/"
     ):
         run_processing(tmp_path, "Champion", args, env)
+
+
+def test_a_job_in_a_vpc_runs_locally_as_any_other(tmp_path: Path) -> None:
+    """VpcConfig (large projects' jobs, as the twin runs them) has no local meaning: ignored."""
+    args = {
+        "AppSpecification": {"ContainerEntrypoint": ["python3", "-c", _AWS_CALL]},
+        "NetworkConfig": {
+            "EnableNetworkIsolation": False,
+            "VpcConfig": {"SecurityGroupIds": ["sg-0123abcd"], "Subnets": ["subnet-0123abcd"]},
+        },
+        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1}},
+    }
+    env = {"LOCAL_AWS_ROOT": str(tmp_path)}
+    assert run_processing(tmp_path, "Champion", args, env)["ProcessingJobStatus"] == "Completed"

@@ -1,6 +1,7 @@
 """Every job of the three pipelines: the project's KMS key on its volumes and outputs (when the build
 passes one), network isolation as NETWORK_ISOLATION decides, inter-container traffic encryption for
-large projects; the requests stay valid for botocore."""
+large projects, the project's VPC when the build passes one (large); the requests stay valid for
+botocore."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from model_build import errors, options, pipeline_kinds
 from model_build.steps import NETWORK_ISOLATION, network_isolation
-from tests.botocore_requests import request_errors, simulate
+from tests.botocore_requests import operation_errors, request_errors, simulate
 from tests.conftest import CONFIG, NAME_ENV, all_steps
 from tests.test_scheduled_definitions import approved_stand_in
 
@@ -166,3 +167,102 @@ def test_the_key_comes_from_kms_key_arn(monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_malformed_key_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(errors.UsageError, match=r"^KMS_KEY_ARN='alias/mine' is not a KMS key ARN"):
         _config(monkeypatch, "alias/mine")
+
+
+SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
+SECURITY_GROUP = "sg-0123456789abcdef0"
+IN_VPC = dataclasses.replace(KEYED, job_subnets=SUBNETS, job_security_groups=(SECURITY_GROUP,))
+VPC = {"SecurityGroupIds": [SECURITY_GROUP], "Subnets": list(SUBNETS)}
+# Where a job's request carries its VpcConfig (a transform job's is its Model's: approved_model).
+VPC_CONFIG = {"Processing": ("NetworkConfig", "VpcConfig"), "Training": ("VpcConfig",)}
+
+
+@pytest.fixture(scope="module")
+def in_vpc() -> dict[str, dict[str, Any]]:
+    return _definitions(IN_VPC)
+
+
+def test_every_job_runs_in_the_given_subnets_and_security_group(
+    in_vpc: dict[str, dict[str, Any]],
+) -> None:
+    jobs = _jobs(in_vpc)
+    assert len(jobs) == len(EXPECTED_ISOLATION) + 1
+    for name, kind, args in jobs:
+        if kind == "Transform":
+            continue
+        assert _get(args, VPC_CONFIG[kind]) == VPC, name
+        # The VPC changes where a job runs, not its isolation decision.
+        assert _get(args, ISOLATION[kind]) is NETWORK_ISOLATION[name], name
+    # The batch transform's Model is created by LatestApprovedModel, in the same VPC.
+    (approved,) = [args for name, _, args in jobs if name == "LatestApprovedModel"]
+    arguments = approved["AppSpecification"]["ContainerArguments"]
+    subnet_ids = arguments[arguments.index("--subnet-ids") + 1]
+    groups = arguments[arguments.index("--security-group-ids") + 1]
+    assert (subnet_ids, groups) == (",".join(SUBNETS), SECURITY_GROUP)
+
+
+def test_vpc_requests_are_valid_for_botocore(in_vpc: dict[str, dict[str, Any]]) -> None:
+    checked = []
+    for kind, definition in in_vpc.items():
+        stand_in = approved_stand_in(definition) if kind == pipeline_kinds.BATCH_INFERENCE else None
+        for name, step_type, args in simulate(definition, stand_in):
+            assert not request_errors(name, step_type, args), name
+            checked.append(step_type)
+    assert sorted(set(checked)) == ["Processing", "RegisterModel", "Training", "Transform"]
+    # CreateModel with the VpcConfig approved_model sends (model_container.registry.create_model).
+    request = {
+        "ModelName": "p-abcdef123456",
+        "ExecutionRoleArn": CONFIG.role_arn,
+        "Containers": [
+            {"ModelPackageName": "arn:aws:sagemaker:eu-west-1:111122223333:model-package/g/1"}
+        ],
+        "EnableNetworkIsolation": True,
+        "VpcConfig": IN_VPC.job_vpc,
+    }
+    assert operation_errors("CreateModel", request) == ""
+    assert "VpcConfig.Subnets" in operation_errors(
+        "CreateModel",
+        {**request, "VpcConfig": {"SecurityGroupIds": [SECURITY_GROUP], "Subnets": []}},
+    )
+
+
+def test_without_a_vpc_no_job_names_one(keyed: dict[str, dict[str, Any]]) -> None:
+    assert IN_VPC.job_vpc == VPC and KEYED.job_vpc is None
+    assert "VpcConfig" not in json.dumps(keyed) and "--subnet-ids" not in json.dumps(keyed)
+
+
+def _vpc_config(monkeypatch: pytest.MonkeyPatch, subnets: str, groups: str) -> Any:
+    for name, value in NAME_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name, value in (("JOB_SUBNET_IDS", subnets), ("JOB_SECURITY_GROUP_IDS", groups)):
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+    parser = errors.UsageParser()
+    options.add_name_arguments(parser)
+    return options.build_config(parser.parse_args([]), local=False)
+
+
+def test_the_vpc_comes_from_job_subnet_ids_and_job_security_group_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = _vpc_config(monkeypatch, ",".join(SUBNETS), SECURITY_GROUP)
+    assert (config.job_subnets, config.job_security_groups) == (SUBNETS, (SECURITY_GROUP,))
+    assert _vpc_config(monkeypatch, "", "").job_vpc is None
+
+
+@pytest.mark.parametrize(
+    ("subnets", "groups", "message"),
+    [
+        (SUBNETS[0], "", r"^JOB_SUBNET_IDS and JOB_SECURITY_GROUP_IDS go together"),
+        ("", SECURITY_GROUP, r"^JOB_SUBNET_IDS and JOB_SECURITY_GROUP_IDS go together"),
+        (f"{SUBNETS[0]} {SUBNETS[1]}", SECURITY_GROUP, r"^JOB_SUBNET_IDS='subnet-.*' is not 1-16"),
+        (SUBNETS[0], "default", r"^JOB_SECURITY_GROUP_IDS='default' is not 1-5 security group"),
+    ],
+)
+def test_a_malformed_vpc_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, subnets: str, groups: str, message: str
+) -> None:
+    with pytest.raises(errors.UsageError, match=message):
+        _vpc_config(monkeypatch, subnets, groups)

@@ -32,6 +32,7 @@ class Artifacts:
     repository: ecr.Repository
     model_package_group: sagemaker.CfnModelPackageGroup
     topic: sns.Topic
+    access_logs: s3.Bucket  # the artifact bucket's server access logs (and the job VPC's flow logs)
 
 
 def target_accounts(settings: Settings) -> list[str]:
@@ -149,7 +150,7 @@ def create(scope: Construct, settings: Settings, names: Names) -> Artifacts:
     )
     if settings.notification_email:
         topic.add_subscription(subscriptions.EmailSubscription(settings.notification_email))
-    return Artifacts(key, bucket, repository, group, topic)
+    return Artifacts(key, bucket, repository, group, topic, access_logs)
 
 
 def _group_policy(names: Names, accounts: list[str]) -> dict[str, object]:

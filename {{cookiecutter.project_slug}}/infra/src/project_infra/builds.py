@@ -13,6 +13,7 @@ from constructs import Construct
 from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.events import RELEASE_TAG_PREFIX
+from project_infra.network import JobNetwork
 from project_names import Names
 
 IMAGE_BUILDSPEC = "model-build/container/buildspec.yml"
@@ -96,23 +97,31 @@ def pipeline_run(
     artifacts: Artifacts,
     pipeline_role: iam.IRole,
     upserted: list[str],
+    *,
+    network: JobNetwork | None = None,
 ) -> codebuild.PipelineProject:
     """Tests model-build, then upserts and starts the SageMaker pipeline, and upserts the
-    ``upserted`` pipelines (the scheduled ones) without starting them."""
+    ``upserted`` pipelines (the scheduled ones) without starting them. With ``network`` (large) the
+    pipelines' jobs run in its subnets and security group."""
+    environment = {
+        "SAGEMAKER_PROJECT_NAME": names.slug,
+        "SAGEMAKER_PROJECT_ID": names.project_id,
+        "ARTIFACT_BUCKET": artifacts.bucket.bucket_name,
+        "SAGEMAKER_PIPELINE_ROLE_ARN": pipeline_role.role_arn,
+        # The pipelines' jobs encrypt their volumes and outputs with the project's key.
+        "KMS_KEY_ARN": artifacts.key.key_arn,
+    }
+    if network is not None:
+        # The jobs' VpcConfig (model_build.options; not the endpoints' SUBNET_IDS of model-deploy).
+        environment["JOB_SUBNET_IDS"] = network.subnet_ids
+        environment["JOB_SECURITY_GROUP_IDS"] = network.security_group_ids
     project = _project(
         scope,
         "PipelineRun",
         artifacts=artifacts,
         buildspec=PIPELINE_BUILDSPEC,
         description=f"Upsert and start SageMaker pipeline {names.build_pipeline}",
-        environment={
-            "SAGEMAKER_PROJECT_NAME": names.slug,
-            "SAGEMAKER_PROJECT_ID": names.project_id,
-            "ARTIFACT_BUCKET": artifacts.bucket.bucket_name,
-            "SAGEMAKER_PIPELINE_ROLE_ARN": pipeline_role.role_arn,
-            # The pipelines' jobs encrypt their volumes and outputs with the project's key.
-            "KMS_KEY_ARN": artifacts.key.key_arn,
-        },
+        environment=environment,
     )
     pipeline = arns.build_pipeline(names)
     project.add_to_role_policy(

@@ -13,6 +13,7 @@ from constructs import Construct
 from project_infra import arns, artifacts, builds, events, monitoring, nag, pipelines, roles
 from project_infra.builds import STAGES, Targets
 from project_infra.cleanup import ProjectCleanup, deployment_roles
+from project_infra.network import JobNetwork
 from project_infra.parameters import StackNames, declare
 from project_infra.pipelines import StageDeployment
 from project_infra.project_name import ProjectName
@@ -76,7 +77,13 @@ class ProjectCiCd(Construct):
             deployments = {stage: StageDeployment(None, None, statements) for stage in STAGES}
 
         image_build = builds.image_build(self, names, shared)
-        pipeline_run = builds.pipeline_run(self, names, shared, pipeline_role, scheduled)
+        # Large (Settings.job_vpc): the pipelines' jobs run in the project's own VPC (network.py).
+        network = JobNetwork(self, "JobNetwork", artifacts=shared) if settings.job_vpc else None
+        if network is not None:
+            roles.job_network_access(pipeline_role, network)
+        pipeline_run = builds.pipeline_run(
+            self, names, shared, pipeline_role, scheduled, network=network
+        )
         deploy_build = builds.deploy_build(self, names, shared, targets)
         endpoint_tests = builds.endpoint_tests(self, names, shared, targets)
         build = pipelines.model_build(

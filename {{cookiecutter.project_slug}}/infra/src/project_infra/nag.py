@@ -68,6 +68,11 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
         "executions of the project's own SageMaker pipeline",
     ),
     (
+        r"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/\*",
+        "the network interfaces SageMaker creates for the jobs (ids assigned at creation); created "
+        "only in the project's subnets and security group, deleted only in its VPC",
+    ),
+    (
         r"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
         r"(processing|training|transform)-job/pipelines-\*",
         "SageMaker Pipelines names its jobs pipelines-<execution id>-*, not after the project",
@@ -91,6 +96,12 @@ UNSCOPABLE_ACTIONS = frozenset(
         "cloudwatch:PutMetricData",
         "sagemaker:ListModelPackages",
         *AUTOSCALING_ACTIONS,
+        # roles.NETWORK_DESCRIBE_ACTIONS (SageMaker jobs in the project's VPC, large).
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
     }
 )
 UNSCOPABLE_REASON = "actions without resource-level permissions in IAM: " + ", ".join(

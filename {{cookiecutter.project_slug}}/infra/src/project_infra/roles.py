@@ -11,6 +11,7 @@ from constructs import Construct
 from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.nag import AUTOSCALING_ACTIONS
+from project_infra.network import JobNetwork
 from project_names import Names
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
@@ -127,6 +128,58 @@ def pipeline_execution(
         role.add_to_policy(_metrics(names.drift_namespace))
         role.add_to_policy(_metrics(names.quality_namespace))
     return role
+
+
+# What SageMaker does with the role to attach a job (or the batch transform's Model) to the VPC
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html, CreateTrainingJob and
+# CreateProcessingJob API: Execution Role Permissions). The Describe calls take no resource ARN.
+NETWORK_DESCRIBE_ACTIONS = (
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
+
+
+def job_network_access(role: iam.Role, network: JobNetwork) -> None:
+    """Lets SageMaker create, use and delete the jobs' network interfaces in ``network`` only."""
+    interfaces = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:network-interface/*"
+    role.add_to_policy(iam.PolicyStatement(actions=list(NETWORK_DESCRIBE_ACTIONS), resources=["*"]))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[
+                interfaces,
+                *(
+                    f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:subnet/{subnet}"
+                    for subnet in network.subnets.subnet_ids
+                ),
+                f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:security-group/"
+                + network.jobs.security_group_id,
+            ],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=[
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            resources=[interfaces],
+            # IfExists: the network-interface resource carries ec2:Vpc in EC2's service authorization
+            # reference as we read it, but no page here confirms it for each of these three actions;
+            # an absent key must not stop a job from starting (AWS's AmazonSageMakerFullAccess grants
+            # them on "*"), a present one keeps them to the project's VPC.
+            conditions={
+                "ArnEqualsIfExists": {
+                    "ec2:Vpc": f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:vpc/"
+                    + network.vpc.vpc_id
+                }
+            },
+        )
+    )
 
 
 def model_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam.Role:

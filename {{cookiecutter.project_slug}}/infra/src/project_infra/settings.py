@@ -10,6 +10,8 @@ from project_names import Names
 
 SIZES = ("small", "medium", "large")
 MONITORED_SIZES = ("medium", "large")  # data capture -> drift monitor -> retraining
+# REPLACE: sizes whose pipeline jobs run in the project's own VPC (network.py); add "medium" to opt in.
+JOB_VPC_SIZES = ("large",)
 LAYOUTS = ("single", "multi")
 
 
@@ -42,6 +44,11 @@ class Settings:
     def monitored(self) -> bool:
         """Whether the prod endpoint's traffic is watched for drift (monitoring pipeline + alarm)."""
         return self.size in MONITORED_SIZES
+
+    @property
+    def job_vpc(self) -> bool:
+        """Whether the pipelines' jobs run in the project's own VPC (JOB_VPC_SIZES)."""
+        return self.size in JOB_VPC_SIZES
 
     @property
     def tags(self) -> dict[str, str]:

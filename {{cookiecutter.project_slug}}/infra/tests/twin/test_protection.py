@@ -86,3 +86,77 @@ def test_isolation_other_than_the_steps_decision_is_named() -> None:
         "Preprocess: network isolation None, expected True",
         "Champion: network isolation True, expected False",
     ]
+
+
+SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
+GROUP = "sg-0123456789abcdef0"
+VPC = {"SecurityGroupIds": [GROUP], "Subnets": list(SUBNETS)}
+RESOURCES = {
+    "VpcJobsSubnet1": ("AWS::EC2::Subnet", SUBNETS[0]),
+    "VpcJobsSubnet2": ("AWS::EC2::Subnet", SUBNETS[1]),
+    "JobNetworkJobSecurityGroup1A2B": ("AWS::EC2::SecurityGroup", GROUP),
+    "JobNetworkEndpointSecurityGroup3C4D": ("AWS::EC2::SecurityGroup", "sg-0aaaaaaaaaaaaaaaa"),
+    "Key": ("AWS::KMS::Key", KEY_ID),
+}
+
+
+def _in_vpc() -> dict[str, Any]:
+    definition = _definition()
+    for step in definition["Steps"][:2]:
+        step["Arguments"]["NetworkConfig"]["VpcConfig"] = copy.deepcopy(VPC)
+    definition["Steps"][2]["Arguments"]["VpcConfig"] = {
+        "SecurityGroupIds": [GROUP],
+        "Subnets": list(reversed(SUBNETS)),  # order does not matter
+    }
+    return definition
+
+
+class _Models:
+    """list_models / describe_model as moto answers them, for the run's Model."""
+
+    def __init__(self, models: dict[str, dict[str, Any]]) -> None:
+        self.models = models
+
+    def list_models(self) -> dict[str, Any]:
+        return {"Models": [{"ModelName": name} for name in self.models]}
+
+    def describe_model(self, ModelName: str) -> dict[str, Any]:  # noqa: N803
+        return {"ModelName": ModelName, **self.models[ModelName]}
+
+
+def test_the_stacks_network_is_its_subnets_and_the_jobs_security_group() -> None:
+    network = protection.stack_network(RESOURCES)
+    assert network == protection.Network(frozenset(SUBNETS), frozenset({GROUP}))
+    assert protection.stack_network({"Key": ("AWS::KMS::Key", KEY_ID)}) is None  # small, medium
+
+
+def test_a_run_whose_jobs_and_model_are_in_the_vpc_passes() -> None:
+    network = protection.stack_network(RESOURCES)
+    models = _Models({"p-older1234567": {}, "p-abcdef123456": {"VpcConfig": VPC}})
+    jobs = protection.with_model_vpcs(protection.jobs(_in_vpc(), RAN), models, "abcdef123456")
+    assert jobs[-1].vpc == VPC  # the transform: its Model's
+    assert protection.problems(jobs, KEY_ID, network) == []
+    assert protection.summary("p", jobs, network).endswith("; all in the project's VPC (2 subnets)")
+
+
+def test_a_job_outside_the_vpc_or_in_another_group_is_named() -> None:
+    network = protection.stack_network(RESOURCES)
+    definition = _in_vpc()
+    definition["Steps"][0]["Arguments"]["NetworkConfig"].pop("VpcConfig")  # Preprocess
+    definition["Steps"][1]["Arguments"]["NetworkConfig"]["VpcConfig"]["SecurityGroupIds"] = [
+        "sg-0aaaaaaaaaaaaaaaa"
+    ]
+    models = _Models({"p-abcdef123456": {}})  # the transform's Model without a VpcConfig
+    jobs = protection.with_model_vpcs(protection.jobs(definition, RAN), models, "abcdef123456")
+    found = protection.problems(jobs, KEY_ID, network)
+    assert [line.split(":")[0] for line in found] == ["Preprocess", "Champion", "BatchTransform"]
+    assert found[0] == (
+        f"Preprocess: VpcConfig None, not the stack's subnets {sorted(SUBNETS)} "
+        f"and security group {[GROUP]}"
+    )
+
+
+def test_without_the_stacks_network_the_vpc_is_not_checked() -> None:
+    jobs = protection.jobs(_definition(), RAN)  # no VpcConfig anywhere (small, medium)
+    assert protection.problems(jobs, KEY_ID, None) == []
+    assert protection.with_model_vpcs(jobs[:1], _Models({}), "abcdef123456") == jobs[:1]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from conftest import Synthesized
 
+from project_infra.twin import protection
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
 from project_infra.twin.intrinsics import ResolveError, Resolver, references
@@ -161,6 +162,16 @@ def test_the_synthesized_stack_provisions_with_every_type_accounted_for(
     for res in stack.of_type("AWS::CodeBuild::Project").values():
         text = str(res.properties)
         assert "Ref" not in text and "Fn::" not in text
+    # The jobs' network the twin checks every job against (large): moto's subnet and group ids.
+    network = protection.stack_network(
+        {k: (r.type, r.physical_id) for k, r in stack.resources.items()}
+    )
+    if not synthesized.settings.job_vpc:
+        assert network is None
+    else:
+        assert network is not None and len(network.subnets) == 2
+        assert all(s.startswith("subnet-") for s in network.subnets)
+        assert [g[:3] for g in network.security_groups] == ["sg-"]
 
 
 def test_a_mixed_case_project_name_provisions_with_lowercase_where_aws_wants_it(

@@ -24,6 +24,18 @@ if TYPE_CHECKING:
 MODEL_NAME_PREFIX_LENGTH = 40
 
 
+def vpc_arguments(config: PipelineConfig) -> list[str]:
+    """approved_model's ``--subnet-ids``/``--security-group-ids`` (none without a job VPC)."""
+    if not config.job_subnets:
+        return []
+    return [
+        "--subnet-ids",
+        ",".join(config.job_subnets),
+        "--security-group-ids",
+        ",".join(config.job_security_groups),
+    ]
+
+
 def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
     """Build ``<project>-<id>-batch-inference``; call it inside ``no_metadata_credentials()``."""
     # The builder first: its session imports the SDK offline (the SDK's import needs a region).
@@ -71,6 +83,8 @@ def get_batch_inference_pipeline(config: PipelineConfig) -> Pipeline:
                 model_name,
                 "--execution-role-arn",
                 config.role_arn,
+                # The Model's VpcConfig, which the transform job runs in (large).
+                *vpc_arguments(config),
             ],
             property_files=[approved_file],
         )

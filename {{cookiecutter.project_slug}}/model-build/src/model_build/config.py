@@ -33,6 +33,21 @@ class PipelineConfig:
     # The project's KMS key (infra: the artifact bucket's key; CodeBuild's KMS_KEY_ARN): every job's
     # volumes and outputs are encrypted with it. None (local runs): the fields are left out.
     kms_key_arn: str | None = None
+    # The jobs' VPC (large; infra: the JobNetwork's private subnets and its security group;
+    # CodeBuild's JOB_SUBNET_IDS / JOB_SECURITY_GROUP_IDS). Empty (local runs, small, medium): the
+    # jobs run in SageMaker's own network, no VpcConfig.
+    job_subnets: tuple[str, ...] = ()
+    job_security_groups: tuple[str, ...] = ()
+
+    @property
+    def job_vpc(self) -> dict[str, list[str]] | None:
+        """The jobs' VpcConfig (botocore's VpcConfig shape), or None when no VPC is given."""
+        if not self.job_subnets:
+            return None
+        return {
+            "SecurityGroupIds": list(self.job_security_groups),
+            "Subnets": list(self.job_subnets),
+        }
 
     @property
     def encrypts_inter_container_traffic(self) -> bool:

@@ -23,11 +23,17 @@ ENVIRONMENT = {
     "image_uri": "IMAGE_URI",
     # The project's KMS key: encrypts every job's volumes and outputs (unset: left out, as locally).
     "kms_key_arn": "KMS_KEY_ARN",
+    # The jobs' VPC (large): comma-separated private subnet ids and security group ids; both or
+    # neither (unset: the jobs run outside a VPC, as locally).
+    "job_subnet_ids": "JOB_SUBNET_IDS",
+    "job_security_group_ids": "JOB_SECURITY_GROUP_IDS",
 }
 _ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]{1,128}$")
+_SUBNETS = re.compile(r"^subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17}){0,15}$")  # VpcConfig: 1-16
+_SECURITY_GROUPS = re.compile(r"^sg-[0-9a-f]{8,17}(,sg-[0-9a-f]{8,17}){0,4}$")  # VpcConfig: 1-5
 
 
 def add_name_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,6 +133,7 @@ def build_config(
     if values["kms_key_arn"]:
         example = "a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/<key id>"
         checks.append(("kms_key_arn", _KMS_KEY, example))
+    checks += _vpc_checks(values)
     for dest, pattern, expected in checks:
         if not pattern.match(str(values[dest])):
             raise UsageError(f"{ENVIRONMENT[dest]}={values[dest]!r} is not {expected}")
@@ -138,6 +145,9 @@ def build_config(
     for key in ("image_uri", "kms_key_arn"):
         if values[key]:
             extra[key] = values[key]
+    if values["job_subnet_ids"]:
+        extra["job_subnets"] = tuple(str(values["job_subnet_ids"]).split(","))
+        extra["job_security_groups"] = tuple(str(values["job_security_group_ids"]).split(","))
     for key in ("processing_instance_type", "training_instance_type"):
         if key in from_file:
             extra[key] = from_file[key]
@@ -150,6 +160,21 @@ def build_config(
         project_id=str(values["project_id"]),
         **extra,
     )
+
+
+def _vpc_checks(values: Mapping[str, str | None]) -> list[tuple[str, re.Pattern[str], str]]:
+    """The jobs' VPC: JOB_SUBNET_IDS and JOB_SECURITY_GROUP_IDS both set (then checked) or neither."""
+    if bool(values["job_subnet_ids"]) != bool(values["job_security_group_ids"]):
+        raise UsageError(
+            f"{ENVIRONMENT['job_subnet_ids']} and {ENVIRONMENT['job_security_group_ids']} go "
+            "together: set both (the jobs' VPC) or neither"
+        )
+    if not values["job_subnet_ids"]:
+        return []
+    return [
+        ("job_subnet_ids", _SUBNETS, "1-16 subnet ids like subnet-0123abcd,..."),
+        ("job_security_group_ids", _SECURITY_GROUPS, "1-5 security group ids like sg-0123abcd,..."),
+    ]
 
 
 def _size(given: str | None, from_file: str | None, path: Path | None) -> str:

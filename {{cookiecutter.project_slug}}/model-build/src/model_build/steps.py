@@ -235,7 +235,12 @@ class StepBuilder:
             # ProcessingResources.ClusterConfig.VolumeKmsKeyId, ProcessingOutputConfig.KmsKeyId.
             volume_kms_key=self.config.kms_key_arn,
             output_kms_key=self.config.kms_key_arn,
-            network_config=NetworkConfig(enable_network_isolation=network_isolation(name)),
+            # NetworkConfig.VpcConfig when the project gives its jobs a VPC (large).
+            network_config=NetworkConfig(
+                enable_network_isolation=network_isolation(name),
+                security_group_ids=list(self.config.job_security_groups) or None,
+                subnets=list(self.config.job_subnets) or None,
+            ),
         )
         step_args = processor.run(
             inputs=[
@@ -307,10 +312,12 @@ class StepBuilder:
                 instance_count=p["TrainingInstanceCount"],
                 volume_kms_key_id=self.config.kms_key_arn,  # ResourceConfig.VolumeKmsKeyId
             ),
-            # EnableNetworkIsolation, EnableInterContainerTrafficEncryption (a VpcConfig would go here
-            # too: Networking's subnets and security_group_ids).
+            # EnableNetworkIsolation, EnableInterContainerTrafficEncryption and, when the project
+            # gives its jobs a VPC (large), VpcConfig.
             networking=Networking(
                 enable_network_isolation=network_isolation("Train"),
+                security_group_ids=list(self.config.job_security_groups) or None,
+                subnets=list(self.config.job_subnets) or None,
                 enable_inter_container_traffic_encryption=(
                     self.config.encrypts_inter_container_traffic
                 ),
@@ -450,7 +457,8 @@ class StepBuilder:
             base_transform_job_name=f"{self.config.base_name}-{name.lower()}",
             sagemaker_session=self.session,
             # TransformResources.VolumeKmsKeyId, TransformOutput.KmsKeyId. A transform job has no
-            # network isolation of its own: its Model's EnableNetworkIsolation applies.
+            # network settings of its own: its Model's EnableNetworkIsolation and VpcConfig apply
+            # (model_container.approved_model creates it; batch_pipeline passes the VPC).
             volume_kms_key=self.config.kms_key_arn,
             output_kms_key=self.config.kms_key_arn,
         )

@@ -173,9 +173,31 @@ def delete_stack(
         else:
             raise CleanupError(f"stack {stack.name}: the twin cannot delete {res.type}; add it")
     if any(res.how == MOTO for res in stack.resources.values()):
+        _delete_what_moto_keeps(clients("ec2"), stack)
         _moto_stack_status(stack.account, stack.region, stack.name, "CREATE_COMPLETE")
         clients("cloudformation").delete_stack(StackName=stack.name)
     return retained
+
+
+def _delete_what_moto_keeps(ec2: Any, stack: Stack) -> None:
+    """moto 5.2.5's CloudFormation creates VPC endpoints and route tables but has no delete for them:
+    its DeleteStack leaves them, and then fails on the VPC they keep ("has dependencies"). The twin
+    deletes them first, as CloudFormation deletes them before the VPC: the endpoints (they hold the
+    route tables' S3 routes and the interfaces), the subnets' associations, the tables."""
+
+    def ids(kind: str) -> list[str]:
+        return [r.physical_id for r in stack.resources.values() if r.how == MOTO and r.type == kind]
+
+    if endpoints := ids("AWS::EC2::VPCEndpoint"):
+        ec2.delete_vpc_endpoints(VpcEndpointIds=endpoints)
+    if tables := ids("AWS::EC2::RouteTable"):
+        for table in ec2.describe_route_tables(RouteTableIds=tables)["RouteTables"]:
+            for association in table.get("Associations", []):
+                if not association.get("Main"):
+                    ec2.disassociate_route_table(
+                        AssociationId=association["RouteTableAssociationId"]
+                    )
+            ec2.delete_route_table(RouteTableId=table["RouteTableId"])
 
 
 class _SplitStacks:

@@ -322,16 +322,20 @@ class Twin:
         return ran
 
     def check_job_protection(self, execution: Execution, report: StageReport) -> None:
-        """Every job of the run carries the stack's KMS key (volume, output) and its step's network
-        isolation (twin/protection.py)."""
+        """Every job of the run carries the stack's KMS key (volume, output), its step's network
+        isolation and, when the stack has the jobs' VPC (large), its subnets and security group
+        (twin/protection.py)."""
         if not execution.jobs:
             return
         assert self.stack is not None
         (key,) = self.stack.of_type("AWS::KMS::Key").values()
-        wrong = protection.problems(execution.jobs, key.physical_id)
+        network = protection.stack_network(
+            {k: (r.type, r.physical_id) for k, r in self.stack.resources.items()}
+        )
+        wrong = protection.problems(execution.jobs, key.physical_id, network)
         if wrong:
             raise StageError(f"SageMaker pipeline {execution.pipeline}: " + "; ".join(wrong))
-        report.detail.append(protection.summary(execution.pipeline, execution.jobs))
+        report.detail.append(protection.summary(execution.pipeline, execution.jobs, network))
 
     def _publish_statuses(self, execution: Execution) -> None:
         """The events SageMaker sends as a run ends: each step's final status (a failed one with its

@@ -178,7 +178,9 @@ def run_execution(
         step["Name"]: step["Type"] for step in LocalExecutor.all_steps(definition["Steps"])
     }
     execution.registered = [r["ModelPackageArn"] for r in result.registered]
-    execution.jobs = protection.jobs(definition, execution.steps)
+    execution.jobs = protection.with_model_vpcs(
+        protection.jobs(definition, execution.steps), sagemaker, result.execution_id
+    )
     execution.seconds = sum(step["seconds"] for step in result.steps.values())
     return execution
 

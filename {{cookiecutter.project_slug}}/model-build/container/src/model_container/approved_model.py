@@ -1,10 +1,11 @@
 """Processing step of batch inference: the newest Approved model package of a group.
 
 ``python3 -m model_container.approved_model --model-package-group G [--model-name NAME
---execution-role-arn ARN] [--output-dir DIR]`` finds the group's most recently created Approved
+--execution-role-arn ARN [--subnet-ids S1,S2 --security-group-ids G1]] [--output-dir DIR]`` finds the group's most recently created Approved
 package, downloads its drift baselines to ``<output-dir>/baselines/{statistics,constraints}.json``
 (and ``extension_constraints.json`` when the package has one: the monitor's ``--baseline-dir``),
-optionally creates a SageMaker Model from the package (tagged with the package's tags), and writes ``<output-dir>/model-package.json`` (``model_package_arn``,
+optionally creates a SageMaker Model from the package (tagged with the package's tags; in those
+subnets and security groups when given: the batch transform then runs in that VPC), and writes ``<output-dir>/model-package.json`` (``model_package_arn``,
 ``model_name``, ``image_uri``, ``statistics_uri``, ``constraints_uri``) for the pipeline's JsonGet.
 No Approved package: exit 1 with one line.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from model_container import registry
@@ -30,6 +31,19 @@ def _role_arn(text: str) -> str:
             f"execution role ARN {text!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
         )
     return text
+
+
+def _ids(prefix: str, most: int) -> Callable[[str], list[str]]:
+    """A comma-separated list of 1..``most`` ``<prefix>-<hex>`` ids (VpcConfig's limits)."""
+    pattern = re.compile(rf"{prefix}-[0-9a-f]{{8,17}}")
+
+    def parse(text: str) -> list[str]:
+        ids = text.split(",")
+        if not 1 <= len(ids) <= most or not all(pattern.fullmatch(i) for i in ids):
+            raise StepError(f"{text!r} is not 1-{most} comma-separated ids like {prefix}-0123abcd")
+        return ids
+
+    return parse
 
 
 def _parser() -> StepArgumentParser:
@@ -49,6 +63,16 @@ def _parser() -> StepArgumentParser:
         "--execution-role-arn", type=_role_arn, help="the created Model's role (with --model-name)"
     )
     parser.add_argument(
+        "--subnet-ids",
+        type=_ids("subnet", 16),
+        help="the created Model's VPC subnets (comma-separated)",
+    )
+    parser.add_argument(
+        "--security-group-ids",
+        type=_ids("sg", 5),
+        help="the created Model's VPC security groups (comma-separated; with --subnet-ids)",
+    )
+    parser.add_argument(
         "--output-dir", type=Path, default=None, help="default: processing/approved"
     )
     parser.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION")
@@ -59,6 +83,15 @@ def approved_model(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if (args.model_name is None) != (args.execution_role_arn is None):
         raise StepError("--model-name and --execution-role-arn go together: pass both or neither")
+    if (args.subnet_ids is None) != (args.security_group_ids is None):
+        raise StepError("--subnet-ids and --security-group-ids go together: pass both or neither")
+    if args.subnet_ids and not args.model_name:
+        raise StepError("--subnet-ids and --security-group-ids need --model-name (the Model's VPC)")
+    vpc = (
+        {"SecurityGroupIds": args.security_group_ids, "Subnets": args.subnet_ids}
+        if args.subnet_ids
+        else None
+    )
     output_dir = args.output_dir or processing("approved")
 
     sagemaker = registry.client("sagemaker", args.region)
@@ -69,7 +102,9 @@ def approved_model(argv: Sequence[str] | None = None) -> None:
     )
     if args.model_name:
         tags = registry.package_tags(sagemaker, arn)
-        registry.create_model(sagemaker, args.model_name, arn, args.execution_role_arn, tags)
+        registry.create_model(
+            sagemaker, args.model_name, arn, args.execution_role_arn, tags, vpc_config=vpc
+        )
         print(f"model {args.model_name} serves {arn}")
 
     document = {

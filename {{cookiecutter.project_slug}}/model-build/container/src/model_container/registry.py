@@ -244,9 +244,17 @@ def package_tags(sagemaker: Any, arn: str) -> list[dict[str, str]]:
 
 
 def create_model(
-    sagemaker: Any, name: str, package_arn: str, role_arn: str, tags: list[dict[str, str]]
+    sagemaker: Any,
+    name: str,
+    package_arn: str,
+    role_arn: str,
+    tags: list[dict[str, str]],
+    *,
+    vpc_config: dict[str, list[str]] | None = None,
 ) -> str:
     """A SageMaker Model serving the package (as batch transform and endpoints use it); its ARN.
+    ``vpc_config`` (CreateModel's VpcConfig: SecurityGroupIds, Subnets) puts its containers in
+    those subnets (https://docs.aws.amazon.com/sagemaker/latest/dg/batch-vpc.html).
 
     A model of that name that already serves the package is reused: a retried step (same execution
     id, same name) must not fail on its own earlier success.
@@ -270,6 +278,8 @@ def create_model(
         # EnableNetworkIsolation). The endpoints set the same through endpoint.yml.
         "EnableNetworkIsolation": True,
     }
+    if vpc_config:
+        request["VpcConfig"] = vpc_config
     if tags:
         request["Tags"] = tags
     with aws_errors(f"create model {name!r} from {package_arn}"):

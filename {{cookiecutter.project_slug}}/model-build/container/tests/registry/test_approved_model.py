@@ -75,6 +75,19 @@ def test_newest_approved_package_baselines_and_model(
     assert registry.sagemaker.list_tags(ResourceArn=model["ModelArn"])["Tags"] == PROJECT_TAGS
 
 
+def test_the_model_runs_in_the_given_subnets_and_security_groups(
+    registry: Registry, tmp_path: Path, opt_ml: Path
+) -> None:
+    registry.register("Approved", feature_table(1))
+    vpc = ("--subnet-ids", "subnet-0123abcd,subnet-4567cdef", "--security-group-ids", "sg-89abcdef")
+    assert run(tmp_path, "--model-name", "demo-batch-abc", "--execution-role-arn", ROLE, *vpc) == 0
+    model = registry.sagemaker.describe_model(ModelName="demo-batch-abc")
+    assert model["VpcConfig"] == {
+        "SecurityGroupIds": ["sg-89abcdef"],
+        "Subnets": ["subnet-0123abcd", "subnet-4567cdef"],
+    }
+
+
 def test_without_model_name_no_model_is_created(
     registry: Registry, tmp_path: Path, opt_ml: Path
 ) -> None:
@@ -159,6 +172,15 @@ def test_missing_baseline_object(
         (
             ["--model-name", "m", "--execution-role-arn", "pipeline-role"],
             "execution role ARN 'pipeline-role' is not an IAM role ARN",
+        ),
+        (["--subnet-ids", "subnet-0123abcd"], "--subnet-ids and --security-group-ids go together"),
+        (
+            ["--subnet-ids", "subnet-0123abcd", "--security-group-ids", "sg-0123abcd"],
+            "need --model-name",
+        ),
+        (
+            ["--subnet-ids", "subnet-0123abcd,vpc-0123abcd", "--security-group-ids", "sg-0123abcd"],
+            "'subnet-0123abcd,vpc-0123abcd' is not 1-16 comma-separated ids like subnet-0123abcd",
         ),
     ],
 )
