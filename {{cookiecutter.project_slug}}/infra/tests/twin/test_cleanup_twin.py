@@ -4,7 +4,7 @@ nothing) and on Delete, after what depends on it and before moto's part; retaine
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from project_infra.cleanup import handler_source
 from project_infra.twin import cleanup
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
-from project_infra.twin.provision import TWIN, deploy
+from project_infra.twin.provision import TWIN, Stack, deploy
 
 REGION = "us-east-1"
 PIPELINE = "demo-p-1-model-build"
@@ -76,12 +76,10 @@ def emulator() -> Iterator[Emulator]:
     started.stop()
 
 
-def test_create_runs_the_handler_and_delete_cleans_up_in_cloudformations_order(
-    emulator: Emulator,
-) -> None:
-    stack = deploy(
-        TEMPLATE,
-        stack_name="demo-cicd",
+def _deploy(emulator: Emulator, template: dict[str, Any], name: str) -> Stack:
+    return deploy(
+        template,
+        stack_name=name,
         parameters={},
         clients=emulator.client,
         account=TOOLING_ACCOUNT,
@@ -89,6 +87,26 @@ def test_create_runs_the_handler_and_delete_cleans_up_in_cloudformations_order(
         interpreters=INTERPRETERS,
         not_emulated=NOT_EMULATED,
     )
+
+
+def _delete(
+    emulator: Emulator, stack: Stack, template: dict[str, Any], log: Callable[[str], None]
+) -> list[str]:
+    """The project's deletion of ``stack`` as the twin's last stage runs it."""
+    return cleanup.delete_stack(
+        stack,
+        template,
+        emulator.client,
+        cleanup.handler_clients(emulator, {}, DELETERS),
+        deleters=DELETERS,
+        log=log,
+    )
+
+
+def test_create_runs_the_handler_and_delete_cleans_up_in_cloudformations_order(
+    emulator: Emulator,
+) -> None:
+    stack = _deploy(emulator, TEMPLATE, "demo-cicd")
     res = stack.resources["Cleanup"]
     assert res.how == TWIN
     assert res.physical_id.startswith("Cleanup-")  # what the handler answered Create
@@ -101,14 +119,7 @@ def test_create_runs_the_handler_and_delete_cleans_up_in_cloudformations_order(
     )
     order: list[str] = []
 
-    retained = cleanup.delete_stack(
-        stack,
-        TEMPLATE,
-        emulator.client,
-        cleanup.handler_clients(emulator, {}, DELETERS),
-        deleters=DELETERS,
-        log=order.append,
-    )
+    retained = _delete(emulator, stack, TEMPLATE, order.append)
 
     assert retained == ["AWS::SageMaker::ModelPackageGroup demo-p-1"]
     assert order == [f"  Cleanup Delete: deleted SageMaker pipeline {PIPELINE}"]
@@ -126,26 +137,10 @@ def test_a_failed_cleanup_stops_the_deletion_with_its_reason(emulator: Emulator)
     template["Resources"]["Cleanup"]["Properties"]["Stacks"] = [
         {"StackName": "sagemaker-demo-deploy-prod", "RoleArn": "not-an-arn"}
     ]
-    stack = deploy(
-        template,
-        stack_name="demo-failing",
-        parameters={},
-        clients=emulator.client,
-        account=TOOLING_ACCOUNT,
-        region=REGION,
-        interpreters=INTERPRETERS,
-        not_emulated=NOT_EMULATED,
-    )
+    stack = _deploy(emulator, template, "demo-failing")
 
     with pytest.raises(cleanup.CleanupError, match="NOT deleted stack sagemaker-demo-deploy-prod"):
-        cleanup.delete_stack(
-            stack,
-            template,
-            emulator.client,
-            cleanup.handler_clients(emulator, {}, DELETERS),
-            deleters=DELETERS,
-            log=lambda _line: None,
-        )
+        _delete(emulator, stack, template, lambda _line: None)
 
 
 STAGE_TEMPLATE: dict[str, Any] = {
@@ -188,16 +183,7 @@ STAGE_TEMPLATE: dict[str, Any] = {
 def test_the_handlers_delete_stack_deletes_both_parts_of_a_stage_stack(emulator: Emulator) -> None:
     """The twin creates a stage stack's SageMaker resources itself: CloudFormation's DeleteStack,
     as the handler calls it in the twin, deletes them too (and the twin keeps its record)."""
-    stage = deploy(
-        STAGE_TEMPLATE,
-        stack_name="sagemaker-demo-deploy-prod",
-        parameters={},
-        clients=emulator.client,
-        account=TOOLING_ACCOUNT,
-        region=REGION,
-        interpreters=INTERPRETERS,
-        not_emulated=NOT_EMULATED,
-    )
+    stage = _deploy(emulator, STAGE_TEMPLATE, "sagemaker-demo-deploy-prod")
     deployed = {stage.name: stage}
     sagemaker = emulator.client("sagemaker")
     assert [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]] == ["demo-prod"]
@@ -263,24 +249,8 @@ def test_a_stack_with_a_private_vpc_and_its_endpoints_is_deleted_whole(emulator:
             },
         }
     }
-    stack = deploy(
-        template,
-        stack_name="demo-network",
-        parameters={},
-        clients=emulator.client,
-        account=TOOLING_ACCOUNT,
-        region=REGION,
-        interpreters=INTERPRETERS,
-        not_emulated=NOT_EMULATED,
-    )
+    stack = _deploy(emulator, template, "demo-network")
     vpc_id = stack.resources["Vpc"].physical_id
     ec2 = emulator.client("ec2")
-    cleanup.delete_stack(
-        stack,
-        template,
-        emulator.client,
-        cleanup.handler_clients(emulator, {}, DELETERS),
-        deleters=DELETERS,
-        log=lambda _line: None,
-    )
+    _delete(emulator, stack, template, lambda _line: None)
     assert vpc_id not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
