@@ -34,7 +34,10 @@ class ProjectProduct(servicecatalog.ProductStack):
             description=f"CI/CD of a SageMaker project from the {settings.slug} template",
             analytics_reporting=False,
         )
-        ProjectCiCd(self, "CiCd", settings=settings, repo_root=project)
+        # Not yet the jobs' own VPC of a large project: the launch role (launch_role.py) has no EC2
+        # scopes (VPC, subnets, route tables, security groups, endpoints, flow logs) yet. A large
+        # project deployed with `make deploy-infra` has it.
+        ProjectCiCd(self, "CiCd", settings=settings, repo_root=project, job_network=False)
         acknowledge_wildcards(self)
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)

@@ -23,8 +23,15 @@ from project_infra.source import Source
 
 class ProjectCiCd(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: Settings, repo_root: Path
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        repo_root: Path,
+        job_network: bool | None = None,
     ) -> None:
+        """``job_network``: the jobs' own VPC (network.py); None decides by size (Settings.job_vpc)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         parameters = declare(stack, settings)
@@ -78,7 +85,8 @@ class ProjectCiCd(Construct):
 
         image_build = builds.image_build(self, names, shared)
         # Large (Settings.job_vpc): the pipelines' jobs run in the project's own VPC (network.py).
-        network = JobNetwork(self, "JobNetwork", artifacts=shared) if settings.job_vpc else None
+        in_vpc = settings.job_vpc if job_network is None else job_network
+        network = JobNetwork(self, "JobNetwork", artifacts=shared) if in_vpc else None
         if network is not None:
             roles.job_network_access(pipeline_role, network)
         pipeline_run = builds.pipeline_run(
