@@ -137,14 +137,19 @@ def test_training_encrypts_inter_container_traffic_when_large(
     assert "VpcConfig" not in json.dumps(keyed)
 
 
-def test_keyed_requests_are_valid_for_botocore(keyed: dict[str, dict[str, Any]]) -> None:
+def _assert_valid_for_botocore(definitions: dict[str, dict[str, Any]]) -> None:
+    """Every job step of the three pipelines, as the executor would send it, fits botocore's shape."""
     checked = []
-    for kind, definition in keyed.items():
+    for kind, definition in definitions.items():
         stand_in = approved_stand_in(definition) if kind == pipeline_kinds.BATCH_INFERENCE else None
         for name, step_type, args in simulate(definition, stand_in):
             assert not request_errors(name, step_type, args), name
             checked.append(step_type)
     assert sorted(set(checked)) == ["Processing", "RegisterModel", "Training", "Transform"]
+
+
+def test_keyed_requests_are_valid_for_botocore(keyed: dict[str, dict[str, Any]]) -> None:
+    _assert_valid_for_botocore(keyed)
 
 
 def _config(monkeypatch: pytest.MonkeyPatch, key: str | None) -> Any:
@@ -202,13 +207,7 @@ def test_every_job_runs_in_the_given_subnets_and_security_group(
 
 
 def test_vpc_requests_are_valid_for_botocore(in_vpc: dict[str, dict[str, Any]]) -> None:
-    checked = []
-    for kind, definition in in_vpc.items():
-        stand_in = approved_stand_in(definition) if kind == pipeline_kinds.BATCH_INFERENCE else None
-        for name, step_type, args in simulate(definition, stand_in):
-            assert not request_errors(name, step_type, args), name
-            checked.append(step_type)
-    assert sorted(set(checked)) == ["Processing", "RegisterModel", "Training", "Transform"]
+    _assert_valid_for_botocore(in_vpc)
     # CreateModel with the VpcConfig approved_model sends (model_container.registry.create_model).
     request = {
         "ModelName": "p-abcdef123456",
