@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -32,6 +33,117 @@ def launch_policy(catalog: dict[str, Any]) -> dict[str, Any]:
         if r["Type"] == "AWS::IAM::Policy" and "LaunchRole" in json.dumps(r["Properties"]["Roles"])
     ]
     return policy["Properties"]["PolicyDocument"]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _size(product: dict[str, Any]) -> str:
+    """The bake's size, from the MlopsSize tag the project stack puts on its resources."""
+    (size,) = {
+        tag["Value"]
+        for resource in product["Resources"].values()
+        for tag in _as_list(resource.get("Properties", {}).get("Tags", []))
+        if isinstance(tag, dict) and tag.get("Key") == "MlopsSize"
+    }
+    return str(size)
+
+
+# project_infra.network's resource types, and what the pipeline role needs for SageMaker to attach
+# the jobs to the subnets (project_infra.roles.job_network_access).
+JOB_NETWORK_TYPES = {
+    "AWS::EC2::VPC",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::RouteTable",
+    "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress",
+    "AWS::EC2::VPCEndpoint",
+    "AWS::EC2::FlowLog",
+}
+ENI_ACTIONS = {
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+}
+
+
+def test_large_product_has_the_jobs_vpc_and_the_launch_role_builds_it(
+    published: Published,
+) -> None:
+    """Large: the product holds the jobs' VPC as `make deploy-infra` does, and the launch role may
+    call every EC2 action those types' handlers call, on ARNs of the EC2 types the product creates
+    only (none on `*` unless IAM cannot scope it)."""
+    product = published.product
+    types = {r["Type"] for r in product["Resources"].values()}
+    if _size(product) != "large":
+        assert not types & JOB_NETWORK_TYPES
+        return
+    assert types >= JOB_NETWORK_TYPES
+    product_actions = {
+        action
+        for r in product["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        for action in _as_list(s["Action"])
+    }
+    assert product_actions >= ENI_ACTIONS
+    (flow_log,) = [r for r in product["Resources"].values() if r["Type"] == "AWS::EC2::FlowLog"]
+    assert flow_log["Properties"]["LogDestinationType"] == "s3"
+    assert "DeliverLogsPermissionArn" not in flow_log["Properties"]  # no role to pass
+
+    statements = Resolver(published.catalog, published.region).resolve(
+        launch_policy(published.catalog)["Statement"]
+    )
+    ec2_arn = re.compile(rf"arn:aws:ec2:{published.region}:\d{{12}}:([a-z-]+)/\*")
+    granted_types = {
+        match.group(1)
+        for s in statements
+        for arn in _as_list(s["Resource"])
+        if (match := ec2_arn.fullmatch(arn))
+    }
+    assert granted_types == set(launch_role.EC2_TYPES)
+    needed = {
+        a
+        for t in JOB_NETWORK_TYPES
+        for a in handler_actions(t)
+        if a.split(":")[0] in {"ec2", "vpce", "logs"}
+    }
+    for name in sorted(needed):
+        resources = {
+            r for s in statements if name in _as_list(s["Action"]) for r in _as_list(s["Resource"])
+        }
+        action = describe(name)
+        assert action is not None and resources, name
+        if action.resource_types:
+            assert all(ec2_arn.fullmatch(r) for r in resources), (name, resources)
+        else:
+            assert resources == {"*"}, name
+    assert {"s3:PutBucketPolicy", "s3:GetBucketPolicy"} <= {
+        a for s in statements for a in _as_list(s["Action"])
+    }
+    # The launch role still passes the pipeline role (to SageMaker) and nothing to EC2 or logs.
+    passed = {
+        service
+        for s in statements
+        if "iam:PassRole" in _as_list(s["Action"])
+        for service in _as_list(s["Condition"]["StringEquals"]["iam:PassedToService"])
+    }
+    assert "sagemaker.amazonaws.com" in passed
+    assert not {"ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com"} & passed
+
+
+def test_ec2_types_outside_the_jobs_vpc_are_refused() -> None:
+    """A gateway, NAT or instance the infra may gain is not covered by the VPC's scopes."""
+    with pytest.raises(
+        PermissionsError, match=r"ec2:CreateInternetGateway acts on .*internet-gateway"
+    ):
+        launch_role.derive(
+            {"AWS::EC2::InternetGateway"}, asset_bucket="sm-x", passed_to_services=[]
+        )
 
 
 def test_launch_role_covers_the_product_template(published: Published) -> None:

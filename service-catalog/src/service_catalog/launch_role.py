@@ -115,7 +115,55 @@ def scopes(asset_bucket: str) -> dict[tuple[str, str], Scope]:
                 "StringEquals": {"codeconnections:PassedToService": "codepipeline.amazonaws.com"}
             },
         ),
+        **ec2_scopes(),
     }
+
+
+# The jobs' own VPC (a large project's project_infra.network): EC2 resource types the handlers of
+# AWS::EC2::VPC, Subnet, RouteTable, SubnetRouteTableAssociation, SecurityGroup(Ingress|Egress),
+# VPCEndpoint and FlowLog act on, as IAM's reference lists them ("Actions, resources, and condition
+# keys for Amazon EC2": https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html).
+# Scoped to the type's ARNs in this account and Region, without conditions:
+# - names cannot scope them: EC2 assigns random ids (vpc-0abc...), the template names none;
+# - tag conditions (aws:RequestTag/Project on the create calls, ec2:ResourceTag/Project on the later
+#   ones) would need CloudFormation's EC2 handlers to pass the stack's tags in the create call itself
+#   (TagSpecifications) rather than tag afterwards, and no AWS page says which they do; the
+#   aws:cloudformation:* stack tags "vary by resource type" in how they propagate
+#   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-resource-tags.html).
+#   A tag condition that the handler's call does not meet fails the launch;
+# - ec2:Vpc (ArnEquals) needs the VPC's id, which exists only after the launch, and ec2:CreateAction
+#   on CreateTags would deny the handlers' own CreateTags when a tag changes on update.
+# Only these EC2 types are granted: CreateTags/DeleteTags/CreateFlowLogs reach no instance, volume,
+# network interface or gateway of the account.
+EC2_TYPES = {
+    "vpc": "the jobs' VPC",
+    "subnet": "the jobs' private isolated subnets",
+    "route-table": "the subnets' route tables (and the S3 gateway endpoint's routes)",
+    "security-group": "the jobs' and the interface endpoints' security groups",
+    "security-group-rule": "the rules between the jobs and the endpoints",
+    "vpc-endpoint": "the S3 gateway and the interface endpoints",
+    "vpc-flow-log": "the VPC's flow log (to the access-log bucket)",
+}
+EC2_RANDOM_IDS = (
+    "EC2 ids are random and no tag condition is provable for CloudFormation's EC2 handlers, "
+    "so any of this account and Region"
+)
+
+
+def ec2_scopes() -> dict[tuple[str, str], Scope]:
+    """(ec2|vpce, type) -> Scope for the jobs' VPC (see EC2_TYPES)."""
+    table = {
+        ("ec2", kind): Scope(("*",), f"{what}: {EC2_RANDOM_IDS}")
+        for kind, what in EC2_TYPES.items()
+    }
+    # vpce:AllowMultiRegion (AWS::EC2::VPCEndpoint's handlers): a permission-only action for
+    # multi-Region endpoints (https://docs.aws.amazon.com/service-authorization/latest/reference/list_vpce.html).
+    # No page says when IAM evaluates it, so it is granted on the endpoints like the ec2 actions
+    # rather than dropped: alone it creates nothing.
+    table[("vpce", "vpc-endpoint")] = Scope(
+        ("*",), f"{EC2_TYPES['vpc-endpoint']} (cross-Region permission): {EC2_RANDOM_IDS}"
+    )
+    return table
 
 
 # IAM resource types the product never creates or touches: actions on them only are dropped.

@@ -34,10 +34,9 @@ class ProjectProduct(servicecatalog.ProductStack):
             description=f"CI/CD of a SageMaker project from the {settings.slug} template",
             analytics_reporting=False,
         )
-        # Not yet the jobs' own VPC of a large project: the launch role (launch_role.py) has no EC2
-        # scopes (VPC, subnets, route tables, security groups, endpoints, flow logs) yet. A large
-        # project deployed with `make deploy-infra` has it.
-        ProjectCiCd(self, "CiCd", settings=settings, repo_root=project, job_network=False)
+        # The jobs' own VPC as the size decides (Settings.job_vpc), as `make deploy-infra` builds it;
+        # the launch role's EC2 scopes (launch_role.py) cover what its handlers call.
+        ProjectCiCd(self, "CiCd", settings=settings, repo_root=project)
         acknowledge_wildcards(self)
         for key, value in settings.tags.items():
             Tags.of(self).add(key, value)
