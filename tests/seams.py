@@ -67,7 +67,7 @@ MUTATIONS = {
         "4",
         "Build/StackParameters",  # the deploy build's own template tests catch it first
     ),
-    # Not here: a renamed stage-config key. The same pre_build step stops it (the shipped configs
+    # Not here: a renamed stage-config key. The deploy build's same test run stops it (the shipped configs
     # against stage-config.schema.json, model-deploy/tests/test_stage_config.py, which also rejects
     # unknown keys); the mutation above already shows that step runs before any deploy. Each
     # mutation here reruns the flow's first three stages (~3 min).

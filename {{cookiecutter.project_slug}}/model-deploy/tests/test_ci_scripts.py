@@ -1,0 +1,90 @@
+"""The deploy side's CI steps: each has one home in ci/, the buildspecs only call it, and the
+endpoint-test step derives the endpoint's name from project_names and assumes the stage's role."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+FAKE_PYTHON = f"""#!/bin/sh
+# the real interpreter, but `-m pytest` only reports what it would test
+if [ "$1" = "-m" ] && [ "$2" = "pytest" ]; then
+  echo "pytest in $(basename "$PWD") endpoint=$ENDPOINT_NAME key=${{AWS_ACCESS_KEY_ID:-}} token=${{AWS_SESSION_TOKEN:-}}"
+  exit 0
+fi
+exec {sys.executable} "$@"
+"""
+FAKE_AWS = """#!/bin/sh
+echo "$*" >> "$CALLS"
+printf 'AKIDSTAGE\\tsecret\\ttoken-1\\n'
+"""
+
+
+@pytest.mark.parametrize(
+    ("buildspec", "calls"),
+    [
+        ("buildspec.yml", ["model-deploy/ci/install.sh", "model-deploy/ci/build-config.sh"]),
+        (
+            "buildspec-endpoint-test.yml",
+            ["model-deploy/ci/install.sh", "model-deploy/ci/endpoint-tests.sh staging"],
+        ),
+    ],
+)
+def test_buildspecs_only_call_the_steps_scripts(buildspec: str, calls: list[str]) -> None:
+    spec = yaml.safe_load((ROOT / buildspec).read_text(encoding="utf-8"))
+    commands = [c for phase in spec["phases"].values() for c in phase["commands"]]
+    assert [c.split("bash ", 1)[1] for c in commands] == calls
+    for call in calls:
+        assert (ROOT.parent / call.split()[0]).is_file()
+
+
+def _endpoint_tests(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in {"python": FAKE_PYTHON, "aws": FAKE_AWS}.items():
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")} | {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "SAGEMAKER_PROJECT_NAME": "Demo-Project",
+        "CALLS": str(tmp_path / "calls"),
+        **env,
+    }
+    return subprocess.run(
+        ["bash", str(ROOT / "ci" / "endpoint-tests.sh"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("stage", ["staging", "prod"])
+def test_endpoint_tests_target_the_stage_endpoint_by_its_derived_name(
+    tmp_path: Path, stage: str
+) -> None:
+    done = _endpoint_tests(tmp_path, stage)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # SageMaker writes endpoint names in lower case (project_names.Names.endpoint)
+    assert f"pytest in model-deploy endpoint=demo-project-{stage} key= token=" in done.stdout
+    assert not (tmp_path / "calls").exists()  # no role to assume: the build's own credentials
+
+
+def test_endpoint_tests_assume_the_stage_role_first(tmp_path: Path) -> None:
+    role = "arn:aws:iam::111111111111:role/demo-endpoint-test"
+    done = _endpoint_tests(tmp_path, TEST_ROLE_ARN=role)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "endpoint=demo-project-staging key=AKIDSTAGE token=token-1" in done.stdout
+    assert f"sts assume-role --role-arn {role} " in (tmp_path / "calls").read_text()
+
+
+def test_endpoint_tests_refuse_an_unknown_stage_in_one_line(tmp_path: Path) -> None:
+    done = _endpoint_tests(tmp_path, "qa")
+    assert done.returncode == 1
+    assert done.stdout == "error: stage 'qa' is not one of: staging, prod\n"
