@@ -38,9 +38,33 @@ def test_stack_synthesizes_clean(
     region = extra["aws_region"]
     assert lint_errors(template_file, region) == []
     # The second scanner over what this bake deploys: the stack, the endpoint, the bootstrap.
-    deployed = [template_file, project / "model-deploy" / "endpoint.yml"]
+    endpoint = project / "model-deploy" / "endpoint.yml"
+    deployed = [template_file, endpoint]
     deployed += sorted((project / "infra" / "bootstrap").glob("*.yml"))
+    # checkov evaluates Conditions with the parameters' defaults: the optional API (HasApi: ApiEnabled
+    # and a handler role, both off by default) is scanned in a copy that turns it on.
+    with_api = tmp_path / "endpoint-with-api.yml"
+    text = endpoint.read_text(encoding="utf-8")
+    for old, new in (
+        (
+            '  ApiEnabled:\n    Type: String\n    AllowedValues: ["true", "false"]\n    Default: "false"\n',
+            '  ApiEnabled:\n    Type: String\n    AllowedValues: ["true", "false"]\n    Default: "true"\n',
+        ),
+        (
+            '  ApiHandlerRoleArn:\n    Type: String\n    Default: ""\n',
+            '  ApiHandlerRoleArn:\n    Type: String\n    Default: "arn:aws:iam::111111111111:role/api"\n',
+        ),
+    ):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    with_api.write_text(text, "utf-8")
+    deployed.append(with_api)
     _, findings = run_checkov(CHECKOV, deployed)
+    # the copy's API was scanned (its function has acknowledged findings of its own)
+    assert any(
+        f.resource == "AWS::Lambda::Function.ApiHandler" and with_api.name in f.file
+        for f in findings
+    )
     acknowledged = load_acknowledgements(project / "infra" / "scan-acknowledged.toml")
     assert [f.line() for f in unacknowledged(findings, acknowledged)] == []
 

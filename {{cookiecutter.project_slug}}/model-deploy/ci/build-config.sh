@@ -4,7 +4,8 @@
 # two) and package endpoint.yml, all into model-deploy/build/ (the deploy steps' input).
 # Environment: ARTIFACT_BUCKET, SAGEMAKER_PROJECT_NAME, SAGEMAKER_PROJECT_ID, MODEL_PACKAGE_GROUP_NAME,
 # {STAGING,PROD}_MODEL_EXECUTION_ROLE_ARN, {STAGING,PROD}_DATA_CAPTURE_URI, {STAGING,PROD}_STACK_NAME,
-# optional {STAGING,PROD}_PIPELINE_ACTION_ROLE_ARN, {STAGING,PROD}_KMS_KEY_ARN, SUBNET_IDS,
+# {STAGING,PROD}_API_HANDLER_ROLE_ARN (a stage with `api`), optional
+# {STAGING,PROD}_PIPELINE_ACTION_ROLE_ARN, {STAGING,PROD}_KMS_KEY_ARN, SUBNET_IDS,
 # SECURITY_GROUP_IDS (model_deploy/build.py reads them). Runs after model-deploy/ci/install.sh, with
 # AWS credentials of the tooling account.
 set -euo pipefail

@@ -22,6 +22,7 @@ BUILD_ENVIRONMENT = (
         for stage in ("STAGING", "PROD")
         for name in (
             "MODEL_EXECUTION_ROLE_ARN",
+            "API_HANDLER_ROLE_ARN",
             "DATA_CAPTURE_URI",
             "KMS_KEY_ARN",
             "STACK_NAME",

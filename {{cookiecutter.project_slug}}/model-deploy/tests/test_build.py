@@ -162,6 +162,47 @@ def test_missing_target_environment_is_named(sagemaker: Any, tmp_path: Path) -> 
         )
 
 
+def test_an_api_without_its_role_stops_the_build_naming_the_variable(
+    sagemaker: Any, tmp_path: Path
+) -> None:
+    """The API's Lambda role comes from outside the endpoint stack (<STAGE>_API_HANDLER_ROLE_ARN):
+    a stage that turns the API on without it stops before anything is written."""
+    configs = _shadow(tmp_path / "configs")
+    prod = json.loads((configs / "prod-config.json").read_text())
+    prod["api"] = {**prod.get("api", {}), "enabled": True}
+    (configs / "prod-config.json").write_text(json.dumps(prod))
+    out = tmp_path / "out"
+    with pytest.raises(
+        BuildError, match=r"^prod: api.enabled is true but PROD_API_HANDLER_ROLE_ARN"
+    ):
+        build(
+            sagemaker,
+            group=GROUP,
+            project=PROJECT,
+            config_dir=configs,
+            out_dir=out,
+            env=ENV,
+            live_stacks=no_stack,
+        )
+    assert not out.exists()  # checked before the registry is asked (it holds no package yet)
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    add_packages(sagemaker, "Approved")
+    role = "arn:aws:iam::222222222222:role/demo-project-api-handler"
+    written = build(
+        sagemaker,
+        group=GROUP,
+        project=PROJECT,
+        config_dir=configs,
+        out_dir=out,
+        env={**ENV, "PROD_API_HANDLER_ROLE_ARN": role},
+        live_stacks=no_stack,
+    )
+    parameters = json.loads(written["prod"].read_text())["Parameters"]
+    assert (parameters["ApiEnabled"], parameters["ApiHandlerRoleArn"]) == ("true", role)
+    staging = json.loads(written["staging"].read_text())["Parameters"]
+    assert staging["ApiHandlerRoleArn"] == ""  # the API off needs no role
+
+
 def _with(config: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     edited = copy.deepcopy(config)
     *parents, leaf = key.split(".")

@@ -4,6 +4,8 @@ CloudFormation for both stages (create, then a blue/green update), and what moto
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +162,114 @@ def test_names_carry_the_deployment_id(template: dict[str, Any]) -> None:
     assert resources["Endpoint"]["Properties"]["EndpointName"] == {
         "Sub": "${SageMakerProjectName}-${StageName}"
     }
+
+
+def _packaged(body: str) -> str:
+    """The template as `aws cloudformation package` leaves it: the handler's folder uploaded, `Code`
+    pointing at the object (here a stand-in object; moto stores the code, never runs it)."""
+    assert "      Code: api/\n" in body
+    return body.replace(
+        "      Code: api/\n", "      Code:\n        S3Bucket: artifacts\n        S3Key: api.zip\n"
+    )
+
+
+def test_the_api_deploys_in_moto_when_enabled(aws: None) -> None:
+    """The enabled path (the shipped configs leave it off): the REST API, its IAM-authorized POST
+    /invocations through the Lambda proxy, the stage's throttling, the function running as the role
+    made outside the stack, and the ApiUrl output, as moto's CloudFormation creates them (without
+    CAPABILITY_IAM, as the deploy pipeline's actions)."""
+    cloudformation = boto3.client("cloudformation")
+    role = boto3.client("iam").create_role(
+        RoleName="demo-api-handler", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="artifacts")
+    s3.put_object(Bucket="artifacts", Key="api.zip", Body=_zip_of(HERE / "api"))
+    config = load_stage_config(HERE / "staging-config.json")
+    config["api"] = {
+        "enabled": True,
+        "throttle_rate_limit": 20,
+        "throttle_burst_limit": 40,
+        "max_body_bytes": 500000,
+    }
+    project = Project(slug="demo", size="medium", owner="ml", project_id="p-1")
+    values = stage_parameters(
+        config,
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/g/1",
+        StageTarget.from_env("staging", {**ENV, "STAGING_API_HANDLER_ROLE_ARN": role}),
+        project,
+    )
+    assert (values["ApiEnabled"], values["ApiHandlerRoleArn"]) == ("true", role)
+    cloudformation.create_stack(
+        StackName="demo-staging",
+        TemplateBody=_packaged(TEMPLATE.read_text(encoding="utf-8")),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+    )
+    stack = cloudformation.describe_stacks(StackName="demo-staging")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    apigateway = boto3.client("apigateway")
+    (api,) = apigateway.get_rest_apis()["items"]
+    assert outputs["ApiUrl"] == (
+        f"https://{api['id']}.execute-api.us-east-1.amazonaws.com/{values['StageName']}"
+    )
+    resources = apigateway.get_resources(restApiId=api["id"])["items"]
+    (invocations,) = [r for r in resources if r["path"] == "/invocations"]
+    method = apigateway.get_method(
+        restApiId=api["id"], resourceId=invocations["id"], httpMethod="POST"
+    )
+    assert method["authorizationType"] == "AWS_IAM"
+    assert method["methodIntegration"]["type"] == "AWS_PROXY"
+    function = boto3.client("lambda").get_function(FunctionName="demo-staging-api")
+    settings = function["Configuration"]["Environment"]["Variables"]
+    assert str(settings["MAX_BODY_BYTES"]) == "500000"  # moto 5.2.5 keeps the Number as a number
+    assert function["Configuration"]["Role"] == role
+    # What moto does not model, on the template: the throttling.
+    template = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)
+    resources_of = template["Resources"]
+    (throttle,) = resources_of["ApiDeployment"]["Properties"]["StageDescription"]["MethodSettings"]
+    assert throttle["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
+    assert throttle["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
+
+
+def test_the_template_declares_no_iam_resource(template: dict[str, Any]) -> None:
+    """CloudFormation needs CAPABILITY_IAM for a template with IAM resources, and the deploy
+    pipeline's actions pass none: the roles (the model's, the API handler's) come in as parameters
+    from the infra stack or the target-account bootstrap.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+    (Capabilities)"""
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert "AWS::SageMaker::Model" in kinds  # the resources were read
+    assert sorted(k for k in kinds if k.startswith("AWS::IAM::")) == []
+
+
+def test_the_api_needs_its_role(template: dict[str, Any]) -> None:
+    """ApiEnabled true without ApiHandlerRoleArn is refused (Rules) rather than deployed without an
+    API: the role is part of the API's condition, and a rule asserts it when the API is on."""
+    assert (
+        template["Parameters"]["ApiHandlerRoleArn"]["Default"] == ""
+    )  # the twin's deploy: API off
+    condition = str(template["Conditions"]["HasApi"])
+    assert "ApiEnabled" in condition and "ApiHandlerRoleArn" in condition
+    (rule,) = template["Rules"].values()
+    assert rule["RuleCondition"] == {"Equals": [{"Ref": "ApiEnabled"}, "true"]}
+    (assertion,) = rule["Assertions"]
+    assert assertion["Assert"] == {"Not": [{"Equals": [{"Ref": "ApiHandlerRoleArn"}, ""]}]}
+
+
+def test_every_api_resource_is_behind_the_api_condition(template: dict[str, Any]) -> None:
+    """ApiEnabled=false (the shipped default) leaves the stack exactly as it was without the API."""
+    api = {k for k, r in template["Resources"].items() if k.startswith("Api")}
+    assert len(api) == 7
+    assert {template["Resources"][k].get("Condition") for k in api} == {"HasApi"}
+    assert template["Outputs"]["ApiUrl"]["Condition"] == "HasApi"
+    others = {k: r for k, r in template["Resources"].items() if k not in api}
+    assert not any(f"'{name}'" in str(others) for name in api)  # nothing else refers to them
+
+
+def _zip_of(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.glob("*.py")):
+            archive.write(path, path.name)
+    return buffer.getvalue()

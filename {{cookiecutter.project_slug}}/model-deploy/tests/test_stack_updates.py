@@ -32,6 +32,7 @@ PACKAGE = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/demo-models/"
 ENV = {
     "PROD_MODEL_EXECUTION_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/model-exec",
     "PROD_DATA_CAPTURE_URI": "s3://capture-bucket/prod",
+    "PROD_API_HANDLER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/demo-api-handler",
 }
 NO_VALUE = object()
 
@@ -65,6 +66,21 @@ CREATE_ONLY: dict[str, frozenset[str]] = {
     "AWS::ApplicationAutoScaling::ScalingPolicy": frozenset(
         {"PolicyName", "ScalingTargetId", "ResourceId", "ScalableDimension", "ServiceNamespace"}
     ),
+    # The API front door (stage config `api`):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html
+    "AWS::Logs::LogGroup": frozenset({"LogGroupName"}),
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html
+    "AWS::Lambda::Function": frozenset({"FunctionName", "PackageType"}),
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-permission.html
+    "AWS::Lambda::Permission": frozenset({"Action", "FunctionName", "Principal", "SourceArn"}),
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-restapi.html
+    "AWS::ApiGateway::RestApi": frozenset(),
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-resource.html
+    "AWS::ApiGateway::Resource": frozenset({"ParentId", "PathPart", "RestApiId"}),
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-method.html
+    "AWS::ApiGateway::Method": frozenset({"HttpMethod", "ResourceId", "RestApiId"}),
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-deployment.html
+    "AWS::ApiGateway::Deployment": frozenset({"RestApiId"}),
 }
 # The property that names each type (a replacement with an unchanged name fails: the name is taken).
 NAME = {
@@ -73,6 +89,17 @@ NAME = {
     "AWS::SageMaker::Endpoint": "EndpointName",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "PolicyName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Lambda::Function": "FunctionName",
+}
+# Types whose id and attributes (Arn, RootResourceId) CloudFormation or the service generates: the
+# renderer gives them a stable stand-in, the same before and after an update.
+GENERATED = {
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Deployment",
+    "AWS::Lambda::Permission",
 }
 
 
@@ -126,6 +153,9 @@ class Renderer:
     def __init__(self, parameters: dict[str, str]) -> None:
         self.values = {name: spec.get("Default") for name, spec in TEMPLATE["Parameters"].items()}
         self.values.update(parameters)
+        self.values.update(
+            {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT}
+        )
         missing = [name for name, value in self.values.items() if value is None]
         assert not missing, f"no value for {missing}"
         self.conditions: dict[str, bool] = {}
@@ -137,6 +167,7 @@ class Renderer:
             "Fn::If": lambda a: self.resolve(a[1] if self.condition(a[0]) else a[2]),
             "Fn::Equals": lambda a: str(self.resolve(a[0])) == str(self.resolve(a[1])),
             "Fn::Not": lambda a: not self.resolve(a[0]),
+            "Fn::And": lambda a: all(self.resolve(c) for c in a),
             "Fn::Join": lambda a: a[0].join(str(i) for i in self.resolve(a[1])),
         }
 
@@ -183,10 +214,15 @@ class Renderer:
         props = self.properties(logical)
         if kind in NAME:
             return str(props[NAME[kind]])
+        if kind in GENERATED:
+            return f"<{logical}>"
         return f"{props['ResourceId']}|{props['ScalableDimension']}"  # a scalable target's id
 
     def attribute(self, logical: str, attribute: str) -> str:
         props = self.properties(logical)
+        kind = TEMPLATE["Resources"][logical]["Type"]
+        if attribute not in props and (kind in GENERATED or kind in NAME):
+            return f"<{logical}.{attribute}>"  # Arn, RootResourceId: generated, stable
         assert attribute in props, f"{logical}.{attribute}: not a name property"
         return str(props[attribute])
 
@@ -313,6 +349,12 @@ BASE = {
         "instance_type": "ml.m5.large",
         "instance_count": 1,
     },
+    "api": {
+        "enabled": False,
+        "throttle_rate_limit": 50,
+        "throttle_burst_limit": 100,
+        "max_body_bytes": 1000000,
+    },
 }
 
 
@@ -347,6 +389,18 @@ def other_instance_type(config: dict[str, Any]) -> str:
 
 
 REDEPLOY = {"Model": "replace", "EndpointConfig": "replace", "Endpoint": "update"}
+API = dict.fromkeys(
+    (
+        "ApiHandlerLogGroup",
+        "ApiHandler",
+        "Api",
+        "ApiInvocations",
+        "ApiInvocationsPost",
+        "ApiPermission",
+        "ApiDeployment",
+    ),
+    "add",
+)
 ALARMS = ("Invocation5xxAlarm", "ModelLatencyAlarm", "ModelErrorsAlarm")
 
 # (case, config before, config after, package version before/after, shadow before/after, actions)
@@ -428,6 +482,39 @@ CASES: list[
         (1, 1),
         (None, None),
         {**REDEPLOY, "ScalableTarget": "add", "ScalingPolicy": "add"},
+    ),
+    ("api on", prod_config(), prod_config(api__enabled=True), (1, 1), (None, None), API),
+    (
+        "api throttling",
+        prod_config(api__enabled=True),
+        prod_config(api__enabled=True, api__throttle_rate_limit=200, api__throttle_burst_limit=400),
+        (1, 1),
+        (None, None),
+        {"ApiDeployment": "update"},
+    ),
+    (
+        "api body limit",
+        prod_config(api__enabled=True),
+        prod_config(api__enabled=True, api__max_body_bytes=2000000),
+        (1, 1),
+        (None, None),
+        {"ApiHandler": "update"},
+    ),
+    (
+        "api off",
+        prod_config(api__enabled=True),
+        prod_config(),
+        (1, 1),
+        (None, None),
+        dict.fromkeys(API, "remove"),
+    ),
+    (
+        "new model package behind the api",
+        prod_config(api__enabled=True),
+        prod_config(api__enabled=True),
+        (1, 2),
+        (None, None),
+        REDEPLOY,
     ),
     (
         "shadow on",
@@ -557,6 +644,10 @@ def test_every_knob_of_the_stage_config_is_covered_by_a_case() -> None:
         "alarms.model_errors",
         "shadow.mode",
         "shadow.model_package_version",
+        "api.enabled",
+        "api.throttle_rate_limit",
+        "api.throttle_burst_limit",
+        "api.max_body_bytes",
     }
     schema = json.loads((HERE / "stage-config.schema.json").read_text(encoding="utf-8"))
     todo = set()

@@ -60,6 +60,16 @@ def endpoint(names: Names, stage: str, account: str = Aws.ACCOUNT_ID) -> str:
     return sagemaker(f"endpoint/{names.endpoint(stage)}", account)  # lowercase already
 
 
+def logs(log_group: str, account: str = Aws.ACCOUNT_ID) -> str:
+    """A CloudWatch Logs log group (a pattern with "*") in the tooling account's region."""
+    return f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{account}:log-group:{log_group}"
+
+
+def api_log_group(names: Names, stage: str) -> str:
+    """The stage API handler's log group (endpoint.yml: /aws/lambda/<function name>)."""
+    return logs(f"/aws/lambda/{names.endpoint(stage)}-api")
+
+
 def deploy_stack(names: Names, stage: str) -> str:
     """A stage's endpoint stack in this (the tooling) account: any of its stack ids."""
     return (

@@ -30,6 +30,8 @@ class Targets:
     """Where each stage's endpoint runs and with which role."""
 
     model_execution_role_arns: dict[str, str]
+    # The stage API's Lambda role (endpoint.yml ApiHandlerRoleArn; used when a stage enables `api`).
+    api_handler_role_arns: dict[str, str]
     endpoint_test_role_arn: str = ""  # staging in another account: the role the tests assume
     # Stages in other accounts: the bootstrap role the deploy build reads each live stack through.
     pipeline_action_role_arns: dict[str, str] = field(default_factory=dict)
@@ -180,6 +182,7 @@ def deploy_build(
     for stage in STAGES:
         prefix = stage.upper()
         environment[f"{prefix}_MODEL_EXECUTION_ROLE_ARN"] = targets.model_execution_role_arns[stage]
+        environment[f"{prefix}_API_HANDLER_ROLE_ARN"] = targets.api_handler_role_arns[stage]
         environment[f"{prefix}_DATA_CAPTURE_URI"] = artifacts.bucket.s3_url_for_object(
             Names.capture_prefix(stage)
         )

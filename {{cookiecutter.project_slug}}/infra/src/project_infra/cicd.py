@@ -29,9 +29,7 @@ class ProjectCiCd(Construct):
         *,
         settings: Settings,
         repo_root: Path,
-        job_network: bool | None = None,
     ) -> None:
-        """``job_network``: the jobs' own VPC (network.py); None decides by size (Settings.job_vpc)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         parameters = declare(stack, settings)
@@ -54,6 +52,7 @@ class ProjectCiCd(Construct):
             }
             targets = Targets(
                 {s: arns.bootstrap_role(names, accounts[s], "model-exec") for s in STAGES},
+                {s: arns.bootstrap_role(names, accounts[s], "api-handler") for s in STAGES},
                 endpoint_test_role_arn=arns.bootstrap_role(
                     names, accounts["staging"], "endpoint-test"
                 ),
@@ -79,14 +78,17 @@ class ProjectCiCd(Construct):
             }
         else:
             model_role = roles.model_execution(self, names, shared)
-            targets = Targets(dict.fromkeys(STAGES, model_role.role_arn))
-            statements = roles.deployment_statements(names, model_role)
+            api_role = roles.api_handler(self, names)
+            targets = Targets(
+                dict.fromkeys(STAGES, model_role.role_arn),
+                dict.fromkeys(STAGES, api_role.role_arn),
+            )
+            statements = roles.deployment_statements(names, model_role, api_role, shared)
             deployments = {stage: StageDeployment(None, None, statements) for stage in STAGES}
 
         image_build = builds.image_build(self, names, shared)
         # Large (Settings.job_vpc): the pipelines' jobs run in the project's own VPC (network.py).
-        in_vpc = settings.job_vpc if job_network is None else job_network
-        network = JobNetwork(self, "JobNetwork", artifacts=shared) if in_vpc else None
+        network = JobNetwork(self, "JobNetwork", artifacts=shared) if settings.job_vpc else None
         if network is not None:
             roles.job_network_access(pipeline_role, network)
         pipeline_run = builds.pipeline_run(

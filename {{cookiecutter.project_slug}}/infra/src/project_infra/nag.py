@@ -67,6 +67,26 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
         r"pipeline/<ProjectName\.Lowercase>-<SageMakerProjectId>-model-build/execution/\*",
         "executions of the project's own SageMaker pipeline",
     ),
+    # The optional API front door of the stage stacks (roles.api_statements, roles.api_handler).
+    (
+        r"Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/(restapis|tags)/\*",
+        "REST APIs get ids at creation; API Gateway names a REST API's parts (resources, methods, "
+        "deployments, stages) and their tags by paths below these",
+    ),
+    (
+        r"Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:"
+        r"function:<ProjectName\.Lowercase>-\*-api",
+        "the stage APIs' Lambda functions, <project>-<stage>-api",
+    ),
+    (
+        r"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+        r"/aws/lambda/<ProjectName\.Lowercase>-(\*|staging|prod)-api(:\*)?",
+        "the stage API functions' own log groups (and their log streams)",
+    ),
+    (
+        r"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:\*",
+        "DescribeLogGroups, read-only: CloudFormation finds the API's log group by name prefix",
+    ),
     (
         r"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/\*",
         "the network interfaces SageMaker creates for the jobs (ids assigned at creation); created "
@@ -89,9 +109,15 @@ AUTOSCALING_ACTIONS = (
     "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:TagResource",
 )
+# What CloudFormation's read of a log group calls (AWS::Logs::LogGroup's resource schema) that takes
+# no log group ARN, as we read CloudWatch Logs' Service Authorization Reference (roles.api_statements
+# grants it on "*"):
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+LOG_UNSCOPABLE_ACTIONS = ("logs:DescribeResourcePolicies",)
 # Actions IAM cannot scope to a resource ARN.
 UNSCOPABLE_ACTIONS = frozenset(
     {
+        *LOG_UNSCOPABLE_ACTIONS,
         "ecr:GetAuthorizationToken",
         "cloudwatch:PutMetricData",
         "sagemaker:ListModelPackages",

@@ -1,6 +1,7 @@
 """Roles SageMaker itself assumes: the pipeline's execution role and, when staging and prod live in
-the tooling account, the endpoints' model execution role and CloudFormation's deployment policy.
-(In the multi layout the last two come from ``bootstrap/target-account.yml`` in each account.)"""
+the tooling account, the endpoints' model execution role, the API handler's role and CloudFormation's
+deployment policy. (In the multi layout the last three come from ``bootstrap/target-account.yml`` in
+each account.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from constructs import Construct
 
 from project_infra import arns
 from project_infra.artifacts import Artifacts
-from project_infra.nag import AUTOSCALING_ACTIONS
+from project_infra.builds import STAGES
+from project_infra.nag import AUTOSCALING_ACTIONS, LOG_UNSCOPABLE_ACTIONS
 from project_infra.network import JobNetwork
 from project_names import Names
 
@@ -199,11 +201,49 @@ def model_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam
     return role
 
 
-def deployment_statements(names: Names, model_role: iam.IRole) -> list[iam.PolicyStatement]:
+LAMBDA = iam.ServicePrincipal("lambda.amazonaws.com")
+
+
+def api_function(names: Names, stage: str) -> str:
+    """The stage API's Lambda function (endpoint.yml: <SageMakerProjectName>-<StageName>-api)."""
+    return f"{names.endpoint(stage)}-api"
+
+
+def api_handler(scope: Construct, names: Names) -> iam.Role:
+    """The stage APIs' Lambda role (single layout; endpoint.yml takes it as ApiHandlerRoleArn so the
+    endpoint stack holds no IAM resource): invoke the staging and prod endpoints, write the
+    functions' own log groups; nothing else."""
+    role = iam.Role(
+        scope,
+        "ApiHandlerRole",
+        assumed_by=LAMBDA,
+        description=f"API handlers of endpoints {names.endpoint('staging')} and "
+        f"{names.endpoint('prod')}",
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["sagemaker:InvokeEndpoint"],
+            resources=[arns.endpoint(names, stage) for stage in STAGES],
+        )
+    )
+    # The log group endpoint.yml creates per stage; ":*" covers its log streams.
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[f"{arns.api_log_group(names, stage)}:*" for stage in STAGES],
+        )
+    )
+    return role
+
+
+def deployment_statements(
+    names: Names, model_role: iam.IRole, api_role: iam.IRole, artifacts: Artifacts
+) -> list[iam.PolicyStatement]:
     """What CloudFormation needs to create one stage's endpoint stack (single layout): the same
-    permissions ``bootstrap/target-account.yml`` gives the cfn-exec role in a target account.
-    ``model-deploy/endpoint.yml`` names everything after the lowercase project name
-    (``Names.endpoint_prefix``), which is also how SageMaker writes it into ARNs."""
+    permissions ``bootstrap/target-account.yml`` gives the cfn-exec role in a target account
+    (tests/test_deployment_roles.py keeps them equal). ``model-deploy/endpoint.yml`` names
+    everything after the lowercase project name (``Names.endpoint_prefix``), which is also how
+    SageMaker writes it into ARNs."""
     sagemaker_resources = [
         arns.sagemaker(f"{kind}/{names.lowercase}-*")
         for kind in ("model", "endpoint-config", "endpoint")
@@ -251,4 +291,97 @@ def deployment_statements(names: Names, model_role: iam.IRole) -> list[iam.Polic
             resources=[model_role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
+        *api_statements(names, api_role, artifacts),
+    ]
+
+
+# What the optional API front door's resources in endpoint.yml need (README "API front door"); the
+# actions and ARN forms are those of the Service Authorization Reference:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonapigatewaymanagement.html
+# (REST APIs and everything below them are paths under /restapis; stack tags go through /tags),
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html,
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+# Which calls CloudFormation makes per resource type: the handlers' permissions in each type's
+# resource schema (tests/test_deployment_roles.py checks these lists against them).
+API_GATEWAY_ACTIONS = (
+    "apigateway:GET",
+    "apigateway:POST",
+    "apigateway:PUT",
+    "apigateway:PATCH",
+    "apigateway:DELETE",
+)
+LAMBDA_ACTIONS = (
+    "lambda:CreateFunction",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:DeleteFunction",
+    "lambda:AddPermission",
+    "lambda:RemovePermission",
+    "lambda:GetPolicy",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "lambda:ListTags",
+    # What CloudFormation's read of a function calls besides GetFunction (its resource schema).
+    "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetRuntimeManagementConfig",
+    "lambda:GetFunctionRecursionConfig",
+    "lambda:GetFunctionScalingConfig",
+)
+LOG_GROUP_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:DeleteLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:DeleteRetentionPolicy",
+    "logs:TagResource",
+    "logs:UntagResource",
+    "logs:ListTagsForResource",
+    "logs:GetDataProtectionPolicy",
+    "logs:DescribeIndexPolicies",
+)
+
+
+def api_statements(
+    names: Names, api_role: iam.IRole, artifacts: Artifacts
+) -> list[iam.PolicyStatement]:
+    """The API front door's part of the deployment statements."""
+    apigateway = f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::"
+    functions = (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{Aws.ACCOUNT_ID}:function:{names.lowercase}-*-api"
+    )
+    log_groups = arns.logs(f"/aws/lambda/{names.lowercase}-*-api")
+    return [
+        iam.PolicyStatement(
+            actions=list(API_GATEWAY_ACTIONS),
+            resources=[
+                f"{apigateway}/restapis",
+                f"{apigateway}/restapis/*",
+                f"{apigateway}/tags/*",
+            ],
+        ),
+        iam.PolicyStatement(actions=list(LAMBDA_ACTIONS), resources=[functions]),
+        iam.PolicyStatement(
+            actions=list(LOG_GROUP_ACTIONS), resources=[log_groups, f"{log_groups}:*"]
+        ),
+        # CloudFormation reads a log group back by listing the account's groups by name prefix.
+        iam.PolicyStatement(actions=["logs:DescribeLogGroups"], resources=[arns.logs("*")]),
+        iam.PolicyStatement(actions=list(LOG_UNSCOPABLE_ACTIONS), resources=["*"]),
+        iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[api_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+        ),
+        # The code `aws cloudformation package` uploaded (model-deploy/ci/build-config.sh:
+        # <project name>/model-deploy/; "*" for the name's case, the bucket is the project's own):
+        # the caller of CreateFunction/UpdateFunctionCode, CloudFormation's role, needs to read it
+        # (AWS::Lambda::Function's resource schema lists s3:GetObject and kms:Decrypt in its create
+        # and update handlers' permissions), and the bucket may be in another account (the tooling
+        # account's bucket and key policies let the stage accounts read, artifacts.py):
+        # https://docs.aws.amazon.com/lambda/latest/dg/API_FunctionCode.html (S3Bucket).
+        iam.PolicyStatement(
+            actions=["s3:GetObject"],
+            resources=[artifacts.bucket.arn_for_objects("*/model-deploy/*")],
+        ),
+        iam.PolicyStatement(actions=["kms:Decrypt"], resources=[artifacts.key.key_arn]),
     ]

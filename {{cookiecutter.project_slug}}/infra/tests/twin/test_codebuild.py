@@ -825,11 +825,12 @@ def test_the_image_buildspec_pushes_and_exports_a_digest_pinned_uri(
     if shutil.which("aws") is None:
         pytest.skip("the AWS CLI (aws) is not on PATH; the image buildspec calls it")
     source = tmp_path / "source"
-    shutil.copytree(
-        TEMPLATE / "model-build" / "container",
-        source / "model-build" / "container",
-        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"),
-    )
+    for folder in ("container", "ci"):  # the build context and the step's script
+        shutil.copytree(
+            TEMPLATE / "model-build" / folder,
+            source / "model-build" / folder,
+            ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"),
+        )
     result = run_build(
         "model-build/container/buildspec.yml",
         [BuildInput("SourceArtifact", source)],

@@ -63,6 +63,8 @@ class StageTarget:
     role_arn: str
     data_capture_uri: str
     kms_key_arn: str = ""
+    # The stage API's Lambda role, made outside the endpoint stack (README "API front door").
+    api_role_arn: str = ""
     subnet_ids: str = ""
     security_group_ids: str = ""
 
@@ -83,6 +85,7 @@ class StageTarget:
             role_arn=env[f"{prefix}_MODEL_EXECUTION_ROLE_ARN"],
             data_capture_uri=env[f"{prefix}_DATA_CAPTURE_URI"],
             kms_key_arn=env.get(f"{prefix}_KMS_KEY_ARN", ""),
+            api_role_arn=env.get(f"{prefix}_API_HANDLER_ROLE_ARN", ""),
             subnet_ids=env.get("SUBNET_IDS", ""),
             security_group_ids=env.get("SECURITY_GROUP_IDS", ""),
         )
@@ -172,8 +175,29 @@ IN_PLACE = frozenset(
         "Invocation5xxThreshold",
         "ModelErrorsThreshold",
         "AlarmEvaluationPeriods",
+        # The API front door: resources beside the endpoint that nothing of the fleet refers to.
+        *("ApiEnabled", "ApiThrottleRateLimit", "ApiThrottleBurstLimit", "ApiMaxBodyBytes"),
+        "ApiHandlerRoleArn",
     }
 )
+# Stage configs without an `api` block get no API (the schema makes the block optional).
+API_OFF = {
+    "enabled": False,
+    "throttle_rate_limit": 50,
+    "throttle_burst_limit": 100,
+    "max_body_bytes": 1000000,
+}
+
+
+def check_api_role(config: Mapping[str, Any], target: StageTarget) -> None:
+    """A stage with the API on needs its Lambda role, which the endpoint stack does not create."""
+    if (config.get("api") or API_OFF)["enabled"] and not target.api_role_arn:
+        stage = config["stage"]
+        raise BuildError(
+            f"{stage}: api.enabled is true but {stage.upper()}_API_HANDLER_ROLE_ARN is not set: the "
+            "infra stack sets it on the deploy CodeBuild project; set it by hand for a manual run, "
+            "or set api.enabled to false"
+        )
 
 
 def stage_parameters(
@@ -187,6 +211,8 @@ def stage_parameters(
     scaling, deployment = config["autoscaling"], config["deployment"]
     alarms, capture = config["alarms"], config["data_capture"]
     shadow = config.get("shadow") or {}
+    api = config.get("api") or API_OFF
+    check_api_role(config, target)
     parameters = {
         "SageMakerProjectName": Names(project.slug, project.project_id).endpoint_prefix,
         "StageName": config["stage"],
@@ -221,6 +247,11 @@ def stage_parameters(
         "Invocation5xxThreshold": alarms["invocation_5xx_errors"],
         "ModelErrorsThreshold": alarms["model_errors"],
         "AlarmEvaluationPeriods": alarms["evaluation_periods"],
+        "ApiEnabled": "true" if api["enabled"] else "false",
+        "ApiThrottleRateLimit": api["throttle_rate_limit"],
+        "ApiThrottleBurstLimit": api["throttle_burst_limit"],
+        "ApiMaxBodyBytes": api["max_body_bytes"],
+        "ApiHandlerRoleArn": target.api_role_arn,
     }
     as_text = {key: str(value) for key, value in parameters.items()}
     deployed = {key: value for key, value in as_text.items() if key not in IN_PLACE}
@@ -272,6 +303,8 @@ def build(
     """
     configs = {stage: load_stage_config(config_dir / f"{stage}-config.json") for stage in stages}
     targets = {stage: StageTarget.from_env(stage, env) for stage in stages}
+    for stage in stages:
+        check_api_role(configs[stage], targets[stage])
     approved = latest_approved_package(sagemaker, group)
     documents: dict[str, dict[str, Any]] = {}
     for stage in stages:

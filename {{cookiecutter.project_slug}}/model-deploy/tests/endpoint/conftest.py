@@ -3,6 +3,8 @@ or ENDPOINT_NAME at a deployed SageMaker endpoint (through the SageMaker runtime
 
 ENDPOINT_URL=http://127.0.0.1:8080 pytest tests/endpoint
 ENDPOINT_NAME=<project>-staging pytest tests/endpoint   (what the endpoint-test build runs)
+ENDPOINT_API_URL=<the stack's ApiUrl> pytest tests/endpoint   through the stage's API front door
+                                                       (SigV4-signed with the caller's credentials)
 ENDPOINT_MODEL_DIR=<folder with model-metadata.json>  also check exact scores against the model
 ENDPOINT_EXAMPLES=<CSV file>                           requests to send: a header naming the features,
                                                        then rows as clients send them (default:
@@ -18,23 +20,34 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from transport import HttpTransport, SageMakerTransport
+from transport import ApiTransport, HttpTransport, SageMakerTransport
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "model-build" / "model" / "examples.csv"
 
 
 @pytest.fixture(scope="session")
-def endpoint() -> Iterator[HttpTransport | SageMakerTransport]:
+def endpoint() -> Iterator[HttpTransport | SageMakerTransport | ApiTransport]:
     name = os.environ.get("ENDPOINT_NAME", "").strip()
     url = os.environ.get("ENDPOINT_URL", "").strip()
-    if name and url:
-        raise pytest.UsageError(f"set ENDPOINT_NAME={name!r} or ENDPOINT_URL={url!r}, not both")
-    if not (name or url):
+    api = os.environ.get("ENDPOINT_API_URL", "").strip()
+    given = [
+        f"{k}={v!r}"
+        for k, v in (("ENDPOINT_NAME", name), ("ENDPOINT_URL", url), ("ENDPOINT_API_URL", api))
+        if v
+    ]
+    if len(given) > 1:
+        raise pytest.UsageError(f"set one of {' or '.join(given)}, not several")
+    if not given:
         pytest.skip(
-            "neither ENDPOINT_NAME (a deployed endpoint) nor ENDPOINT_URL (a running model server, "
-            "http://host:port) is set"
+            "neither ENDPOINT_NAME (a deployed endpoint), ENDPOINT_URL (a running model server, "
+            "http://host:port) nor ENDPOINT_API_URL (the stage's API) is set"
         )
-    transport = SageMakerTransport(name) if name else HttpTransport(url)
+    try:
+        transport = (
+            SageMakerTransport(name) if name else HttpTransport(url) if url else ApiTransport(api)
+        )
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
     yield transport
     transport.close()
 

@@ -1,5 +1,6 @@
 """How the endpoint suite reaches a model server: plain HTTP (a container or `make local-serve` on
-loopback) or the SageMaker runtime API (a deployed endpoint), both with the same `call` shape."""
+loopback), the SageMaker runtime API (a deployed endpoint) or the stage's API front door (SigV4-signed
+for execute-api), all with the same `call` shape."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 
@@ -131,6 +134,60 @@ class SageMakerTransport:
 
     def send_headers_only(self, path: str, headers: dict[str, str]) -> Reply:
         pytest.skip("a body-less request cannot be sent through the SageMaker runtime API")
+
+    def close(self) -> None:
+        return None
+
+
+class ApiTransport:
+    """The same `call` shape through the stage's API (the stack's ApiUrl output), each request signed
+    with SigV4 for the service execute-api as IAM authorization requires
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-control-access-using-iam-policies-to-invoke-api.html).
+    The API exposes `POST /invocations` only; tests of other routes skip."""
+
+    def __init__(self, url: str, region: str | None = None, timeout: float = 30.0) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme not in ("https", "http") or not parts.hostname or not parts.path:
+            raise ValueError(
+                f"ENDPOINT_API_URL={url!r} is not the stack's ApiUrl (https://.../<stage>)"
+            )
+        self.url, self.timeout = url.rstrip("/"), timeout
+        session = boto3.Session()
+        host = parts.hostname.split(".")
+        self.region = region or (host[2] if host[1:2] == ["execute-api"] else session.region_name)
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise ValueError("ENDPOINT_API_URL: no AWS credentials to sign the requests with")
+        self.signer = SigV4Auth(credentials.get_frozen_credentials(), "execute-api", self.region)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        if (method, path) != ("POST", "/invocations"):
+            pytest.skip(f"{method} {path} is not exposed by the API (POST /invocations only)")
+        request = AWSRequest(method, self.url + path, data=body or b"", headers=headers or {})
+        self.signer.add_auth(request)
+        prepared = request.prepare()
+        parts = urlsplit(prepared.url)
+        kind = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        conn = kind(parts.netloc, timeout=self.timeout)
+        try:
+            conn.request(method, parts.path, body=prepared.body, headers=dict(prepared.headers))
+            response = conn.getresponse()
+            return Reply(
+                response.status, response.read(), {k.lower(): v for k, v in response.getheaders()}
+            )
+        finally:
+            conn.close()
+
+    def send_headers_only(self, path: str, headers: dict[str, str]) -> Reply:
+        pytest.skip("a body-less request cannot be sent through the API")
 
     def close(self) -> None:
         return None

@@ -1,0 +1,312 @@
+"""The role CloudFormation deploys a stage's endpoint stack as: ``roles.deployment_statements`` (stages
+in the tooling account) and the ``cfn-exec`` role of ``bootstrap/target-account.yml`` (stages in their
+own accounts) grant the same, and both cover the calls CloudFormation makes for the resources of
+``model-deploy/endpoint.yml``'s API front door (each type's resource schema, as cfn-lint ships it).
+The API handler's role comes from outside the endpoint stack in both layouts."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_iam as iam
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+from conftest import Synthesized
+
+from project_infra import artifacts, roles
+from project_infra.settings import Settings
+from project_names import Names
+
+PROJECT = Path(__file__).resolve().parents[2]
+BOOTSTRAP = PROJECT / "infra" / "bootstrap" / "target-account.yml"
+ENDPOINT = PROJECT / "model-deploy" / "endpoint.yml"
+ACCOUNT = "123456789012"
+BUCKET = "artifact-bucket"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+# What the two copies may grant differently, and why.
+BOOTSTRAP_ONLY_ACTIONS = {
+    # A target account's first scalable target creates autoscaling's service-linked role; in the
+    # tooling account the stack's own role is not given it.
+    "iam:CreateServiceLinkedRole",
+}
+# Handler permissions for properties endpoint.yml does not set (CloudFormation calls them only then).
+UNUSED_FEATURES = {
+    # KmsKeyId, DataProtectionPolicy, FieldIndexPolicies, ResourcePolicyDocument, DeletionProtection,
+    # BearerTokenAuthenticationEnabled, log delivery
+    "logs:AssociateKmsKey",
+    "logs:DisassociateKmsKey",
+    "logs:PutDataProtectionPolicy",
+    "logs:DeleteDataProtectionPolicy",
+    "logs:PutIndexPolicy",
+    "logs:DeleteIndexPolicy",
+    "logs:PutResourcePolicy",
+    "logs:DeleteResourcePolicy",
+    "logs:PutLogGroupDeletionProtection",
+    "logs:PutBearerTokenAuthentication",
+    "logs:CreateLogDelivery",
+    "s3:REST.PUT.OBJECT",
+    "firehose:TagDeliveryStream",
+    # ReservedConcurrentExecutions, VpcConfig, FileSystemConfigs, KmsKeyArn, CodeSigningConfigArn,
+    # Layers, RuntimeManagementConfig, RecursiveLoop, capacity providers, S3ObjectVersion, versions
+    "lambda:PutFunctionConcurrency",
+    "lambda:DeleteFunctionConcurrency",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeNetworkInterfaces",
+    "elasticfilesystem:DescribeMountTargets",
+    "s3files:ListMountTargets",
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "lambda:GetCodeSigningConfig",
+    "lambda:PutFunctionCodeSigningConfig",
+    "lambda:DeleteFunctionCodeSigningConfig",
+    "lambda:GetLayerVersion",
+    "lambda:PutRuntimeManagementConfig",
+    "lambda:PutFunctionRecursionConfig",
+    "lambda:PutFunctionScalingConfig",
+    "lambda:PassCapacityProvider",
+    "lambda:AssociateRuntimeAlias",
+    "lambda:PublishVersion",
+    "s3:GetObjectVersion",
+    # RestApi Policy
+    "apigateway:UpdateRestApiPolicy",
+}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML with short-form tags kept as {tag: value}."""
+
+
+_CfnLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: {
+        suffix: loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node, deep=True)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node, deep=True)
+    },
+)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+Grant = tuple[str, str, str]  # (action, resource, condition as JSON)
+
+
+def _grants(statements: list[dict[str, Any]], resolve: Any) -> set[Grant]:
+    return {
+        (action, resolve(resource), json.dumps(statement.get("Condition", {}), sort_keys=True))
+        for statement in statements
+        for action in _as_list(statement["Action"])
+        for resource in _as_list(statement["Resource"])
+    }
+
+
+def _single_grants(settings: Settings) -> set[Grant]:
+    """``roles.deployment_statements`` resolved with plain values (a throwaway stack)."""
+    stack = Stack(App(), "Check", env=Environment(account=ACCOUNT, region=settings.region))
+    names = Names(settings.slug.lower())
+    shared = artifacts.create(stack, settings, names)
+    role = f"arn:aws:iam::{ACCOUNT}:role/{names.lowercase}"
+    model = iam.Role.from_role_arn(stack, "Model", f"{role}-model-exec", mutable=False)
+    api = iam.Role.from_role_arn(stack, "Api", f"{role}-api-handler", mutable=False)
+    statements = [
+        stack.resolve(s.to_statement_json())
+        for s in roles.deployment_statements(names, model, api, shared)
+    ]
+    logical = {
+        stack.resolve(shared.bucket.bucket_arn)["Fn::GetAtt"][0]: f"arn:aws:s3:::{BUCKET}",
+        stack.resolve(shared.key.key_arn)["Fn::GetAtt"][0]: KEY,
+    }
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": settings.region, "AWS::AccountId": ACCOUNT}
+
+    def resolve(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return pseudo[argument]
+        if function == "Fn::GetAtt":
+            return logical[argument[0]]
+        assert function == "Fn::Join", value
+        return argument[0].join(resolve(part) for part in argument[1])
+
+    return _grants(statements, resolve)
+
+
+def _bootstrap_grants(settings: Settings) -> set[Grant]:
+    """The cfn-exec role's policy of target-account.yml, resolved for the same values."""
+    template = _load(BOOTSTRAP)
+    resources = template["Resources"]
+    values = {
+        "AWS::Partition": "aws",
+        "AWS::Region": settings.region,
+        "AWS::AccountId": ACCOUNT,
+        "ToolingAccountId": ACCOUNT,
+        "ProjectName": settings.slug.lower(),
+        "ArtifactBucketName": BUCKET,
+        "ArtifactKeyArn": KEY,
+    }
+
+    def sub(text: str) -> str:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], text)
+
+    def resolve(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        ((function, argument),) = value.items()
+        if function == "Sub":
+            return sub(argument)
+        if function == "Ref":
+            return values[argument]
+        assert function == "GetAtt" and argument.endswith(".Arn"), value
+        name = resources[argument.removesuffix(".Arn")]["Properties"]["RoleName"]
+        return f"arn:aws:iam::{ACCOUNT}:role/{resolve(name)}"
+
+    (policy,) = resources["CloudFormationExecutionRole"]["Properties"]["Policies"]
+    return _grants(policy["PolicyDocument"]["Statement"], resolve)
+
+
+def _model_packages(grants: set[Grant]) -> set[Grant]:
+    """The bootstrap knows the project's name but not its id: the group's packages by name prefix."""
+    return {g for g in grants if ":model-package/" in g[1]}
+
+
+@pytest.mark.skipif(not BOOTSTRAP.is_file(), reason="single-account layout: no bootstrap template")
+def test_the_bootstrap_cfn_exec_role_grants_what_the_single_layout_grants(
+    synthesized: Synthesized,
+) -> None:
+    single = _single_grants(synthesized.settings)
+    bootstrap = _bootstrap_grants(synthesized.settings)
+    only_bootstrap = {g for g in bootstrap - single if g[0] not in BOOTSTRAP_ONLY_ACTIONS}
+    only_single = single - bootstrap
+    assert _model_packages(only_bootstrap) and _model_packages(only_single)
+    assert only_bootstrap - _model_packages(only_bootstrap) == set()
+    assert only_single - _model_packages(only_single) == set()
+
+
+def _api_types() -> set[str]:
+    template = _load(ENDPOINT)
+    return {r["Type"] for r in template["Resources"].values() if r.get("Condition") == "HasApi"}
+
+
+def _handler_calls(kind: str, region: str) -> set[str]:
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, kind).schema
+    return {
+        permission
+        for handler, spec in schema["handlers"].items()
+        if handler != "list"  # a stack operation never lists a type
+        for permission in spec["permissions"]
+    }
+
+
+def test_the_api_resources_are_the_expected_types() -> None:
+    assert _api_types() == {
+        "AWS::Logs::LogGroup",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::Permission",
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Resource",
+        "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::Deployment",
+    }
+
+
+def test_the_stage_role_may_make_every_call_of_the_api_resources(synthesized: Synthesized) -> None:
+    """Every permission CloudFormation's handlers declare for the API's types, except those of
+    properties endpoint.yml does not set, is granted (by both copies when both exist)."""
+    settings = synthesized.settings
+    needed = set().union(*(_handler_calls(k, settings.region) for k in _api_types()))
+    needed -= UNUSED_FEATURES
+    copies = [_single_grants(settings)]
+    if BOOTSTRAP.is_file():
+        copies.append(_bootstrap_grants(settings))
+    for grants in copies:
+        assert needed - {action for action, _, _ in grants} == set()
+
+
+def test_the_code_the_stage_role_reads_is_the_deploy_builds_upload() -> None:
+    """Lambda reads the packaged handler from where model-deploy/ci/build-config.sh uploads it
+    (``--s3-prefix "${SAGEMAKER_PROJECT_NAME}/model-deploy"``), which the grants' "*/model-deploy/*"
+    matches whatever the name's case."""
+    script = (PROJECT / "model-deploy" / "ci" / "build-config.sh").read_text(encoding="utf-8")
+    assert '--s3-prefix "${SAGEMAKER_PROJECT_NAME}/model-deploy"' in script
+
+
+def test_the_api_handler_role_comes_from_outside_the_endpoint_stack(
+    synthesized: Synthesized,
+) -> None:
+    """The deploy build gets each stage's handler role (<STAGE>_API_HANDLER_ROLE_ARN): the bootstrap's
+    <project>-api-handler in a stage account, else this stack's role, trusted by Lambda, that may
+    invoke the project's endpoints and write the handlers' log groups only."""
+    (build,) = [
+        p
+        for p in synthesized.resources("AWS::CodeBuild::Project").values()
+        if p["Properties"]["Source"]["BuildSpec"] == "model-deploy/buildspec.yml"
+    ]
+    variables = {
+        v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]
+    }
+    settings = synthesized.settings
+    name = synthesized.lowercase_name
+    if BOOTSTRAP.is_file():
+        for stage, account in (
+            ("STAGING", settings.staging_account),
+            ("PROD", settings.prod_account),
+        ):
+            arn = synthesized.resolver.resolve(variables[f"{stage}_API_HANDLER_ROLE_ARN"])
+            assert arn == f"arn:aws:iam::{account}:role/{name}-api-handler"
+        bootstrap = _load(BOOTSTRAP)["Resources"]["ApiHandlerRole"]["Properties"]
+        principal = bootstrap["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        assert principal == {"Service": "lambda.amazonaws.com"}
+        (policy,) = bootstrap["Policies"]
+        statements = policy["PolicyDocument"]["Statement"]
+        resources = [
+            r["Sub"].replace("${ProjectName}", name) for s in statements for r in s["Resource"]
+        ]
+        assert [s["Action"] for s in statements] == [
+            "sagemaker:InvokeEndpoint",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ]
+    else:
+        (role_id,) = [k for k in synthesized.resources("AWS::IAM::Role") if "ApiHandlerRole" in k]
+        for stage in ("STAGING", "PROD"):
+            assert variables[f"{stage}_API_HANDLER_ROLE_ARN"] == {"Fn::GetAtt": [role_id, "Arn"]}
+        role = synthesized.template["Resources"][role_id]["Properties"]
+        principal = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        assert principal == {"Service": "lambda.amazonaws.com"}
+        (policy,) = [
+            p
+            for p in synthesized.resources("AWS::IAM::Policy").values()
+            if p["Properties"]["Roles"] == [{"Ref": role_id}]
+        ]
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert [s["Action"] for s in statements] == [
+            "sagemaker:InvokeEndpoint",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ]
+        resources = [
+            synthesized.resolver.resolve(r) for s in statements for r in _as_list(s["Resource"])
+        ]
+    endpoints = [r for r in resources if ":endpoint/" in r]
+    log_groups = [r for r in resources if ":log-group:" in r]
+    assert [e.rsplit("/", 1)[1] for e in endpoints] == [f"{name}-staging", f"{name}-prod"]
+    assert [g.rsplit(":log-group:", 1)[1] for g in log_groups] == [
+        f"/aws/lambda/{name}-staging-api:*",
+        f"/aws/lambda/{name}-prod-api:*",
+    ]
