@@ -25,7 +25,11 @@ REQUESTS = {
     "RegisterModel": ("CreateModelPackage", None),
     "Transform": ("CreateTransformJob", "TransformJobName"),
 }
-EXECUTION = {"PipelineExecutionId": "abcdef123456", "PipelineName": "p"}
+EXECUTION = {
+    "PipelineExecutionId": "abcdef123456",
+    "PipelineName": "p",
+    "PipelineExecutionArn": "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/p/execution/abcdef123456",
+}
 
 
 def simulate(

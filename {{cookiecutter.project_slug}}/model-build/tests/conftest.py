@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from model_build import pipeline_kinds
-from model_build.options import ENVIRONMENT
+from model_build.options import ENVIRONMENT, TRACKING_VARIABLES
 from model_build.pipeline import PipelineConfig, get_definition
 
 # Where a CodeBuild container (or an ECS task) gets its role's credentials from.
@@ -41,7 +41,12 @@ def _no_build_environment() -> Iterator[None]:
     (a container endpoint) set; the tests state their own names and region instead. Session-wide:
     the session's definition fixture builds before any function-scoped fixture runs."""
     with pytest.MonkeyPatch.context() as patch:
-        for name in (*ENVIRONMENT.values(), *CODEBUILD_CREDENTIALS, "AWS_DEFAULT_REGION"):
+        for name in (
+            *ENVIRONMENT.values(),
+            *TRACKING_VARIABLES,
+            *CODEBUILD_CREDENTIALS,
+            "AWS_DEFAULT_REGION",
+        ):
             patch.delenv(name, raising=False)
         yield
 

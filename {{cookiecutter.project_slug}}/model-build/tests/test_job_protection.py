@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from model_build import errors, options, pipeline_kinds
-from model_build.steps import NETWORK_ISOLATION, network_isolation
+from model_build.steps import NETWORK_ISOLATION, TRACKED_STEPS, network_isolation
 from tests.botocore_requests import operation_errors, request_errors, simulate
 from tests.conftest import CONFIG, NAME_ENV, all_steps
 from tests.test_scheduled_definitions import approved_stand_in
@@ -265,3 +265,40 @@ def test_a_malformed_vpc_is_one_line(
 ) -> None:
     with pytest.raises(errors.UsageError, match=message):
         _vpc_config(monkeypatch, subnets, groups)
+
+
+def test_tracking_reaches_the_tracked_steps_only_when_configured_and_not_isolated(
+    monkeypatch: pytest.MonkeyPatch, definition: dict[str, Any]
+) -> None:
+    """MLFLOW_TRACKING_URI from the build goes to Preprocess, Train and Evaluate with the execution's
+    ARN; an isolated tracked step refuses it (it could not reach the server); unset, no step has it."""
+    assert not any(
+        (step["Arguments"].get("Environment") or {}).get("MLFLOW_TRACKING_URI")
+        for step in all_steps(definition["Steps"])
+    )
+    app = "arn:aws:sagemaker:eu-west-1:111122223333:mlflow-app/app-0123456789ab"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", app)
+    monkeypatch.setenv("SOURCE_GIT_COMMIT", "0" * 40)
+    config = _config(monkeypatch, None)
+    assert config.tracking_environment == {
+        "MLFLOW_TRACKING_URI": app,
+        "SOURCE_GIT_COMMIT": "0" * 40,
+    }
+    with pytest.raises(ValueError, match=r"step 'Preprocess' runs network-isolated"):
+        pipeline_kinds.definition(pipeline_kinds.MODEL_BUILD, config)
+    for step in TRACKED_STEPS:
+        monkeypatch.setitem(NETWORK_ISOLATION, step, False)
+    tracked = json.loads(pipeline_kinds.definition(pipeline_kinds.MODEL_BUILD, config))
+    environments = {
+        step["Name"]: step["Arguments"].get("Environment") for step in all_steps(tracked["Steps"])
+    }
+    for name, environment in environments.items():
+        if name in TRACKED_STEPS:
+            assert environment["MLFLOW_TRACKING_URI"] == app, name
+            assert environment["PIPELINE_EXECUTION_ARN"] == {
+                "Get": "Execution.PipelineExecutionArn"
+            }
+        else:
+            assert not environment, name
+    for name, step_type, args in simulate(tracked):
+        assert not request_errors(name, step_type, args), name

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import random
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 import pytest
@@ -44,9 +46,35 @@ def run_local(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def git_repository(folder: Path) -> str:
+    """Make ``folder`` a git clone with one commit; the commit's hash."""
+    for args in (
+        ("init", "-q", "-b", "main"),
+        ("remote", "add", "origin", "https://git.example.com/project.git"),
+        (
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ),
+    ):
+        subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+    head = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    )
+    return head.stdout.strip()
+
+
 def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    commit = git_repository(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # run-local's default store
     run = run_local(tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     for step in ("Preprocess", "Train", "Evaluate", "Baselines", "Bias", "QualityGate", "Register"):
@@ -75,6 +103,7 @@ def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
     model_url = record["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_url.endswith("/output/model.tar.gz")
     assert (tmp_path / "work" / "s3" / model_url[len("s3://") :]).is_file()
+    check_tracking(tmp_path / "work", record, commit, monkeypatch)
     # `make approve`: the newest pending package becomes Approved.
     approve = subprocess.run(
         [str(Path(sys.executable).parent / "approve"), "--work-dir", str(tmp_path / "work")],
@@ -101,6 +130,46 @@ def test_local_run_with_defaults_registers_a_pending_model_and_approve_flips_it(
         ).read_text()
     )["violations"]
     assert {v["metric_name"] for v in violations} >= {"auc", "accuracy"}
+
+
+def check_tracking(
+    work: Path, record: dict[str, Any], commit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's MLflow records, read with MLflow's own client: the execution's run linked with the
+    package both ways, one child run per tracked step with its params, metrics and artifacts."""
+    from mlflow import MlflowClient  # noqa: PLC0415 (the dev venv's; ~1.5 s to import)
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient((work / "mlruns").as_uri())
+    (experiment,) = [e for e in client.search_experiments() if e.name != "Default"]
+    runs = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = {
+        r.info.run_name: r
+        for r in runs
+        if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    }
+    assert set(children) == {"Preprocess", "Train", "Evaluate"}
+    assert record["CustomerMetadataProperties"]["mlflow_run_id"] == parent.info.run_id
+    assert parent.data.tags["sagemaker.model_package_arn"] == record["ModelPackageArn"]
+    assert parent.info.status == "FINISHED"
+    for run in (parent, *children.values()):
+        assert run.data.tags["mlflow.source.git.commit"] == commit
+        assert run.data.tags["mlflow.source.git.branch"] == "main"
+        assert run.data.tags["mlflow.source.git.repoURL"] == "https://git.example.com/project.git"
+    evaluation_uri = record["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    evaluation = json.loads((work / "s3" / evaluation_uri[len("s3://") :]).read_text())
+    evaluate = children["Evaluate"]
+    auc = evaluation["binary_classification_metrics"]["auc"]["value"]
+    assert evaluate.data.metrics["test_auc"] == pytest.approx(auc)
+    assert evaluate.data.params["champion_comparison"] == "enforce"
+    assert children["Train"].data.params["max_depth"] == "3"
+    assert children["Preprocess"].data.params["seed"] == "42"
+    assert {f.path for f in client.list_artifacts(evaluate.info.run_id, "evaluation")} >= {
+        "evaluation/evaluation.json",
+        "evaluation/report.html",
+    }
+    assert client.list_artifacts(children["Train"].info.run_id, "model")
 
 
 def monitor_quality(tmp_path: Path, labels: str) -> subprocess.CompletedProcess[str]:
@@ -143,8 +212,19 @@ def shuffled_labels(tmp_path: Path) -> Path:
 
 
 def test_shuffled_labels_fail_the_gate_and_register_nothing(
-    tmp_path: Path, definition_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    definition_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # An unreachable tracking server: each tracked step warns once and goes on (MLflow's documented
+    # retry settings keep the failed calls short).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     code = run_cli(
         commands.run_local_main,
         [
@@ -158,16 +238,25 @@ def test_shuffled_labels_fail_the_gate_and_register_nothing(
     )
     captured = capsys.readouterr()
     assert code == 1, captured.err
-    assert captured.err.startswith(
-        "failed: AucBelowThreshold: Quality gate: binary_classification_metrics.auc.value 0."
+    failed = captured.err.split("\nfailed: ", 1)[-1]  # after run-local's own tracking warning
+    assert failed.startswith(
+        "AucBelowThreshold: Quality gate: binary_classification_metrics.auc.value 0."
     )
     assert captured.err.rstrip().endswith("is below the AucThreshold 0.83")
+    assert captured.err.count("WARNING: MLflow tracking off") == 1
     assert not (tmp_path / "w" / "registry").exists()
+    for step in ("Preprocess", "Train", "Evaluate"):  # they ran; the gate after them failed
+        log = (tmp_path / "w" / "jobs" / step / "log.txt").read_text()
+        assert log.count("WARNING: MLflow tracking off") == 1, log
 
 
 def test_a_weaker_candidate_than_the_champion_is_blocked_or_reported(
-    tmp_path: Path, definition_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    definition_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")  # untracked: ~1.5 s less per tracked step
     work = tmp_path / "w"
     group = work / "registry" / "mammo-p-0123456789ab"
 

@@ -38,6 +38,10 @@ class PipelineConfig:
     # jobs run in SageMaker's own network, no VpcConfig.
     job_subnets: tuple[str, ...] = ()
     job_security_groups: tuple[str, ...] = ()
+    # MLflow tracking of Preprocess, Train and Evaluate (model_container.tracking): the environment
+    # they get (MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME, SOURCE_GIT_*). Empty (the default in the
+    # cloud): no tracking; `run-local` tracks to a file store under its work folder on its own.
+    tracking_environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def job_vpc(self) -> dict[str, list[str]] | None:

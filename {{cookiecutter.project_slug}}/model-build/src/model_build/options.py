@@ -28,6 +28,14 @@ ENVIRONMENT = {
     "job_subnet_ids": "JOB_SUBNET_IDS",
     "job_security_group_ids": "JOB_SECURITY_GROUP_IDS",
 }
+# Passed to the tracked steps when MLFLOW_TRACKING_URI is set (model_container.tracking reads them).
+TRACKING_VARIABLES = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "SOURCE_GIT_REPOSITORY",
+    "SOURCE_GIT_BRANCH",
+    "SOURCE_GIT_COMMIT",
+)
 _ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -148,6 +156,8 @@ def build_config(
     if values["job_subnet_ids"]:
         extra["job_subnets"] = tuple(str(values["job_subnet_ids"]).split(","))
         extra["job_security_groups"] = tuple(str(values["job_security_group_ids"]).split(","))
+    # Locally run-local gives the steps their tracking environment itself.
+    extra["tracking_environment"] = {} if local else tracking_environment(env)
     for key in ("processing_instance_type", "training_instance_type"):
         if key in from_file:
             extra[key] = from_file[key]
@@ -160,6 +170,14 @@ def build_config(
         project_id=str(values["project_id"]),
         **extra,
     )
+
+
+def tracking_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The tracked steps' MLflow variables (TRACKING_VARIABLES) when the build sets
+    MLFLOW_TRACKING_URI (a cloud tracking server, e.g. a SageMaker MLflow App's ARN); else none."""
+    if not env.get("MLFLOW_TRACKING_URI"):
+        return {}
+    return {name: env[name] for name in TRACKING_VARIABLES if env.get(name)}
 
 
 def _vpc_checks(values: Mapping[str, str | None]) -> list[tuple[str, re.Pattern[str], str]]:

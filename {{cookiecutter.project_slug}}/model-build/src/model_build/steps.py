@@ -103,6 +103,12 @@ NETWORK_ISOLATION: dict[str, bool] = {
 }
 
 
+# The steps that log to MLflow (model_container.tracking) when PipelineConfig.tracking_environment is
+# set. An isolated job cannot reach a tracking server, so the build refuses a tracking URI while one of
+# them is isolated (model-build/README.md, "Experiment tracking").
+TRACKED_STEPS = ("Preprocess", "Train", "Evaluate")
+
+
 def retry_policies(step_type: str) -> list[Any]:
     """The SDK retry policies of ``step_type`` (RETRIES), as the step constructors take them."""
     from sagemaker.mlops.workflow.retry import (
@@ -183,6 +189,23 @@ class StepBuilder:
         ]
         return cls(config, session, [*image_parameters(config), *parameters])
 
+    def tracking(self, name: str) -> dict[str, Any] | None:
+        """Step ``name``'s tracking environment (with the execution's ARN, which finds its parent
+        run), or None: not tracked, or no tracking configured. It makes each run's environment
+        different, so a tracked step is never a cache hit."""
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+
+        environment = self.config.tracking_environment
+        if name not in TRACKED_STEPS or not environment:
+            return None
+        if network_isolation(name):
+            raise ValueError(
+                f"MLFLOW_TRACKING_URI is set, but step {name!r} runs network-isolated and cannot "
+                "reach a tracking server; allowed: unset MLFLOW_TRACKING_URI, or set "
+                f"NETWORK_ISOLATION[{name!r}] to False in model_build.steps"
+            )
+        return {**environment, "PIPELINE_EXECUTION_ARN": ExecutionVariables.PIPELINE_EXECUTION_ARN}
+
     def s3_uri(self, *parts: Any) -> Any:
         """``s3://<bucket>/<project>-<id>/<execution id>/...``: runs never mix artifacts."""
         from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -232,6 +255,7 @@ class StepBuilder:
             sagemaker_session=self.session,
             base_job_name=f"{self.config.base_name}-{name.lower()}",
             tags=tag_list(self.config.all_tags),
+            env=self.tracking(name),
             # ProcessingResources.ClusterConfig.VolumeKmsKeyId, ProcessingOutputConfig.KmsKeyId.
             volume_kms_key=self.config.kms_key_arn,
             output_kms_key=self.config.kms_key_arn,
@@ -327,6 +351,7 @@ class StepBuilder:
                 s3_output_path=self.s3_uri("train"), kms_key_id=self.config.kms_key_arn
             ),
             hyperparameters={key: p[name].to_string() for key, name in names.items()},
+            environment=self.tracking("Train"),
             tags=[Tag(key=key, value=value) for key, value in sorted(self.config.all_tags.items())],
         )
         channels = [

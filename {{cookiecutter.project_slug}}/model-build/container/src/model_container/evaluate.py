@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from model_container import artifact, comparison, quality_constraints
+from model_container import artifact, comparison, quality_constraints, tracking
 from model_container.champion import CHAMPION_FILE, MODEL_FILE
 from model_container.data import read_channel
 from model_container.entrypoint import StepArgumentParser, StepError, run_step
@@ -123,6 +123,22 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
         f"champion ({champion_section['mode']}, gate {champion_section['gate']}): "
         f"{champion_section['message']}"
     )
+    champion_auc = champion_section.get("auc")
+    with tracking.step_run("Evaluate") as run:
+        run.log(
+            params={
+                "champion_comparison": args.champion_comparison,
+                "champion_absolute_tolerance": args.absolute_tolerance,
+                "champion_relative_tolerance": args.relative_tolerance,
+                "test_rows": len(test),
+                "threshold": model.spec.threshold,
+            },
+            metrics={
+                **{f"test_{name}": value for name, value in headline.items()},
+                **({"champion_auc": champion_auc} if isinstance(champion_auc, float) else {}),
+            },
+            artifacts={"evaluation": out},
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

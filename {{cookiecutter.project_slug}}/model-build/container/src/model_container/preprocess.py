@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from model_container import tracking
 from model_container.cluster import read_cluster
 from model_container.data import Dataset, data_files, read_raw, write_channel, write_with_header
 from model_container.entrypoint import StepArgumentParser, run_step
@@ -83,6 +84,14 @@ def preprocess(argv: Sequence[str] | None = None) -> None:
         for name, rows in splits.items()
     )
     print(f"split (seed {args.seed}): {sizes}")
+    if cluster.index == 0:  # one child run per step, from its first host
+        with tracking.step_run("Preprocess") as run:
+            counts = {f"{name}_rows": len(rows) for name, rows in splits.items()}
+            run.log(
+                params={"seed": args.seed, "instances": cluster.size, **fractions},
+                # With several hosts, the first host's share only.
+                metrics={"raw_rows": len(labels), **counts},
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

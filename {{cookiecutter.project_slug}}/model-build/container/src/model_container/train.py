@@ -9,6 +9,7 @@ into ``model/``. With more than one host, every host trains on its shard inside 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 import project_model
-from model_container import artifact
+from model_container import artifact, tracking
 from model_container.cluster import Cluster, read_cluster
 from model_container.data import Dataset, read_channel
 from model_container.entrypoint import StepError, run_step
@@ -110,6 +111,20 @@ def train(argv: Sequence[str] | None = None) -> None:
     # The last value of each metric is what SageMaker records as the job's final metric.
     for name, value in fitted.metrics.items():
         print(f"{name}: {value:.5f}")
+    if cluster.index == 0:  # one child run per step, from its first host
+        with tracking.step_run("Train") as run:
+            run.log(
+                params={**_fields(hyperparameters), "instances": cluster.size},
+                metrics=fitted.metrics,
+                artifacts={"model": model_dir()},
+            )
+
+
+def _fields(hyperparameters: Any) -> dict[str, Any]:
+    """The model folder's hyperparameters as name -> value (a dataclass's fields, else its vars)."""
+    if dataclasses.is_dataclass(hyperparameters) and not isinstance(hyperparameters, type):
+        return dataclasses.asdict(hyperparameters)
+    return dict(vars(hyperparameters))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

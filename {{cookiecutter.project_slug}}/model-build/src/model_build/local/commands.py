@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ SUMMARY_METRICS = ("auc", "accuracy", "precision", "recall", "f1")
 # The packages the image runs the steps from: locally their sources stand in for its digest.
 STEP_CODE = ("model_container", "project_model")
 DEFAULT_WORK = Path(os.environ.get("LOCAL_WORK_DIR", ".local"))
+# Unset: the steps track to a file store under the work folder; set empty: no tracking.
+TRACKING_URI = "MLFLOW_TRACKING_URI"
 
 
 # -- run-local --------------------------------------------------------------------------------------------
@@ -90,12 +93,66 @@ def run_local_main(argv: list[str] | None = None) -> int:
     params = executor.parameters(overrides)
     upload_data(args.data, s3_path(work, params["InputDataUrl"]))
     # The Champion step reads the local registry and S3 folders (model_container.local_aws).
-    result = executor.run(overrides, env={"LOCAL_AWS_ROOT": str(work)}, started=started)
+    env = {"LOCAL_AWS_ROOT": str(work), **tracking_environment(work, definition)}
+    result = executor.run(overrides, env=env, started=started)
+    link_run(result, work, env)
     print(summary(result, work))
     if result.status != "Succeeded":
         raise StepFailedError(result.failure or "the run failed")
     print(f"done in {time.perf_counter() - started:.1f}s")
     return 0
+
+
+def tracking_environment(work: Path, definition: dict[str, Any]) -> dict[str, str]:
+    """The steps' MLflow settings (model_container.tracking): a file store under ``work`` unless
+    MLFLOW_TRACKING_URI is set (set empty: no tracking), the pipeline's name as the experiment, and
+    the git repository, branch and commit of this folder."""
+    env = {}
+    if TRACKING_URI not in os.environ:
+        env[TRACKING_URI] = (work / "mlruns").as_uri()
+    if not os.environ.get("MLFLOW_EXPERIMENT_NAME"):
+        env["MLFLOW_EXPERIMENT_NAME"] = str(definition.get("PipelineName", "model-build"))
+    git = {
+        "SOURCE_GIT_REPOSITORY": ("config", "--get", "remote.origin.url"),
+        "SOURCE_GIT_BRANCH": ("rev-parse", "--abbrev-ref", "HEAD"),
+        "SOURCE_GIT_COMMIT": ("rev-parse", "HEAD"),
+    }
+    for name, command in git.items():
+        value = _git(*command)
+        if name == "SOURCE_GIT_REPOSITORY" and not value:  # no remote: the clone's own folder
+            value = _git("rev-parse", "--show-toplevel")
+        if value and not os.environ.get(name):
+            env[name] = value
+    return env
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def link_run(result: RunResult, work: Path, env: dict[str, str]) -> None:
+    """End the execution's MLflow run, tagged with the package it registered, and record the run's
+    id in that package (CustomerMetadataProperties ``mlflow_run_id``)."""
+    from model_build.local.registry import set_metadata
+    from model_container.tracking import finish_execution
+
+    package = result.registered[-1] if result.registered else None
+    run_id = finish_execution(
+        result.execution_arn,
+        result.status == "Succeeded",
+        package["ModelPackageArn"] if package else None,
+        env=env,
+    )
+    if run_id and package:
+        result.registered[-1] = set_metadata(work, package, "mlflow_run_id", run_id)
+    if run_id:
+        print(f"MLflow run {run_id} in {env.get(TRACKING_URI) or os.environ[TRACKING_URI]}")
 
 
 def step_code_version(packages: tuple[str, ...] = STEP_CODE) -> str:

@@ -53,6 +53,7 @@ class RunResult:
 
     execution_id: str
     status: str  # Succeeded | Failed
+    execution_arn: str = ""
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {status, seconds, ...}
     property_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     registered: list[dict[str, Any]] = field(default_factory=list)
@@ -164,10 +165,14 @@ class LocalExecutor:
                 "CurrentDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             },
         )
-        result = RunResult(execution_id=execution_id, status="Executing")
+        arn = ctx.execution["PipelineExecutionArn"]
+        result = RunResult(execution_id=execution_id, status="Executing", execution_arn=arn)
         self._started = time.perf_counter() if started is None else started
+        # Every job learns its execution, as a definition with tracking gives it to the tracked steps
+        # (model_build.steps.StepBuilder.tracking): they find the execution's MLflow run by it.
+        env = {"PIPELINE_EXECUTION_ARN": arn, **(env or {})}
         try:
-            self._run_steps(self.definition["Steps"], ctx, result, env or {})
+            self._run_steps(self.definition["Steps"], ctx, result, env)
             result.status = "Succeeded"
         except StepFailedError as error:
             result.status, result.failure = "Failed", str(error)

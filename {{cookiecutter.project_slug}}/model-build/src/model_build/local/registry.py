@@ -95,6 +95,25 @@ def approve(work: Path, group: str | None = None, status: str = "Approved") -> d
     return record
 
 
+def set_metadata(work: Path, record: dict[str, Any], key: str, value: str) -> dict[str, Any]:
+    """Add ``key`` = ``value`` to package ``record``'s CustomerMetadataProperties (as
+    UpdateModelPackage's CustomerMetadataProperties does); the updated record."""
+    path = (
+        work
+        / "registry"
+        / record["ModelPackageGroupName"]
+        / f"{record['ModelPackageVersion']}.json"
+    )
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    stored["CustomerMetadataProperties"] = {
+        **stored.get("CustomerMetadataProperties", {}),
+        key: value,
+    }
+    stored["LastModifiedTime"] = _now()
+    _write(path, stored)
+    return stored
+
+
 def _version(path: Path) -> int:
     return int(path.stem) if path.stem.isdigit() else 0
 
