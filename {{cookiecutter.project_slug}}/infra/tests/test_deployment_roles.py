@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_iam as iam
+from cfnlint.decode import cfn_yaml
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from conftest import Synthesized
 
@@ -81,24 +81,8 @@ UNUSED_FEATURES = {
 }
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """CloudFormation YAML with short-form tags kept as {tag: value}."""
-
-
-_CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: {
-        suffix: loader.construct_scalar(node)
-        if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node, deep=True)
-        if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node, deep=True)
-    },
-)
-
-
 def _load(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return cfn_yaml.load(str(path))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -170,12 +154,12 @@ def _bootstrap_grants(settings: Settings) -> set[Grant]:
         if isinstance(value, str):
             return value
         ((function, argument),) = value.items()
-        if function == "Sub":
+        if function == "Fn::Sub":
             return sub(argument)
         if function == "Ref":
             return values[argument]
-        assert function == "GetAtt" and argument.endswith(".Arn"), value
-        name = resources[argument.removesuffix(".Arn")]["Properties"]["RoleName"]
+        assert function == "Fn::GetAtt" and argument[1] == "Arn", value
+        name = resources[argument[0]]["Properties"]["RoleName"]
         return f"arn:aws:iam::{ACCOUNT}:role/{resolve(name)}"
 
     (policy,) = resources["CloudFormationExecutionRole"]["Properties"]["Policies"]
@@ -277,7 +261,7 @@ def test_the_api_handler_role_comes_from_outside_the_endpoint_stack(
         (policy,) = bootstrap["Policies"]
         statements = policy["PolicyDocument"]["Statement"]
         resources = [
-            r["Sub"].replace("${ProjectName}", name) for s in statements for r in s["Resource"]
+            r["Fn::Sub"].replace("${ProjectName}", name) for s in statements for r in s["Resource"]
         ]
         assert [s["Action"] for s in statements] == [
             "sagemaker:InvokeEndpoint",

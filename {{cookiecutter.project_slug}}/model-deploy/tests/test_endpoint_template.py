@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from cfnlint.api import ManualArgs, lint
+from cfnlint.decode import cfn_yaml
 
 from model_deploy.build import Project, StageTarget, stage_parameters
 from model_deploy.stage_config import load as load_stage_config
@@ -29,25 +29,9 @@ ENV = {
 }
 
 
-class CfnLoader(yaml.SafeLoader):
-    """CloudFormation YAML with short-form tags kept as {tag: value}."""
-
-
-CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: {
-        suffix: loader.construct_scalar(node)
-        if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node, deep=True)
-        if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node, deep=True)
-    },
-)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)
+    return cfn_yaml.load(str(TEMPLATE))
 
 
 def parameters(stage: str, package: str, size: str = "medium") -> dict[str, str]:
@@ -80,7 +64,9 @@ def test_autoscaling_tracks_invocations_per_instance(template: dict[str, Any]) -
     resources = template["Resources"]
     target = resources["ScalableTarget"]["Properties"]
     assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
-    assert target["ResourceId"] == {"Sub": "endpoint/${Endpoint.EndpointName}/variant/AllTraffic"}
+    assert target["ResourceId"] == {
+        "Fn::Sub": "endpoint/${Endpoint.EndpointName}/variant/AllTraffic"
+    }
     policy = resources["ScalingPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
     assert policy["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
         "SageMakerVariantInvocationsPerInstance"
@@ -157,10 +143,10 @@ def test_names_carry_the_deployment_id(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     for logical_id, key in (("Model", "ModelName"), ("EndpointConfig", "EndpointConfigName")):
         assert resources[logical_id]["Properties"][key] == {
-            "Sub": "${SageMakerProjectName}-${StageName}-${DeploymentId}"
+            "Fn::Sub": "${SageMakerProjectName}-${StageName}-${DeploymentId}"
         }
     assert resources["Endpoint"]["Properties"]["EndpointName"] == {
-        "Sub": "${SageMakerProjectName}-${StageName}"
+        "Fn::Sub": "${SageMakerProjectName}-${StageName}"
     }
 
 
@@ -225,7 +211,7 @@ def test_the_api_deploys_in_moto_when_enabled(aws: None) -> None:
     assert str(settings["MAX_BODY_BYTES"]) == "500000"  # moto 5.2.5 keeps the Number as a number
     assert function["Configuration"]["Role"] == role
     # What moto does not model, on the template: the throttling.
-    template = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)
+    template = cfn_yaml.load(str(TEMPLATE))
     resources_of = template["Resources"]
     (throttle,) = resources_of["ApiDeployment"]["Properties"]["StageDescription"]["MethodSettings"]
     assert throttle["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
@@ -252,9 +238,9 @@ def test_the_api_needs_its_role(template: dict[str, Any]) -> None:
     condition = str(template["Conditions"]["HasApi"])
     assert "ApiEnabled" in condition and "ApiHandlerRoleArn" in condition
     (rule,) = template["Rules"].values()
-    assert rule["RuleCondition"] == {"Equals": [{"Ref": "ApiEnabled"}, "true"]}
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "ApiEnabled"}, "true"]}
     (assertion,) = rule["Assertions"]
-    assert assertion["Assert"] == {"Not": [{"Equals": [{"Ref": "ApiHandlerRoleArn"}, ""]}]}
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiHandlerRoleArn"}, ""]}]}
 
 
 def test_every_api_resource_is_behind_the_api_condition(template: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from cfnlint.decode import cfn_yaml
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from model_deploy.build import Project, StageTarget, stage_parameters
@@ -103,21 +103,8 @@ GENERATED = {
 }
 
 
-class CfnLoader(yaml.SafeLoader):
-    """Short-form tags as their long form ({"Ref": ...}, {"Fn::Sub": ...})."""
-
-
-CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: {
-        suffix if suffix == "Ref" else f"Fn::{suffix}": loader.construct_scalar(node)
-        if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node, deep=True)
-        if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node, deep=True)
-    },
-)
-TEMPLATE: dict[str, Any] = yaml.load((HERE / "endpoint.yml").read_text(), Loader=CfnLoader)
+# Short-form tags in their long form ({"Ref": ...}, {"Fn::Sub": ...}), as cfn-lint reads templates.
+TEMPLATE: dict[str, Any] = cfn_yaml.load(str(HERE / "endpoint.yml"))
 
 
 # -- rendering ----------------------------------------------------------------------------------------
@@ -162,7 +149,7 @@ class Renderer:
         self.rendered: dict[str, dict[str, Any]] = {}
         self.intrinsics: dict[str, Callable[[Any], Any]] = {
             "Ref": self.ref,
-            "Fn::GetAtt": lambda argument: self.attribute(*argument.split(".", 1)),
+            "Fn::GetAtt": lambda argument: self.attribute(*argument),
             "Fn::Sub": self.sub,
             "Fn::If": lambda a: self.resolve(a[1] if self.condition(a[0]) else a[2]),
             "Fn::Equals": lambda a: str(self.resolve(a[0])) == str(self.resolve(a[1])),
