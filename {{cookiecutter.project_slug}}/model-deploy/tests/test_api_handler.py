@@ -103,7 +103,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Any, list[list[float]], Path]]:
+) -> Iterator[tuple[Any, list[bytes], Path]]:
     """(the twin's runtime serving ENDPOINT with the image's server, a few valid rows, the model)."""
     twin = pytest.importorskip("project_infra.twin.runtime", reason="the twin (project .venv)")
     pytest.importorskip("model_container.serve", reason="the image's code (project .venv)")
@@ -135,7 +135,8 @@ def served(
             time.sleep(0.1)
     runtime = twin.Runtime(lambda _service: None, tmp_path_factory.mktemp("twin"), lambda _: None)
     runtime.endpoints[ENDPOINT] = twin.Hosted(ENDPOINT, "AllTraffic", url, process, "")
-    rows = [[float(v) for v in row] for row in fixtures.make_rows(3, seed=1, missing=0.0)]
+    # valid rows as clients send them, for whatever model folder the project holds (its schema)
+    rows = fixtures.csv_body(fixtures.make_rows(3, seed=1, missing=0.0)).splitlines()
     try:
         yield runtime, rows, model_dir
     finally:
@@ -146,17 +147,17 @@ def served(
 
 @pytest.fixture
 def api(
-    served: tuple[Any, list[list[float]], Path],
+    served: tuple[Any, list[bytes], Path],
     handler: ModuleType,
     monkeypatch: pytest.MonkeyPatch,
-) -> tuple[ModuleType, Any, list[list[float]]]:
+) -> tuple[ModuleType, Any, list[bytes]]:
     runtime, rows, _ = served
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", runtime.url)
     return handler, runtime, rows
 
 
-def csv_of(rows: list[list[float]]) -> bytes:
-    return "\n".join(",".join(f"{v:g}" for v in row) for row in rows).encode()
+def csv_of(rows: list[bytes]) -> bytes:
+    return b"\n".join(rows)
 
 
 def test_a_valid_request_gets_the_model_servers_scores(api: tuple[Any, Any, Any]) -> None:
