@@ -13,7 +13,7 @@ import pytest
 import yaml
 from cfnlint.api import ManualArgs, lint
 
-from tests.baking import expected_files, generated_files, rendered_context
+from tests.baking import REPO, expected_files, generated_files, rendered_context
 from tests.matrix import GIT_PROVIDERS, ROTATION, SIZES, combinations, suite_bakes
 
 COMBINATIONS = combinations()
@@ -157,13 +157,18 @@ def test_cloudformation_is_cfn_lint_clean(
 
 
 def test_suite_bakes_rotate_every_value() -> None:
-    """The six bakes whose whole suites run cover every size, provider and rotated answer set, and
-    both account layouts of each size that has two."""
+    """The four bakes whose whole suites run, with the default bake's (test_default_bake_suites_pass),
+    cover every size, provider and rotated answer set, and both account layouts of each size that
+    has two; none repeats the default bake."""
+    answers = json.loads((REPO / "cookiecutter.json").read_text(encoding="utf-8"))
+    defaults = {k: v[0] if isinstance(v, list) else v for k, v in answers.items()}
     bakes = [extra for _, extra in suite_bakes()]
-    assert len({name for name, _ in suite_bakes()}) == len(bakes) == 6
-    assert {e["mlops_size"] for e in bakes} == set(SIZES)
-    assert {e["git_provider"] for e in bakes} == set(GIT_PROVIDERS)
-    assert {e["aws_region"] for e in bakes} == {r["aws_region"] for r in ROTATION}
+    assert len({name for name, _ in suite_bakes()}) == len(bakes) == 4
+    assert all((e["mlops_size"], e["git_provider"]) != ("small", "github") for e in bakes)
+    covered = [defaults, *bakes]
+    assert {e["mlops_size"] for e in covered} == set(SIZES)
+    assert {e["git_provider"] for e in covered} == set(GIT_PROVIDERS)
+    assert {e["aws_region"] for e in covered} == {r["aws_region"] for r in ROTATION}
     for size in ("medium", "large"):
         layouts = {"staging_account_id" in e for e in bakes if e["mlops_size"] == size}
         assert layouts == {True, False}, size

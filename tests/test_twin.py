@@ -68,6 +68,9 @@ def test_small_single_account_flow(small: Path) -> None:
     # first run, release image, new data; the clean batch, the drifted batch, its retraining
     ok, batch = "Succeeded", True
     assert runs == [(not batch, ok)] * 3 + [(batch, ok), (batch, "Failed"), (not batch, ok)]
+    # The release image's retraining builds the pushed commit again: its unit tests are not rerun.
+    reused = [r["command"] for r in report["reused_tests"]]
+    assert "bash model-build/ci/unit-tests.sh" in reused, report["reused_tests"]
 
 
 def test_large_three_account_flow(template: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,27 @@ def test_prefix_download_and_upload_round_trip(tmp_path: Path) -> None:
         tmp_path, "s3://b/run/out/nested/a.csv", tmp_path / "single"
     )  # one object keeps its name
     assert (tmp_path / "single" / "a.csv").is_file()
+
+
+def test_two_steps_writing_one_prefix_at_once_both_succeed(tmp_path: Path) -> None:
+    # Parallel steps may share an output prefix; S3 takes both writes, and so must the stand-in.
+    source = tmp_path / "out"
+    (source / "copy").mkdir(parents=True)
+    for index in range(20):
+        (source / "copy" / f"part-{index}.csv").write_text("1,2,3\n" * 100)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(30):
+                upload(tmp_path, source, "s3://bkt/runs/1/make")
+        except Exception as error:  # collected for the assertion below
+            errors.append(error)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert errors == []
+    assert len(list(s3_path(tmp_path, "s3://bkt/runs/1/make/copy").iterdir())) == 20

@@ -13,7 +13,7 @@ from constructs import Construct
 from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.events import RELEASE_TAG_PREFIX
-from project_infra.network import JobNetwork
+from project_infra.network import JobsVpc
 from project_names import Names
 
 IMAGE_BUILDSPEC = "model-build/container/buildspec.yml"
@@ -100,7 +100,7 @@ def pipeline_run(
     pipeline_role: iam.IRole,
     upserted: list[str],
     *,
-    network: JobNetwork | None = None,
+    network: JobsVpc | None = None,
 ) -> codebuild.PipelineProject:
     """Tests model-build, then upserts and starts the SageMaker pipeline, and upserts the
     ``upserted`` pipelines (the scheduled ones) without starting them. With ``network`` (large) the

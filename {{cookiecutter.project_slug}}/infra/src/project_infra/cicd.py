@@ -13,7 +13,7 @@ from constructs import Construct
 from project_infra import arns, artifacts, builds, events, monitoring, nag, pipelines, roles
 from project_infra.builds import STAGES, Targets
 from project_infra.cleanup import ProjectCleanup, deployment_roles
-from project_infra.network import JobNetwork
+from project_infra.network import GivenJobNetwork, JobNetwork, JobsVpc
 from project_infra.parameters import StackNames, declare
 from project_infra.pipelines import StageDeployment
 from project_infra.project_name import ProjectName
@@ -87,8 +87,13 @@ class ProjectCiCd(Construct):
             deployments = {stage: StageDeployment(None, None, statements) for stage in STAGES}
 
         image_build = builds.image_build(self, names, shared)
-        # Large (Settings.job_vpc): the pipelines' jobs run in the project's own VPC (network.py).
-        network = JobNetwork(self, "JobNetwork", artifacts=shared) if settings.job_vpc else None
+        # Large (Settings.job_vpc): the pipelines' jobs run in the project's own VPC (network.py), or
+        # in the one project.toml [network] gives (any size).
+        network: JobsVpc | None = None
+        if settings.network is not None:
+            network = GivenJobNetwork(settings.network)
+        elif settings.job_vpc:
+            network = JobNetwork(self, "JobNetwork", artifacts=shared)
         if network is not None:
             roles.job_network_access(pipeline_role, network)
         pipeline_run = builds.pipeline_run(

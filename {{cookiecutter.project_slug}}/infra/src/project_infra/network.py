@@ -9,11 +9,16 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/batch-vpc.html). It pulls the im
 ("Amazon SageMaker AI automatically pulls the processing container from Amazon ECR", process-vpc.html),
 so the VPC needs no ECR endpoint; it copies the jobs' S3 inputs and outputs through the VPC, hence the
 S3 gateway endpoint, whose policy admits only the project's buckets.
+
+A VPC your network team owns replaces all of it (project.toml [network], GivenJobNetwork): the jobs
+then join its subnets and security groups, and that VPC must give them what this one does (infra
+README, "The jobs' network").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from aws_cdk import Aws, Fn
 from aws_cdk import aws_ec2 as ec2
@@ -21,6 +26,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from project_infra.artifacts import Artifacts
+from project_infra.settings import GivenNetwork
 
 # REPLACE: the jobs' address range; pick one that does not overlap networks you may peer with.
 CIDR = "10.64.0.0/16"
@@ -104,6 +110,52 @@ def _allow_flow_log_delivery(artifacts: Artifacts) -> None:
             conditions={"StringEquals": account, "ArnLike": {"aws:SourceArn": source}},
         )
     )
+
+
+class JobsVpc(Protocol):
+    """What the pipeline role and the builds need of the jobs' VPC, created here or given."""
+
+    @property
+    def vpc_id(self) -> str: ...
+
+    @property
+    def subnet_id_list(self) -> list[str]: ...
+
+    @property
+    def security_group_id_list(self) -> list[str]: ...
+
+    @property
+    def subnet_ids(self) -> str: ...
+
+    @property
+    def security_group_ids(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class GivenJobNetwork:
+    """The VPC project.toml [network] names: nothing is created, the ids are used as they are."""
+
+    given: GivenNetwork
+
+    @property
+    def vpc_id(self) -> str:
+        return self.given.vpc_id
+
+    @property
+    def subnet_id_list(self) -> list[str]:
+        return list(self.given.subnet_ids)
+
+    @property
+    def security_group_id_list(self) -> list[str]:
+        return list(self.given.security_group_ids)
+
+    @property
+    def subnet_ids(self) -> str:
+        return ",".join(self.given.subnet_ids)
+
+    @property
+    def security_group_ids(self) -> str:
+        return ",".join(self.given.security_group_ids)
 
 
 class JobNetwork(Construct):
@@ -193,6 +245,18 @@ class JobNetwork(Construct):
                     private_dns_enabled=True,  # boto3's default endpoint names resolve to it
                     open=False,  # only the rule above, not the whole VPC range
                 )
+
+    @property
+    def vpc_id(self) -> str:
+        return self.vpc.vpc_id
+
+    @property
+    def subnet_id_list(self) -> list[str]:
+        return self.subnets.subnet_ids
+
+    @property
+    def security_group_id_list(self) -> list[str]:
+        return [self.jobs.security_group_id]
 
     @property
     def subnet_ids(self) -> str:

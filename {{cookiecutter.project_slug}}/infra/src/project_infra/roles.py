@@ -13,7 +13,7 @@ from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.builds import STAGES
 from project_infra.nag import AUTOSCALING_ACTIONS, LOG_UNSCOPABLE_ACTIONS
-from project_infra.network import JobNetwork
+from project_infra.network import JobsVpc
 from project_names import Names
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
@@ -144,7 +144,7 @@ NETWORK_DESCRIBE_ACTIONS = (
 )
 
 
-def job_network_access(role: iam.Role, network: JobNetwork) -> None:
+def job_network_access(role: iam.Role, network: JobsVpc) -> None:
     """Lets SageMaker create, use and delete the jobs' network interfaces in ``network`` only."""
     interfaces = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:network-interface/*"
     role.add_to_policy(iam.PolicyStatement(actions=list(NETWORK_DESCRIBE_ACTIONS), resources=["*"]))
@@ -155,10 +155,12 @@ def job_network_access(role: iam.Role, network: JobNetwork) -> None:
                 interfaces,
                 *(
                     f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:subnet/{subnet}"
-                    for subnet in network.subnets.subnet_ids
+                    for subnet in network.subnet_id_list
                 ),
-                f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:security-group/"
-                + network.jobs.security_group_id,
+                *(
+                    f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:security-group/{group}"
+                    for group in network.security_group_id_list
+                ),
             ],
         )
     )
@@ -177,7 +179,7 @@ def job_network_access(role: iam.Role, network: JobNetwork) -> None:
             conditions={
                 "ArnEqualsIfExists": {
                     "ec2:Vpc": f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:vpc/"
-                    + network.vpc.vpc_id
+                    + network.vpc_id
                 }
             },
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from project_names import Names
 
@@ -13,10 +15,26 @@ MONITORED_SIZES = ("medium", "large")  # data capture -> drift monitor -> retrai
 # REPLACE: sizes whose pipeline jobs run in the project's own VPC (network.py); add "medium" to opt in.
 JOB_VPC_SIZES = ("large",)
 LAYOUTS = ("single", "multi")
+# SageMaker's VpcConfig takes 1-16 subnets and 1-5 security groups (botocore's sagemaker model);
+# two subnets at least, so the jobs can run in two Availability Zones.
+GIVEN_NETWORK = {
+    "subnet_ids": (re.compile(r"subnet-[0-9a-f]{8,17}"), 2, 16),
+    "security_group_ids": (re.compile(r"sg-[0-9a-f]{8,17}"), 1, 5),
+}
+VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
 
 
 class SettingsError(ValueError):
     """A value in project.toml that the stacks cannot use."""
+
+
+@dataclass(frozen=True)
+class GivenNetwork:
+    """A VPC the jobs join instead of one the project creates (project.toml [network])."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,7 @@ class Settings:
     training_instance_type: str
     endpoint_instance_type: str
     notification_email: str
+    network: GivenNetwork | None = None  # None: the project creates the jobs' VPC where it has one
 
     def names(self, project_id: str = "local") -> Names:
         return Names(self.slug, project_id)
@@ -47,8 +66,9 @@ class Settings:
 
     @property
     def job_vpc(self) -> bool:
-        """Whether the pipelines' jobs run in the project's own VPC (JOB_VPC_SIZES)."""
-        return self.size in JOB_VPC_SIZES
+        """Whether the pipelines' jobs run in a VPC: the project's own (JOB_VPC_SIZES) or the one
+        project.toml [network] gives (any size)."""
+        return self.size in JOB_VPC_SIZES or self.network is not None
 
     @property
     def tags(self) -> dict[str, str]:
@@ -87,6 +107,7 @@ def load(path: Path) -> Settings:
         training_instance_type=value("instances", "training"),
         endpoint_instance_type=value("instances", "endpoint"),
         notification_email=value("notifications", "email"),
+        network=given_network(path, data.get("network", {})),
     )
     if settings.size not in SIZES:
         raise SettingsError(
@@ -102,6 +123,44 @@ def load(path: Path) -> Settings:
         raise SettingsError(f"{path} [accounts]: layout='multi' needs both staging and prod ids")
     _check_generated_layout(path, settings.account_layout)
     return settings
+
+
+def given_network(path: Path, table: Any) -> GivenNetwork | None:
+    """[network]: all blank (or absent) = None; else the VPC id, its subnets and security groups."""
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path} [network]: must be a table")
+    unknown = sorted(set(table) - {"vpc_id", *GIVEN_NETWORK})
+    if unknown:
+        raise SettingsError(
+            f"{path} [network]: unknown key {unknown[0]!r}; allowed: vpc_id, "
+            + ", ".join(GIVEN_NETWORK)
+        )
+    vpc_id = table.get("vpc_id", "")
+    if not isinstance(vpc_id, str):
+        raise SettingsError(f"{path} [network]: vpc_id={vpc_id!r}: must be a string")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in GIVEN_NETWORK:
+        items = table.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise SettingsError(f"{path} [network]: {key}={items!r}: must be a list of strings")
+        lists[key] = tuple(items)
+    if not vpc_id and not any(lists.values()):
+        return None
+    if not VPC_ID.fullmatch(vpc_id):
+        raise SettingsError(
+            f"{path} [network]: vpc_id={vpc_id!r}: allowed: a VPC id like vpc-0123abcd (the "
+            "subnets' and security groups' VPC), or all three keys blank"
+        )
+    for key, (pattern, low, high) in GIVEN_NETWORK.items():
+        items = lists[key]
+        bad = [i for i in items if not pattern.fullmatch(i)]
+        if bad or not low <= len(items) <= high or len(set(items)) != len(items):
+            prefix = pattern.pattern.split("-")[0]
+            raise SettingsError(
+                f"{path} [network]: {key}={list(items)!r}: allowed: {low} to {high} different ids "
+                f"like {prefix}-0123abcd" + (f" ({bad[0]!r} is not one)" if bad else "")
+            )
+    return GivenNetwork(vpc_id, lists["subnet_ids"], lists["security_group_ids"])
 
 
 def _check_generated_layout(path: Path, layout: str) -> None:

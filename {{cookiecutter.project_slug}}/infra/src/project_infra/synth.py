@@ -10,7 +10,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from project_infra.settings import SettingsError, find_project_file, load
+from project_infra.settings import Settings, SettingsError, find_project_file, load
 from project_infra.stack import ProjectStack
 
 STACK_ID = "Project"
@@ -21,9 +21,13 @@ CONTEXT = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
 def build_app(project_file: Path, outdir: Path | None = None) -> cdk.App:
     """The app for ``project_file``; the repository is the folder that holds it. Without
     ``outdir`` the CDK CLI's output folder is used (``cdk synth``/``cdk deploy``)."""
-    settings = load(project_file)
+    return app_for(load(project_file), project_file.parent, outdir)
+
+
+def app_for(settings: Settings, repo_root: Path, outdir: Path | None = None) -> cdk.App:
+    """The app of ``settings`` for the repository at ``repo_root``, with cdk-nag's checks."""
     app = cdk.App(context=CONTEXT, **({"outdir": str(outdir)} if outdir else {}))
-    ProjectStack(app, STACK_ID, settings=settings, repo_root=project_file.parent)
+    ProjectStack(app, STACK_ID, settings=settings, repo_root=repo_root)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

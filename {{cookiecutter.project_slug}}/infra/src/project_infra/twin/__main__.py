@@ -23,6 +23,7 @@ from project_infra.twin import alarms, deletion, quality, samples
 from project_infra.twin.codepipeline import triggered
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
+from project_infra.twin.reuse import PassedTests
 from project_infra.twin.sagemaker import Execution
 from project_infra.twin.samples import captured_requests
 from project_model import SCHEMA
@@ -45,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--work-dir", type=Path, help="default: twin-<slug>-<hash> in the system's temporary folder"
     )
+    parser.add_argument(
+        "--rerun-tests",
+        action="store_true",
+        help="run every build's unit tests, even where the same inputs passed them before",
+    )
     args = parser.parse_args(argv)
     try:
         root = find_project_file(Path.cwd()).parent
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True)
     emulator = Emulator(settings.region).start()
     twin = Twin(root, work, settings, emulator, log=lambda line: print(line, flush=True))
+    # Beside the work folder, which each run starts afresh: passing test runs outlive a run.
+    twin.passed = PassedTests(work.with_name(work.name + "-passed-tests"), rerun=args.rerun_tests)
     print(f"twin: emulator (moto server) on {emulator.url}; work folder {work}")
     code = 0
     try:
@@ -383,6 +391,7 @@ def write_report(twin: Twin, path: Path) -> Path:
             {"type": kind, "how": how, "note": note} for kind, how, note in twin.coverage()
         ],
         "sagemaker_executions": [dataclasses.asdict(e) for e in twin.ran],
+        "reused_tests": [dataclasses.asdict(r) for r in twin.passed.reused] if twin.passed else [],
     }
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     return path
@@ -396,6 +405,11 @@ def print_summary(twin: Twin) -> None:
     print("\ntimeline:")
     for report in twin.reports:
         print(f"  {report.outcome:<7} {report.seconds:6.1f}s  {report.name}")
+    for reused in twin.passed.reused if twin.passed else []:
+        print(
+            f"  not rerun in {reused.build}: `{reused.command}` (same inputs passed in "
+            f"{reused.passed_in}; --rerun-tests reruns it)"
+        )
 
 
 if __name__ == "__main__":

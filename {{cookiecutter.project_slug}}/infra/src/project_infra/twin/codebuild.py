@@ -41,6 +41,8 @@ from typing import Any
 
 import yaml
 
+from project_infra.twin.reuse import PassedTests, Reused, inputs_key
+
 SHIMS = Path(__file__).resolve().parent / "shims"
 # A failed test run's summary lines go into the build's error: the stage's one-line failure then
 # names the test, not only the buildspec's "unit tests failed".
@@ -539,6 +541,16 @@ class _Output:
 
 
 @dataclass
+class _Reuse:
+    """The passing runs this build may reuse, and its reusable commands' inputs keys (taken from
+    the source as it came in, before the build's own steps add to it)."""
+
+    passed: PassedTests
+    keys: dict[str, str]
+    build: str
+
+
+@dataclass
 class _State:
     started: float
     failed_phase: str | None = None
@@ -622,7 +634,9 @@ def _environment(
     return env
 
 
-def _run_phase(phase: Phase, shell: Shell, state: _State, out: _Output) -> bool:
+def _run_phase(
+    phase: Phase, shell: Shell, state: _State, out: _Output, reuse: _Reuse | None = None
+) -> bool:
     """Run commands until one fails, then ``finally``; True if the phase succeeded."""
     failure: str | None = None
     for commands in (phase.commands, phase.finally_):
@@ -630,9 +644,18 @@ def _run_phase(phase: Phase, shell: Shell, state: _State, out: _Output) -> bool:
             first = command.strip().splitlines()[0] if command.strip() else ""
             out(phase.name, f"Running command {first}")
             succeeding = state.failed_phase is None and failure is None
-            status, last, failed = shell.run(
-                command, succeeding=succeeding, out=lambda line: out(phase.name, line)
-            )
+            key = reuse.keys.get(command.strip()) if reuse else None
+            if reuse and key and _replayed(reuse, key, command.strip(), phase.name, out):
+                continue
+            lines: list[str] = []
+
+            def line_out(line: str, lines: list[str] = lines) -> None:
+                lines.append(line)
+                out(phase.name, line)
+
+            status, last, failed = shell.run(command, succeeding=succeeding, out=line_out)
+            if reuse and key and status == 0:
+                reuse.passed.record(key, reuse.build, lines)
             if status != 0:
                 failure = failure or (
                     f"{phase.name}: command `{first}` exited with status {status}; last output: {last or '(none)'}"
@@ -646,6 +669,22 @@ def _run_phase(phase: Phase, shell: Shell, state: _State, out: _Output) -> bool:
         state.phases[phase.name] = "SUCCEEDED"
     out(phase.name, f"Phase complete: {phase.name} State: {state.phases[phase.name]}")
     return failure is None
+
+
+def _replayed(reuse: _Reuse, key: str, command: str, phase: str, out: _Output) -> bool:
+    """Replay a passing run of ``command`` on the same inputs, if there is one (see twin.reuse)."""
+    passed = reuse.passed.lookup(key)
+    if passed is None:
+        return False
+    out(
+        phase,
+        f"twin: not rerun: these inputs passed this command in build {passed.build} at "
+        f"{passed.when} (inputs {key[:12]}); its log follows (make twin ARGS=--rerun-tests reruns it)",
+    )
+    for line in passed.log:
+        out(phase, line)
+    reuse.passed.reused.append(Reused(command, reuse.build, passed.build, key))
+    return True
 
 
 def _upload(
@@ -721,9 +760,11 @@ def run_build(
     source_version: str = "",
     log: Log = print,
     shims: bool = True,
+    passed: PassedTests | None = None,
 ) -> BuildResult:
     """Run ``buildspec`` (a path relative to the primary source, ``inputs[0]``) in a clean copy of
-    the inputs under ``work``. Never raises for a failing build: the result says what failed."""
+    the inputs under ``work``. Never raises for a failing build: the result says what failed.
+    ``passed``: earlier passing runs of the reusable test commands (twin.reuse), reused and kept."""
     if not inputs:
         raise ValueError("run_build needs at least one input (the primary source)")
     work.mkdir(parents=True, exist_ok=True)
@@ -746,6 +787,8 @@ def run_build(
             shims=shims,
             state=state,
             out=out,
+            passed=passed,
+            label=f"{work.parent.name}/{work.name}",
         )
     finally:
         status = "FAILED" if state.failed_phase else "SUCCEEDED"
@@ -775,6 +818,8 @@ def _build(
     shims: bool,
     state: _State,
     out: _Output,
+    passed: PassedTests | None = None,
+    label: str = "",
 ) -> tuple[dict[str, Path], dict[str, str]]:
     try:
         sources = _copy_inputs(inputs, build / "src")
@@ -796,6 +841,11 @@ def _build(
     )
     for note in spec.notes:
         out("DOWNLOAD_SOURCE", note)
+    reuse = None
+    if passed is not None:
+        commands = {c.strip() for p in spec.phases for c in (*p.commands, *p.finally_)}
+        keys = {c: k for c in commands if (k := inputs_key(c, src)) is not None}
+        reuse = _Reuse(passed, keys, label)
     env = _environment(
         spec.variables, environment, sources, build, source_version=source_version, shims=shims
     )
@@ -803,7 +853,7 @@ def _build(
     shell = Shell(build / "shell", src, env, posix=spec.posix)
     upload = True
     for phase in spec.phases:
-        succeeded = _run_phase(phase, shell, state, out)
+        succeeded = _run_phase(phase, shell, state, out, reuse)
         go_on, upload = _next_allowed(phase, succeeded)
         if not go_on:
             break

@@ -17,6 +17,7 @@ from typing import Any
 
 from project_infra.twin.codebuild import BuildInput, run_build
 from project_infra.twin.provision import Resource, Stack
+from project_infra.twin.reuse import PassedTests
 
 VARIABLE = re.compile(r"#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_]+)\}")
 
@@ -93,12 +94,15 @@ class Runner:
         work: Path,
         handlers: Handlers,
         log: Callable[[str], None],
+        *,
+        passed: PassedTests | None = None,
     ) -> None:
         self.stack = stack
         self.repo = repo
         self.work = work
         self.handlers = handlers
         self.log = log
+        self.passed = passed  # test runs the builds may reuse (twin.reuse)
         self.runs = 0
 
     def pipeline(self, name: str) -> Resource:
@@ -244,6 +248,7 @@ class Runner:
             primary_artifact=outputs[0] if outputs else None,
             source_version=getattr(self, "source_version", ""),
             log=lambda line: self.log(f"    {line}"),
+            passed=self.passed,
         )
         if result.status != "SUCCEEDED":
             raise ActionError(f"CodeBuild project {project.physical_id}: {result.error}")

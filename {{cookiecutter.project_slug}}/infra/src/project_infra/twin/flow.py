@@ -33,6 +33,7 @@ from project_infra.twin.codepipeline import Handlers, PipelineRun, Runner
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
 from project_infra.twin.provision import ProvisionError, Resource, Stack, deploy, undeploy
+from project_infra.twin.reuse import PassedTests
 from project_infra.twin.runtime import Runtime
 from project_infra.twin.sagemaker import Execution, executions, run_execution
 from project_model import SCHEMA
@@ -102,6 +103,7 @@ class Twin:
     deployed_inputs: dict[str, str] = field(default_factory=dict)  # their template + parameters
     stage_clients: dict[str, Callable[[str], Any]] = field(default_factory=dict)  # their accounts
     seen_executions: set[str] = field(default_factory=set)
+    passed: PassedTests | None = None  # test runs the builds may reuse (twin.reuse); None: none
     ran: list[Execution] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
@@ -261,6 +263,7 @@ class Twin:
             self.work / "pipelines",
             Handlers(self._deploy_stage, self._approve, self._action_environment),
             self.log,
+            passed=self.passed,
         )
 
     def push(self, message: str, changed: list[str] | None = None) -> list[str]:
@@ -329,8 +332,13 @@ class Twin:
             return
         assert self.stack is not None
         (key,) = self.stack.of_type("AWS::KMS::Key").values()
-        network = protection.stack_network(
-            {k: (r.type, r.physical_id) for k, r in self.stack.resources.items()}
+        given = self.settings.network  # project.toml [network]: the stack creates no VPC
+        network = (
+            protection.Network(frozenset(given.subnet_ids), frozenset(given.security_group_ids))
+            if given is not None
+            else protection.stack_network(
+                {k: (r.type, r.physical_id) for k, r in self.stack.resources.items()}
+            )
         )
         wrong = protection.problems(execution.jobs, key.physical_id, network)
         if wrong:

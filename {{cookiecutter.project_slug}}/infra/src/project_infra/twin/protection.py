@@ -54,7 +54,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Network:
-    """The jobs' VPC as the stack created it: its subnets and the jobs' security group."""
+    """The jobs' VPC as the stack created it (its subnets and the jobs' security group), or as
+    project.toml [network] gives it."""
 
     subnets: frozenset[str]
     security_groups: frozenset[str]

@@ -4,11 +4,16 @@ this machine")."""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path, PurePosixPath
 
 from model_build.errors import UsageError
 
 OPT_ML = PurePosixPath("/opt/ml")
+# Steps run in threads. On S3 two writers of one prefix both succeed (the last object wins); here an
+# upload replaces a folder, so one copy at a time keeps a reader or a second writer from meeting a
+# half-removed folder.
+_COPYING = threading.Lock()
 
 
 def s3_path(root: Path, uri: str) -> Path:
@@ -33,18 +38,20 @@ def download(root: Path, uri: str, destination: Path) -> None:
     """Copy the objects under an S3 prefix into ``destination`` (a single object keeps its name)."""
     source = s3_path(root, uri)
     destination.mkdir(parents=True, exist_ok=True)
-    if source.is_file():
-        shutil.copy2(source, destination / source.name)
-    elif source.is_dir() and any(source.iterdir()):
-        shutil.copytree(source, destination, dirs_exist_ok=True)
-    else:
-        raise UsageError(f"no objects under {uri} (local folder {source})")
+    with _COPYING:
+        if source.is_file():
+            shutil.copy2(source, destination / source.name)
+        elif source.is_dir() and any(source.iterdir()):
+            shutil.copytree(source, destination, dirs_exist_ok=True)
+        else:
+            raise UsageError(f"no objects under {uri} (local folder {source})")
 
 
 def upload(root: Path, source: Path, uri: str) -> None:
     """Copy a folder's contents to an S3 prefix, replacing what was there."""
     target = s3_path(root, uri)
-    if target.exists():
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
+    with _COPYING:
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(source, target) if source.is_dir() else shutil.copy2(source, target)
