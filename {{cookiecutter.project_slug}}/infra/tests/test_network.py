@@ -103,14 +103,16 @@ def _pipeline_run_variables(synthesized: Synthesized) -> dict[str, Any]:
 
 @pytest.fixture
 def large(synthesized: Synthesized) -> Synthesized:
-    if not synthesized.settings.job_vpc:
+    if synthesized.settings.network is not None:
+        pytest.skip("the jobs run in the VPC project.toml [network] gives (test_given_network.py)")
+    if not synthesized.settings.creates_job_vpc:
         pytest.skip(f"size {synthesized.settings.size}: the jobs run without a VPC")
     return synthesized
 
 
 def test_other_sizes_have_no_job_network(synthesized: Synthesized) -> None:
     if synthesized.settings.job_vpc:
-        pytest.skip("size large: the jobs run in the project's VPC")
+        pytest.skip("the jobs run in a VPC (size large, or project.toml [network])")
     for kind in NETWORK_TYPES:
         assert not synthesized.resources(kind), kind
     assert not {"JOB_SUBNET_IDS", "JOB_SECURITY_GROUP_IDS"} & set(

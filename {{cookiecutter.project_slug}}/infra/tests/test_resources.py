@@ -267,9 +267,12 @@ def test_sagemaker_pipeline_role_is_scoped_to_the_project(synthesized: Synthesiz
         for k, r in synthesized.template["Resources"].items()
         if r["Type"].startswith("AWS::EC2::")
     ]
+    given = synthesized.settings.network  # project.toml [network]: ids the stack does not create
+    if given is not None:
+        network += [given.vpc_id, *given.subnet_ids, *given.security_group_ids]
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
         for raw in _as_list(statement["Resource"]):
-            if any(logical in str(raw) for logical in network):  # the project's subnets, group
+            if any(part in str(raw) for part in network):  # the jobs' subnets and groups
                 continue
             resource = synthesized.resolver.resolve(raw)
             if "Fn::GetAtt" in str(resource):  # this stack's own bucket, key or repository

@@ -92,7 +92,7 @@ class ProjectCiCd(Construct):
         network: JobsVpc | None = None
         if settings.network is not None:
             network = GivenJobNetwork(settings.network)
-        elif settings.job_vpc:
+        elif settings.creates_job_vpc:
             network = JobNetwork(self, "JobNetwork", artifacts=shared)
         if network is not None:
             roles.job_network_access(pipeline_role, network)

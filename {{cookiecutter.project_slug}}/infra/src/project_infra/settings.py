@@ -71,6 +71,11 @@ class Settings:
         return self.size in JOB_VPC_SIZES or self.network is not None
 
     @property
+    def creates_job_vpc(self) -> bool:
+        """Whether the stack creates the jobs' VPC (network.py): a JOB_VPC_SIZES size, no [network]."""
+        return self.size in JOB_VPC_SIZES and self.network is None
+
+    @property
     def tags(self) -> dict[str, str]:
         return {"Project": self.slug, "Owner": self.owner, "MlopsSize": self.size}
 
