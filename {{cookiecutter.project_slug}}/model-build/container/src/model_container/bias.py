@@ -110,19 +110,26 @@ def bias(argv: Sequence[str] | None = None) -> None:
     common = {"label": schema.label, "positive_label": config.positive_label, "facet": facet}
     _write(
         out / PRE_FILE,
-        {"version": "1.0", "pre_training_bias_metrics": section(PRE_TRAINING, pre, **common)},
+        {
+            "version": "1.0",
+            "pre_training_bias_metrics": section(
+                PRE_TRAINING, pre, **common, facet_column=train.features[:, column]
+            ),
+        },
     )
     _write(
         out / POST_FILE,
         {
             "version": "1.0",
-            "post_training_bias_metrics": section(POST_TRAINING, post, **common),
+            "post_training_bias_metrics": section(
+                POST_TRAINING, post, **common, facet_column=test.features[:, column]
+            ),
             # Not in Clarify's file: the score a prediction needs to be of class 1.
             "probability_threshold": threshold,
         },
     )
     group = (
-        f"{facet.feature} >= {facet.threshold:g}"
+        f"{facet.feature} > {facet.threshold:g}"  # Clarify's threshold facet: the values above it
         if facet.threshold is not None
         else f"{facet.feature} in {', '.join(facet.categories)}"
     )

@@ -52,12 +52,17 @@ class Facet:
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ValueError(f"facet {self.feature!r}: threshold {self.threshold} is not finite")
 
-    @property
-    def value_or_threshold(self) -> str:
-        """The group as Clarify's documents write it: the threshold, or the categories."""
-        if self.threshold is not None:
-            return f"{self.threshold:g}"
-        return ",".join(self.categories)
+    def value_or_threshold(self, column: np.ndarray | None = None) -> str:
+        """The group as Clarify's analysis writes it: the categories joined by commas, or a
+        threshold's interval (threshold, max of the facet's ``column``] in pandas' notation,
+        "(59.0, 96.0]": smclarify's ``_interval_index`` and ``_do_report``
+        (github.com/aws/amazon-sagemaker-clarify, src/smclarify/bias/report.py)."""
+        if self.threshold is None:
+            return ",".join(self.categories)
+        values = np.asarray(column if column is not None else [], dtype=np.float64)
+        values = values[~np.isnan(values)]
+        top = max(float(values.max()), self.threshold) if values.size else self.threshold
+        return f"({float(self.threshold)}, {float(top)}]"
 
 
 @dataclass(frozen=True)
@@ -368,16 +373,18 @@ def section(
     label: str,
     positive_label: str,
     facet: Facet | None,
+    facet_column: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One of analysis.json's sections: the label, its positive value, metrics per facet.
 
-    ``facet`` None (no facet configured) gives an empty ``facets`` object.
+    ``facet`` None (no facet configured) gives an empty ``facets`` object; ``facet_column`` is the
+    facet feature's values the metrics were computed on (a threshold's interval ends at its max).
     """
     facets: dict[str, Any] = {}
     if facet is not None and values is not None:
         facets[facet.feature] = [
             {
-                "value_or_threshold": facet.value_or_threshold,
+                "value_or_threshold": facet.value_or_threshold(facet_column),
                 "metrics": [
                     {
                         "name": metric.name,
@@ -431,6 +438,7 @@ def drift_violations(
     g = groups(in_facet(facet, facet_values, categories), observed, predicted)
     window = compute({m: f for m, f in POST_TRAINING.items() if m.name in DRIFT_METRICS}, g)
     reference = metric_values(baseline, "post_training_bias_metrics")
+    group = _baseline_group(baseline) or facet.value_or_threshold(facet_values)
     violations = []
     for name, ideal in DRIFT_METRICS.items():
         value, base = window[name], reference.get(name)
@@ -440,7 +448,7 @@ def drift_violations(
             violations.append(
                 {
                     "facet": facet.feature,
-                    "facet_value": facet.value_or_threshold,
+                    "facet_value": group,
                     "metric_name": name,
                     "constraint_check_type": "bias_drift_check",
                     "description": (
@@ -450,6 +458,14 @@ def drift_violations(
                 }
             )
     return {"version": "1.0", "violations": violations}
+
+
+def _baseline_group(document: Mapping[str, Any]) -> str | None:
+    """The facet group's ``value_or_threshold`` in the baseline (a violation names the baseline's)."""
+    for entries in document.get("post_training_bias_metrics", {}).get("facets", {}).values():
+        value = entries[0].get("value_or_threshold") if entries else None
+        return value if isinstance(value, str) else None
+    return None
 
 
 def favourable_class(positive_label: str, positive: str, negative: str) -> float:

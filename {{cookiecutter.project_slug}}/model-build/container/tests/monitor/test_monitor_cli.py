@@ -433,6 +433,9 @@ def test_empty_csv_input_is_an_error(
             "violation status '256' must be a whole number from 0 to 255",
         ),
         (["--violation-status", "-1"], "violation status '-1' must be a whole number"),
+        (["--read-processes", "0"], "read processes '0' must be a whole number from 1 to 64"),
+        (["--read-processes", "65"], "read processes '65' must be a whole number from 1 to 64"),
+        (["--read-processes", "two"], "read processes 'two' must be a whole number from 1 to 64"),
         (["--input-format", "csv", "--hours", "1"], "--input-format csv reads whole files"),
         (["--input-format", "parquet"], "argument --input-format: invalid choice: 'parquet'"),
         (

@@ -13,7 +13,7 @@ import boto3
 import numpy as np
 import pytest
 
-from model_container.monitor import s3
+from model_container.monitor import parallel, s3
 from model_container.monitor.capture import capture_line, capture_record
 from model_container.monitor.cli import main
 
@@ -157,6 +157,32 @@ def test_s3_and_folder_give_the_same_statistics(
     assert monitored(tmp_path / "s3")["files"] == 9  # not the stray hour 09
 
 
+def test_workers_read_s3_as_one_process_does(
+    bucket: Any, baseline_dir: Path, tmp_path: Path, opt_ml: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker opens its own client (moto's in-process mock survives the fork)."""
+    window = ["--start", "2026-01-01T00:00Z", "--end", "2026-01-01T09:00Z"]
+    assert (
+        run(tmp_path / "one", baseline_dir, "--capture-url", URL, *window, "--read-processes", "1")
+        == 2
+    )
+    monkeypatch.setattr(parallel, "TASK_BYTES", 1)  # every object a task of its own
+    assert (
+        run(tmp_path / "two", baseline_dir, "--capture-url", URL, *window, "--read-processes", "2")
+        == 2
+    )
+    one, two = (
+        json.loads((tmp_path / name / "statistics.json").read_text()) for name in ("one", "two")
+    )
+    assert (one["monitor"].pop("read_processes"), two["monitor"].pop("read_processes")) == (1, 2)
+    assert one == two
+    assert one["monitor"]["files"] == 9
+    summaries = [
+        json.loads((tmp_path / name / "summary.json").read_text()) for name in ("one", "two")
+    ]
+    assert summaries[0] == summaries[1]
+
+
 def test_empty_window_is_an_error(
     bucket: Any,
     baseline_dir: Path,
@@ -264,8 +290,10 @@ def test_bad_s3_input_is_one_line(
     assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
 
 
+@pytest.mark.parametrize("processes", ["1", "2"])
 def test_object_gone_while_reading_is_one_line(
     *,
+    processes: str,
     bucket: Any,
     baseline_dir: Path,
     tmp_path: Path,
@@ -275,9 +303,24 @@ def test_object_gone_while_reading_is_one_line(
 ) -> None:
     listed_keys = list(s3.window_keys(bucket, BUCKET, [ROOT], at(2), at(3)))
     bucket.delete_object(Bucket=BUCKET, Key=listed_keys[0])  # deleted after it was listed
-    monkeypatch.setattr(s3, "window_keys", lambda *_: iter(listed_keys))
+    listed_keys.append(listed_keys[0])  # and a second task, so that 2 processes read
+
+    def window_keys(*_: Any, sizes: dict[str, int]) -> Iterator[str]:
+        sizes.update(dict.fromkeys(listed_keys, parallel.TASK_BYTES))
+        return iter(listed_keys)
+
+    monkeypatch.setattr(s3, "window_keys", window_keys)
     code = run(
-        tmp_path, baseline_dir, "--capture-url", URL, "--end", "2026-01-01T03:00Z", "--hours", "1"
+        tmp_path,
+        baseline_dir,
+        "--capture-url",
+        URL,
+        "--end",
+        "2026-01-01T03:00Z",
+        "--hours",
+        "1",
+        "--read-processes",
+        processes,
     )
     assert code == 1
     err = capsys.readouterr().err

@@ -149,10 +149,16 @@ def test_the_favourable_outcome_may_be_the_negative_class() -> None:
 def baseline(dppl: float, di: float) -> dict:
     values = dict.fromkeys((m.name for m in POST_TRAINING), 0.0) | {"DPPL": dppl, "DI": di}
     facet = Facet("Age", threshold=59)
+    ages = np.array([35.0, np.nan, 86.0])  # the baseline's test split: its oldest is 86
     return {
         "version": "1.0",
         "post_training_bias_metrics": section(
-            POST_TRAINING, values, label="Severity", positive_label="1", facet=facet
+            POST_TRAINING,
+            values,
+            label="Severity",
+            positive_label="1",
+            facet=facet,
+            facet_column=ages,
         ),
     }
 
@@ -175,11 +181,17 @@ def test_bias_drift_violations_follow_clarify_s_shape() -> None:
         "constraint_check_type",
         "description",
     }
+    # The group as the baseline names it (Clarify's interval, ending at the baseline's max).
     assert (first["facet"], first["facet_value"], first["constraint_check_type"]) == (
         "Age",
-        "59",
+        "(59.0, 86.0]",
         "bias_drift_check",
     )
+    # A baseline without the group's text: the window's own interval.
+    unnamed = baseline(0.1, 0.9)
+    unnamed["post_training_bias_metrics"]["facets"]["Age"][0].pop("value_or_threshold")
+    found = drift_violations(ages, np.array(LABELS, float), scores, unnamed, 0.1, **kwargs)
+    assert found["violations"][0]["facet_value"] == "(59.0, 70.0]"
     assert first["description"].startswith("Value -0.25 does not meet the constraint requirement")
     # Within the tolerance (|-0.25| <= 0.1 + 0.2, |0.5| <= 0.1 + 0.4): nothing.
     calm = drift_violations(
@@ -232,9 +244,9 @@ def test_step_writes_clarify_documents_and_report(
         SCHEMA.positive,
     )
     (entry,) = section_["facets"][config.facet.feature]
-    assert entry["value_or_threshold"] == f"{threshold:g}"
-    assert [m["name"] for m in entry["metrics"]] == ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS"]
     column = splits["train"].features[:, index]
+    assert entry["value_or_threshold"] == f"({threshold}, {float(np.nanmax(column))}]"
+    assert [m["name"] for m in entry["metrics"]] == ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS"]
     n_d, n_a = np.sum(column > threshold), np.sum(column <= threshold)  # NaN is in neither
     assert entry["metrics"][0]["value"] == pytest.approx((n_a - n_d) / (n_a + n_d))
     (post_entry,) = post["post_training_bias_metrics"]["facets"][config.facet.feature]
@@ -280,3 +292,24 @@ def test_step_errors_are_one_line(
     monkeypatch.setattr(project_model, "BIAS", wrong)
     assert bias.main([]) == 1
     assert_one_line_error(capsys, opt_ml, "positive_label 'maybe' is not a label value")
+
+
+@pytest.mark.parametrize(
+    ("facet", "column", "written"),
+    [
+        (Facet("Age", threshold=59), [35.0, np.nan, 96.0], "(59.0, 96.0]"),
+        (Facet("Age", threshold=59.5), [60, 61], "(59.5, 61.0]"),
+        (Facet("Age", threshold=59), [], "(59.0, 59.0]"),  # no rows: the threshold alone
+        (Facet("Shape", categories=("oval", "round")), None, "oval,round"),
+    ],
+)
+def test_facet_group_is_written_as_clarify_writes_it(
+    facet: Facet, column: list[float] | None, written: str
+) -> None:
+    values = None if column is None else np.array(column, dtype=float)
+    assert facet.value_or_threshold(values) == written
+    if facet.threshold is not None and column:
+        # smclarify's notation: pandas' intervals from the breaks [threshold, max of the column].
+        pandas = pytest.importorskip("pandas")  # a dependency of the SDK: in every project venv
+        breaks = sorted([facet.threshold, float(np.nanmax(values))])
+        assert written == ",".join(map(str, pandas.IntervalIndex.from_breaks(breaks)))

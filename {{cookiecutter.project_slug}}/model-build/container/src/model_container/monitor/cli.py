@@ -203,6 +203,7 @@ def monitor(argv: Sequence[str] | None = None) -> Outcome:
             "end": window.end and window.end.isoformat(),
         },
         "files": summary.files,
+        "read_processes": summary.processes,
         "records": summary.records,
         "records_outside_window": summary.outside_window,
         "unreadable_records": summary.unreadable,

@@ -4,6 +4,7 @@ rows (captured requests in a folder or S3, or a batch's CSV input)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from model_container import extension_constraints, registry
 from model_container.entrypoint import StepError
-from model_container.monitor import s3
+from model_container.monitor import parallel, s3
 from model_container.monitor.options import CSV
 from model_container.monitor.reader import (
     CSV_SUFFIXES,
@@ -21,7 +22,6 @@ from model_container.monitor.reader import (
     ReadSummary,
     capture_files,
     csv_files,
-    folder_files,
     read_capture_lines,
     read_csv_lines,
 )
@@ -189,56 +189,60 @@ def open_source(
     window: Window,
 ) -> Source:
     rows = args.chunk_rows
-    if args.capture_url:
-        return _s3_source(args, features, codes, summary, window)
-    folder = capture_folder(args)
+    read: parallel.Read
     if args.input_format == CSV:
-        files = folder_files(csv_files(folder))
-        chunks = read_csv_lines(files, features, summary, chunk_rows=rows, codes=codes)
-        return Source(chunks, str(folder), folder.resolve().name, remote=False)
-    files = folder_files(capture_files(folder, window.start, window.end))
-    chunks = read_capture_lines(
-        files, features, summary, start=window.start, end=window.end, chunk_rows=rows, codes=codes
-    )
-    return Source(chunks, str(folder), _endpoint(folder), remote=False)
+        read = functools.partial(read_csv_lines, features=features, chunk_rows=rows, codes=codes)
+    else:
+        read = functools.partial(
+            read_capture_lines,
+            features=features,
+            start=window.start,
+            end=window.end,
+            chunk_rows=rows,
+            codes=codes,
+        )
+    if args.capture_url:
+        files, name, endpoint = _s3_files(args, window)
+        remote = True
+    else:
+        folder = capture_folder(args)
+        paths = (
+            csv_files(folder)
+            if args.input_format == CSV
+            else capture_files(folder, window.start, window.end)
+        )
+        files = [parallel.LocalFile(path, path.stat().st_size) for path in paths]
+        name = str(folder)
+        endpoint = folder.resolve().name if args.input_format == CSV else _endpoint(folder)
+        remote = False
+    processes = args.read_processes or parallel.default_processes()
+    chunks = parallel.read_files(files, read, summary, processes)
+    return Source(chunks, name, endpoint, remote=remote)
 
 
-def _s3_source(
-    args: argparse.Namespace,
-    features: list[str],
-    codes: Codes,
-    summary: ReadSummary,
-    window: Window,
-) -> Source:
+def _s3_files(args: argparse.Namespace, window: Window) -> tuple[list[parallel.S3Object], str, str]:
+    """The window's objects (or a batch's CSV objects) under --capture-url, its name, the endpoint."""
     url = args.capture_url
     bucket, prefix = registry.split_s3_url(url, "capture URL")
     client = registry.client("s3", args.region)
+    sizes: dict[str, int] = {}
     if args.input_format == CSV:
-        keys = s3.keys_with_suffix(client, bucket, prefix, CSV_SUFFIXES)
-        chunks = read_csv_lines(
-            s3.s3_files(client, bucket, keys),
-            features,
-            summary,
-            chunk_rows=args.chunk_rows,
-            codes=codes,
-        )
-        return Source(chunks, url, prefix.rstrip("/").rsplit("/", 1)[-1] or bucket, remote=True)
-    assert window.start is not None and window.end is not None  # _window made sure
-    with registry.aws_errors(f"list the capture folders under {url}"):
-        roots = s3.capture_roots(client, bucket, prefix)
-    if not roots:
-        raise StepError(
-            f"no data-capture folders under {url}: expected <endpoint>/<variant>/yyyy/mm/dd/hh/ "
-            "at most two levels below it"
-        )
-    keys = s3.window_keys(client, bucket, roots, window.start, window.end)
-    chunks = read_capture_lines(
-        s3.s3_files(client, bucket, keys),
-        features,
-        summary,
-        start=window.start,
-        end=window.end,
-        chunk_rows=args.chunk_rows,
-        codes=codes,
-    )
-    return Source(chunks, url, s3.endpoint_of(roots[0]) or bucket, remote=True)
+        with registry.aws_errors(f"list the CSV files under {url}"):
+            keys = list(s3.keys_with_suffix(client, bucket, prefix, CSV_SUFFIXES, sizes=sizes))
+        endpoint = prefix.rstrip("/").rsplit("/", 1)[-1] or bucket
+    else:
+        assert window.start is not None and window.end is not None  # _window made sure
+        with registry.aws_errors(f"list the capture folders under {url}"):
+            roots = s3.capture_roots(client, bucket, prefix)
+        if not roots:
+            raise StepError(
+                f"no data-capture folders under {url}: expected <endpoint>/<variant>/yyyy/mm/dd/hh/ "
+                "at most two levels below it"
+            )
+        with registry.aws_errors(f"list the capture files under {url}"):
+            keys = list(
+                s3.window_keys(client, bucket, roots, window.start, window.end, sizes=sizes)
+            )
+        endpoint = s3.endpoint_of(roots[0]) or bucket
+    files = [parallel.S3Object(bucket, key, sizes.get(key, 0), args.region) for key in keys]
+    return files, url, endpoint

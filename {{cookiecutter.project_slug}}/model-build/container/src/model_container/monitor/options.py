@@ -19,6 +19,7 @@ from model_container.monitor.window import (
 
 VIOLATIONS = 2  # default exit status when violations are found
 CAPTURE, CSV = "capture", "csv"
+MAX_PROCESSES = 64  # a bound that catches a typo, not a tuned figure
 
 
 def build_parser() -> StepArgumentParser:
@@ -103,6 +104,12 @@ def build_parser() -> StepArgumentParser:
         help="the model.tar.gz to explain the rows with, when the baselines come from a folder "
         "(default: processing/model/model.tar.gz)",
     )
+    parser.add_argument(
+        "--read-processes",
+        type=_processes,
+        default=None,
+        help="processes reading the files (default: one per core this job may use)",
+    )
     parser.add_argument("--chunk-rows", type=_positive, default=65_536, help=argparse.SUPPRESS)
     return parser
 
@@ -130,6 +137,12 @@ def _ndcg_threshold(text: str) -> float:
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise StepError(f"chunk rows {text!r} must be a positive whole number")
+    return int(text)
+
+
+def _processes(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PROCESSES:
+        raise StepError(f"read processes {text!r} must be a whole number from 1 to {MAX_PROCESSES}")
     return int(text)
 
 

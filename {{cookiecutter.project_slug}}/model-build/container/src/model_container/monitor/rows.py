@@ -43,6 +43,7 @@ class ReadSummary:
     long_rows: int = 0
     extra_names: dict[str, int] = field(default_factory=dict)  # by-name keys that are no feature
     examples: list[str] = field(default_factory=list)
+    processes: int = 1  # that read the files (monitor.parallel)
 
     def wrong_width(self, fields: int, width: int) -> None:
         """A row of ``fields`` values where the baseline has ``width`` features."""
@@ -64,6 +65,31 @@ class ReadSummary:
         self.unreadable += 1
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(f"{where}: {reason}")
+
+    def merge(self, other: ReadSummary) -> None:
+        """Add the counts of a later part of the read (another file), as if read after this one."""
+        for name in (
+            "files",
+            "records",
+            "outside_window",
+            "unreadable",
+            "rows",
+            "wrong_width_rows",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.short_rows += other.short_rows
+        self.long_rows += other.long_rows
+        if other.fewest_fields is not None:
+            mine = self.fewest_fields
+            self.fewest_fields = (
+                other.fewest_fields if mine is None else min(mine, other.fewest_fields)
+            )
+        if other.most_fields is not None:
+            self.most_fields = max(other.most_fields, self.most_fields or 0)
+        for name, count in other.extra_names.items():
+            if name in self.extra_names or len(self.extra_names) < MAX_EXTRA_NAMES:
+                self.extra_names[name] = self.extra_names.get(name, 0) + count
+        self.examples.extend(other.examples[: MAX_EXAMPLES - len(self.examples)])
 
 
 class PayloadError(ValueError):

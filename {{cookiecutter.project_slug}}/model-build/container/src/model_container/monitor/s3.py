@@ -58,9 +58,16 @@ def capture_roots(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 
 def window_keys(
-    s3: Any, bucket: str, roots: Sequence[str], start: datetime, end: datetime
+    s3: Any,
+    bucket: str,
+    roots: Sequence[str],
+    start: datetime,
+    end: datetime,
+    *,
+    sizes: dict[str, int] | None = None,
 ) -> Iterator[str]:
-    """The ``*.jsonl`` keys in the window's hour folders of every root (hidden names skipped)."""
+    """The ``*.jsonl`` keys in the window's hour folders of every root (hidden names skipped);
+    ``sizes``, when given, gets each key's size in bytes from the same listing."""
     paginator = s3.get_paginator("list_objects_v2")
     for root in roots:
         for hour in window_hours(start, end):
@@ -69,16 +76,28 @@ def window_keys(
                 for item in page.get("Contents", []):
                     name = item["Key"].rsplit("/", 1)[-1]
                     if name.endswith(".jsonl") and not name.startswith("."):
+                        if sizes is not None:
+                            sizes[item["Key"]] = item.get("Size", 0)
                         yield item["Key"]
 
 
-def keys_with_suffix(s3: Any, bucket: str, prefix: str, suffixes: Sequence[str]) -> Iterator[str]:
-    """Every key below ``prefix`` ending with one of ``suffixes`` (hidden names skipped)."""
+def keys_with_suffix(
+    s3: Any,
+    bucket: str,
+    prefix: str,
+    suffixes: Sequence[str],
+    *,
+    sizes: dict[str, int] | None = None,
+) -> Iterator[str]:
+    """Every key below ``prefix`` ending with one of ``suffixes`` (hidden names skipped);
+    ``sizes``, when given, gets each key's size in bytes from the same listing."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=_folder(prefix))
     for page in pages:
         for item in page.get("Contents", []):
             name = item["Key"].rsplit("/", 1)[-1]
             if name.endswith(tuple(suffixes)) and not name.startswith("."):
+                if sizes is not None:
+                    sizes[item["Key"]] = item.get("Size", 0)
                 yield item["Key"]
 
 
