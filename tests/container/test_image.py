@@ -116,7 +116,7 @@ def served(image: str, model_dir: Path) -> Iterator[tuple[str, str]]:
 def test_entry_points_exist_in_the_image(image: str) -> None:
     done = podman(
         "run", "--rm", *ULIMITS, image, "sh", "-c",
-        "command -v train && command -v serve && python3 -c 'import model_container.serve.app, "
+        "command -v train && command -v serve && python3 -c 'import model_container.serve.wsgi, "
         "xgboost; print(xgboost.__version__)' && ! command -v gcc && ! command -v cc",
     )  # fmt: skip
     lines = done.stdout.split()

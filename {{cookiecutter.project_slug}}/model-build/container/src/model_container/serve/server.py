@@ -29,10 +29,10 @@ from granian import Granian
 from granian.constants import HTTPModes, Interfaces
 
 from model_container.monitor.capture import CaptureWriter
-from model_container.serve.app import InferenceApp
 from model_container.serve.environment import Settings, SettingsError
 from model_container.serve.model import ModelError, load_model, read_spec
 from model_container.serve.watchdog import Watchdog
+from model_container.serve.wsgi import InferenceApp
 
 SERVE_USER = "model-server"  # created by the Dockerfile
 WORKER_BOOT_ERROR = 3

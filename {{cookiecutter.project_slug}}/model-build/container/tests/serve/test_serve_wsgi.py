@@ -13,9 +13,9 @@ import pytest
 from serve_fixtures import N_FEATURES, csv_body, csv_line, json_body, make_rows, parse
 
 from model_container.monitor.capture import CaptureWriter, record_id
-from model_container.serve import app as app_module
-from model_container.serve.app import InferenceApp
+from model_container.serve import wsgi
 from model_container.serve.model import Model
+from model_container.serve.wsgi import InferenceApp
 
 ROW = csv_line(seed=3)  # one complete row of the schema's features, as a client sends it
 LIMIT = max(1024, 8 * len(ROW))  # a few rows fit
@@ -216,7 +216,7 @@ def test_an_oversized_body_is_read_and_dropped_before_the_413(
     assert post(app, big, len(big)) == (413, len(big))
     assert post(app, big, None) == (413, len(big))
     # Bounded: past DISCARD_BYTES the server stops reading (and the connection is closed).
-    monkeypatch.setattr(app_module, "DISCARD_BYTES", LIMIT * 2)
+    monkeypatch.setattr(wsgi, "DISCARD_BYTES", LIMIT * 2)
     assert post(app, big, len(big)) == (413, LIMIT * 2)
     # A client that asked first (Expect: 100-continue) has not sent the body: answer at once.
     assert post(app, big, len(big), HTTP_EXPECT="100-continue") == (413, 0)
