@@ -35,6 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from image_venv import image_path, image_python
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "{{cookiecutter.project_slug}}"
 BUNDLED = PROJECT / "model-build" / "data" / "raw" / "mammographic_masses.data"
@@ -195,13 +198,11 @@ def main() -> None:
         print(
             f"generated {args.rows:,} captured rows ({size:.0f} MB) in {time.perf_counter() - started:.1f} s"
         )
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT / "model-build" / "container" / "src"),
-            "OPT_ML": str(work / "opt_ml"),
-        }
+        env = {**os.environ, "OPT_ML": str(work / "opt_ml")}
+        # The monitor with the image's packages (bench/image_venv.py), the peer with the dev venv's.
+        monitor_env = {**env, "PYTHONPATH": image_path()}
         monitor = [
-            sys.executable,
+            str(image_python()),
             "-m",
             "model_container.monitor",
             "--capture-dir",
@@ -220,7 +221,7 @@ def main() -> None:
                 continue
             best = None
             for _ in range(1 if name == "peer" else args.repeat):  # the peer is slow: once
-                seconds, rss, text, status = run(command, env)
+                seconds, rss, text, status = run(command, env if name == "peer" else monitor_env)
                 if status not in (0, 2):
                     raise SystemExit(f"{name} failed ({status}):\n{text}")
                 if best is None or seconds < best[0]:

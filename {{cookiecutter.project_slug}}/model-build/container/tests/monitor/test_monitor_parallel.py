@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_monitor_reader import record
 
 from model_container.monitor import parallel
 from model_container.monitor.reader import (
@@ -26,21 +27,8 @@ SHAPES = ["round", "oval", "lobular", "irregular"]
 CODES = codes_of({"Shape": SHAPES})
 
 
-def record(data: str, minute: int, content_type: str = "text/csv", encoding: str = "CSV") -> str:
-    return json.dumps(
-        {
-            "captureData": {
-                "endpointInput": {
-                    "observedContentType": content_type,
-                    "mode": "INPUT",
-                    "data": data,
-                    "encoding": encoding,
-                }
-            },
-            "eventMetadata": {"eventId": "x", "inferenceTime": f"2026-01-01T10:{minute:02d}:00Z"},
-            "eventVersion": "0",
-        }
-    )
+def at(minute: int) -> str:
+    return f"2026-01-01T10:{minute:02d}:00Z"
 
 
 def capture(root: Path, files: int) -> list[parallel.FileRef]:
@@ -48,27 +36,27 @@ def capture(root: Path, files: int) -> list[parallel.FileRef]:
     of the wrong width, unknown categories, unreadable lines and records outside the window."""
     for index in range(files):
         lines = [
-            record(f"{40 + index},oval,{index % 5 + 1},3", 1),
-            record(base64.b64encode(b"61,irregular,4,?").decode(), 2, encoding="BASE64"),
+            record(f"{40 + index},oval,{index % 5 + 1},3", when=at(1)),
+            record(base64.b64encode(b"61,irregular,4,?").decode(), encoding="BASE64", when=at(2)),
             record(
                 json.dumps({"instances": [[50, "round", 2, 3], [51, "lobular", 3, 4]]}),
-                3,
                 "application/json",
                 "JSON",
+                when=at(3),
             ),
             record(
                 json.dumps(
                     {"Age": 70, "Shape": "oval", "Margin": 1, "Density": 2, f"note{index}": 1}
                 ),
-                4,
                 "application/json",
                 "JSON",
+                when=at(4),
             ),
-            record(f"{index},oval", 5),  # too few fields
-            record(f"{index},hexagonal,1,2,9", 6),  # too many, and no such shape
-            record(f"{index},hexagonal,1,2", 7),  # no such shape
+            record(f"{index},oval", when=at(5)),  # too few fields
+            record(f"{index},hexagonal,1,2,9", when=at(6)),  # too many, and no such shape
+            record(f"{index},hexagonal,1,2", when=at(7)),  # no such shape
             f"not json {index}",
-            record("33,round,1,1", 59).replace("10:59", "11:59"),  # outside the window
+            record("33,round,1,1", when="2026-01-01T11:59:00Z"),  # outside the window
         ]
         path = root / "ep" / "AllTraffic" / "2026" / "01" / "01" / "10" / f"{index:02d}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)

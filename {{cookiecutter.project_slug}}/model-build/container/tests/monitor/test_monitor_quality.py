@@ -120,7 +120,7 @@ def test_good_window_passes_and_files_are_model_monitors(
     assert "0 violations" in capsys.readouterr().out
 
     # The merged records stay capture records (features readable by the drift monitor's reader).
-    merged = (out / "merged" / "merged.jsonl").read_text().splitlines()
+    merged = (out / "merged" / "part-00000.jsonl").read_text().splitlines()
     assert len(merged) == 399
     assert json.loads(merged[0])["groundTruthData"]["encoding"] == "CSV"
     summary = ReadSummary()
@@ -296,11 +296,13 @@ def test_other_record_forms_and_bad_lines(tmp_path: Path) -> None:
     text = "".join(map(capture_line, (two_rows, lines_answer, no_answer, wrong_count)))
     summary = MergeSummary()
     truth = {"two": "1\n0", "jl": ("MQ==", "BASE64"), "na": "1", "wc": "1\n1"}
-    labels, scores = merge(
+    rows = merge(
         [("c.jsonl", [b"not json\n", b"\n", *(line.encode() for line in text.splitlines())])],
         truth,
         summary,
     )
+    labels, scores = rows.labels, rows.scores
+    assert rows.facet is None  # no facet asked for
     assert labels.tolist() == [1.0, 0.0, 1.0] and scores.tolist() == [0.9, 0.2, 0.7]
     assert (summary.matched, summary.mismatched, summary.capture.unreadable) == (2, 1, 2)
     assert summary.capture.records == 3  # the readable ones: two merged, one with too few labels

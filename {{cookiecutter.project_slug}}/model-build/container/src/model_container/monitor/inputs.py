@@ -223,26 +223,15 @@ def open_source(
 def _s3_files(args: argparse.Namespace, window: Window) -> tuple[list[parallel.S3Object], str, str]:
     """The window's objects (or a batch's CSV objects) under --capture-url, its name, the endpoint."""
     url = args.capture_url
+    if args.input_format != CSV:
+        assert window.start is not None and window.end is not None  # _window made sure
+        objects, endpoint = s3.capture_objects(url, args.region, window.start, window.end)
+        return objects, url, endpoint
     bucket, prefix = registry.split_s3_url(url, "capture URL")
     client = registry.client("s3", args.region)
     sizes: dict[str, int] = {}
-    if args.input_format == CSV:
-        with registry.aws_errors(f"list the CSV files under {url}"):
-            keys = list(s3.keys_with_suffix(client, bucket, prefix, CSV_SUFFIXES, sizes=sizes))
-        endpoint = prefix.rstrip("/").rsplit("/", 1)[-1] or bucket
-    else:
-        assert window.start is not None and window.end is not None  # _window made sure
-        with registry.aws_errors(f"list the capture folders under {url}"):
-            roots = s3.capture_roots(client, bucket, prefix)
-        if not roots:
-            raise StepError(
-                f"no data-capture folders under {url}: expected <endpoint>/<variant>/yyyy/mm/dd/hh/ "
-                "at most two levels below it"
-            )
-        with registry.aws_errors(f"list the capture files under {url}"):
-            keys = list(
-                s3.window_keys(client, bucket, roots, window.start, window.end, sizes=sizes)
-            )
-        endpoint = s3.endpoint_of(roots[0]) or bucket
+    with registry.aws_errors(f"list the CSV files under {url}"):
+        keys = list(s3.keys_with_suffix(client, bucket, prefix, CSV_SUFFIXES, sizes=sizes))
+    endpoint = prefix.rstrip("/").rsplit("/", 1)[-1] or bucket
     files = [parallel.S3Object(bucket, key, sizes.get(key, 0), args.region) for key in keys]
     return files, url, endpoint

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from model_container import registry
 from model_container.entrypoint import StepArgumentParser, StepError
+from model_container.monitor import parallel
 from model_container.monitor.attribution import DEFAULT_THRESHOLD
 from model_container.monitor.checks import DEFAULT_COMPLETENESS_TOLERANCE
 from model_container.monitor.window import (
@@ -19,7 +20,6 @@ from model_container.monitor.window import (
 
 VIOLATIONS = 2  # default exit status when violations are found
 CAPTURE, CSV = "capture", "csv"
-MAX_PROCESSES = 64  # a bound that catches a typo, not a tuned figure
 
 
 def build_parser() -> StepArgumentParser:
@@ -104,12 +104,7 @@ def build_parser() -> StepArgumentParser:
         help="the model.tar.gz to explain the rows with, when the baselines come from a folder "
         "(default: processing/model/model.tar.gz)",
     )
-    parser.add_argument(
-        "--read-processes",
-        type=_processes,
-        default=None,
-        help="processes reading the files (default: one per core this job may use)",
-    )
+    parallel.add_processes_argument(parser)
     parser.add_argument("--chunk-rows", type=_positive, default=65_536, help=argparse.SUPPRESS)
     return parser
 
@@ -137,12 +132,6 @@ def _ndcg_threshold(text: str) -> float:
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise StepError(f"chunk rows {text!r} must be a positive whole number")
-    return int(text)
-
-
-def _processes(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PROCESSES:
-        raise StepError(f"read processes {text!r} must be a whole number from 1 to {MAX_PROCESSES}")
     return int(text)
 
 

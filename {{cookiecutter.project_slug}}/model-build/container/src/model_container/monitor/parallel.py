@@ -12,6 +12,7 @@ core, or one task) reads here, as before.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import itertools
@@ -23,10 +24,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+from model_container.entrypoint import StepError
 from model_container.monitor.rows import Chunk, ReadSummary
 
+MAX_PROCESSES = 64  # a bound that catches a typo, not a tuned figure
 TASK_BYTES = 8 << 20  # about 30,000 captured requests: a task's rows are a few MB of floats
+T = TypeVar("T")
+R = TypeVar("R")
 Lines = tuple[str, Iterable[bytes]]  # (name for the reasons, the file's lines)
 Read = Callable[..., Iterator[Chunk]]  # read(files, summary=...): a reader of monitor.reader
 
@@ -71,6 +77,21 @@ def _s3_client(region: str | None) -> object:
     return registry.client("s3", region)
 
 
+def add_processes_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--read-processes",
+        type=_processes,
+        default=None,
+        help="processes reading the files (default: one per core this job may use)",
+    )
+
+
+def _processes(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PROCESSES:
+        raise StepError(f"read processes {text!r} must be a whole number from 1 to {MAX_PROCESSES}")
+    return int(text)
+
+
 def default_processes() -> int:
     """The cores this process may use (a processing instance's vCPUs)."""
     if hasattr(os, "sched_getaffinity"):
@@ -91,40 +112,53 @@ def tasks(files: Sequence[FileRef], task_bytes: int) -> list[list[FileRef]]:
     return grouped
 
 
+def start_pool(processes: int, job: str = "monitor") -> ProcessPoolExecutor | None:
+    """Worker processes forked from this one (they start in milliseconds with its imports and
+    data; a spawned one would import numpy and the reader again), or None, said in one line, when
+    the system gives no shared memory for the pool's locks (/dev/shm)."""
+    try:
+        return ProcessPoolExecutor(
+            max_workers=processes, mp_context=multiprocessing.get_context("fork")
+        )
+    except OSError as error:
+        print(f"{job}: reading in one process ({error})", file=sys.stderr)
+        return None
+
+
+def in_order(
+    pool: ProcessPoolExecutor, function: Callable[[T], R], work: Iterable[T], processes: int
+) -> Iterator[R]:
+    """``function(task)`` of each task, run in ``pool``, yielded in the tasks' order; at most
+    ``2 x processes`` tasks are in flight (their results wait here until their turn)."""
+    queue = iter(work)
+    with pool:
+        pending: deque[Future[R]] = deque(
+            pool.submit(function, task) for task in itertools.islice(queue, 2 * processes)
+        )
+        while pending:
+            result = pending.popleft().result()
+            pending.extend(pool.submit(function, task) for task in itertools.islice(queue, 1))
+            yield result
+
+
 def read_files(
     files: Sequence[FileRef], read: Read, summary: ReadSummary, processes: int
 ) -> Iterator[Chunk]:
     """The chunks of ``read`` over ``files`` (counts into ``summary``), in ``processes`` processes."""
     work = tasks(files, TASK_BYTES)
-    if processes <= 1 or len(work) <= 1:
-        yield from read(_opened(files), summary=summary)
-        return
     processes = min(processes, len(work))
-    # fork: a worker starts in milliseconds with this process's imports (a spawned one would
-    # import numpy and the reader again); no thread has been started here at this point.
-    context = multiprocessing.get_context("fork")
-    try:
-        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context)
-    except OSError as error:  # no shared memory for the pool's locks (/dev/shm): read here
-        print(f"monitor: reading in one process ({error})", file=sys.stderr)
-        yield from read(_opened(files), summary=summary)
+    pool = start_pool(processes) if processes > 1 else None
+    if pool is None:
+        yield from read(opened(files), summary=summary)
         return
     summary.processes = processes
-    with pool:
-        queue = iter(work)
-        pending: deque[Future[tuple[list[Chunk], ReadSummary]]] = deque(
-            pool.submit(_read_task, task, read) for task in itertools.islice(queue, 2 * processes)
-        )
-        while pending:
-            chunks, counts = pending.popleft().result()
-            summary.merge(counts)
-            pending.extend(
-                pool.submit(_read_task, task, read) for task in itertools.islice(queue, 1)
-            )
-            yield from chunks
+    for chunks, counts in in_order(pool, functools.partial(_read_task, read=read), work, processes):
+        summary.merge(counts)
+        yield from chunks
 
 
-def _opened(files: Iterable[FileRef]) -> Iterator[Lines]:
+def opened(files: Iterable[FileRef]) -> Iterator[Lines]:
+    """(name, lines) of each file, opened one at a time as the reader takes them."""
     for ref in files:
         with ref.lines() as lines:
             yield lines
@@ -132,4 +166,4 @@ def _opened(files: Iterable[FileRef]) -> Iterator[Lines]:
 
 def _read_task(task: list[FileRef], read: Read) -> tuple[list[Chunk], ReadSummary]:
     summary = ReadSummary()
-    return list(read(_opened(task), summary=summary)), summary
+    return list(read(opened(task), summary=summary)), summary

@@ -14,6 +14,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from model_container import registry
+from model_container.entrypoint import StepError
+from model_container.monitor.parallel import S3Object
+
 HOUR = timedelta(hours=1)
 LINE_CHUNK = 1 << 20
 MAX_DEPTH = 2  # destination/ -> <endpoint>/ -> <variant>/ (-> yyyy/)
@@ -119,3 +123,24 @@ def endpoint_of(root: str) -> str | None:
     """``<prefix>/<endpoint>/<variant>/``: the endpoint's name (None for a root without one)."""
     parts = [part for part in root.split("/") if part]
     return parts[-2] if len(parts) >= 2 else None
+
+
+def capture_objects(
+    url: str, region: str | None, start: datetime, end: datetime
+) -> tuple[list[S3Object], str]:
+    """The window's capture objects under ``url`` (with their sizes, for the readers' tasks) and
+    the endpoint they belong to; one-line errors for a missing folder or a denied listing."""
+    bucket, prefix = registry.split_s3_url(url, "capture URL")
+    client = registry.client("s3", region)
+    with registry.aws_errors(f"list the capture folders under {url}"):
+        roots = capture_roots(client, bucket, prefix)
+    if not roots:
+        raise StepError(
+            f"no data-capture folders under {url}: expected <endpoint>/<variant>/yyyy/mm/dd/hh/ "
+            "at most two levels below it"
+        )
+    sizes: dict[str, int] = {}
+    with registry.aws_errors(f"list the capture files under {url}"):
+        keys = list(window_keys(client, bucket, roots, start, end, sizes=sizes))
+    objects = [S3Object(bucket, key, sizes.get(key, 0), region) for key in keys]
+    return objects, endpoint_of(roots[0]) or bucket

@@ -4,8 +4,9 @@ The facet is the model folder's ``project_model.BIAS``; the baseline is the Bias
 ``post_training_bias.json`` (in ``--baseline-dir``, or the newest Approved package's
 ``ModelMetrics.Bias.PostTrainingReport``). ``model_container.bias_metrics.drift_violations``
 compares the window's DPPL and DI with it
-(https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-model-monitor-bias-drift.html). Without a
-facet or a baseline report the check is skipped, with the reason.
+(https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-model-monitor-bias-drift.html). The check is
+planned before the merge, which reads each kept row's facet (``facet.py``); without a facet or a
+baseline report it is skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +24,11 @@ import project_model
 from model_container import registry
 from model_container.bias_metrics import BiasConfig, drift_violations, favourable_class
 from model_container.columns import category_codes
-from model_container.monitor.reader import read_capture_lines
-from model_container.monitor.rows import ReadSummary
+from model_container.monitor_quality.facet import FacetField
 from model_container.paths import processing
 
 BASELINE_FILE = "post_training_bias.json"
 VIOLATIONS_FILE = "bias_constraint_violations.json"
-
-
-def facet_column(merged: Iterable[bytes], feature: str) -> np.ndarray:
-    """The facet feature's values of the merged records' rows, in the order the merge kept them
-    (one record at a time, so CSV and JSON payloads stay in order); a category as its code."""
-    schema = project_model.SCHEMA
-    features = schema.feature_names
-    codes = {name: category_codes(values) for name, values in schema.categories().items()}
-    index = features.index(feature)
-    values: list[np.ndarray] = []
-    for line in merged:
-        if not line.strip():
-            continue
-        for chunk in read_capture_lines([("merged", [line])], features, ReadSummary(), codes=codes):
-            values.append(chunk.values[:, index])
-    return np.concatenate(values) if values else np.empty(0)
 
 
 def _baseline(args: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
@@ -65,40 +49,48 @@ def _baseline(args: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
         return json.loads(path.read_text(encoding="utf-8")), str(uri)
 
 
-def check(
-    merged_path: Path,
-    labels: np.ndarray,
-    scores: np.ndarray,
-    threshold: float,
-    args: argparse.Namespace,
-) -> tuple[dict[str, Any] | None, str]:
-    """(constraint_violations.json document or None when skipped, what was compared or why not)."""
+@dataclass(frozen=True)
+class Plan:
+    """A bias drift check to run: the model folder's facet, the baseline, where the facet is read."""
+
+    config: BiasConfig
+    baseline: dict[str, Any]
+    source: str
+    field: FacetField
+
+
+def plan(args: argparse.Namespace) -> tuple[Plan | None, str]:
+    """(the check to run, where its baseline is) or (None, why it is skipped), before the merge:
+    the merge reads the facet of each row it keeps."""
     config = getattr(project_model, "BIAS", None)
     if not isinstance(config, BiasConfig):
         return None, "no facet configured (project_model.BIAS is None)"
     schema = project_model.SCHEMA
-    if config.facet.feature not in schema.feature_names:
+    features = tuple(schema.feature_names)
+    if config.facet.feature not in features:
         return None, f"facet {config.facet.feature!r} is not a feature of the schema"
     baseline, source = _baseline(args)
     if baseline is None:
         return None, f"no bias baseline: {source}"
-    with merged_path.open("rb") as merged:
-        column = facet_column(merged, config.facet.feature)
-    if len(column) != len(labels):
-        return None, (
-            f"{len(column)} rows read from the merged capture for {len(labels)} labels "
-            "(rows of a wrong width are dropped): bias drift not checked"
-        )
+    codes = {name: category_codes(values) for name, values in schema.categories().items()}
+    field = FacetField(features, features.index(config.facet.feature), codes)
+    return Plan(config, baseline, source, field), source
+
+
+def check(
+    check_plan: Plan, column: np.ndarray, labels: np.ndarray, scores: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    """Model Monitor's constraint_violations.json of the merged rows (``column``: their facet)."""
+    config, schema = check_plan.config, project_model.SCHEMA
     cut = threshold if config.probability_threshold is None else config.probability_threshold
-    document = drift_violations(
+    return drift_violations(
         column,
         labels,
         scores,
-        baseline,
+        check_plan.baseline,
         config.drift_tolerance,
         facet=config.facet,
         favourable=favourable_class(config.positive_label, schema.positive, schema.negative),
         threshold=cut,
         categories=schema.categories().get(config.facet.feature),
     )
-    return document, source

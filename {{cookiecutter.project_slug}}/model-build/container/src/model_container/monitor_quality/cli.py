@@ -5,7 +5,7 @@ Reads capture from ``--capture-dir`` or ``--capture-url`` (the window's hour fol
 from ``--ground-truth-dir`` or ``--ground-truth-url`` (hour folders from the window's start to now),
 the model-quality ``constraints.json`` from ``--baseline-dir`` or the newest Approved package of
 ``--model-package-group``. Writes ``<output-dir>/{statistics.json, constraint_violations.json,
-metrics.json, summary.json, report.html, merged/merged.jsonl}`` and, when the model folder names a
+metrics.json, summary.json, report.html, merged/part-NNNNN.jsonl}`` and, when the model folder names a
 bias facet and the baseline has its post-training bias report, ``bias_constraint_violations.json``
 (bias_drift.py). Exit status: 0 no violations,
 ``--violation-status`` (default 2) violations, 1 bad input or another error (one line on stderr).
@@ -27,13 +27,14 @@ from typing import Any
 from model_container import registry
 from model_container.entrypoint import StepError, run_step
 from model_container.metrics import metric_report
+from model_container.monitor import parallel
 from model_container.monitor_quality.ground_truth import read_ground_truth
 from model_container.monitor_quality.inputs import (
     capture_source,
     ground_truth_source,
     load_constraints,
 )
-from model_container.monitor_quality.merge import MergeSummary, merge
+from model_container.monitor_quality.merge import Merged, MergeSummary, merge_files
 from model_container.monitor_quality.options import Window, build_parser, parse_window
 from model_container.paths import PROCESSING_FAILURE_FILE, opt_ml, processing
 from model_container.quality_constraints import KEY, check, probability_threshold
@@ -84,6 +85,7 @@ def _details(summary: MergeSummary, source: str, threshold: float, window: Windo
             "end": window.end and window.end.isoformat(),
         },
         "captured_records": summary.capture.records,
+        "read_processes": summary.capture.processes,
         "records_outside_window": summary.capture.outside_window,
         "unreadable_records": summary.capture.unreadable,
         "unreadable_examples": summary.capture.examples,
@@ -124,25 +126,26 @@ def _print(
         )
 
 
-def _bias_drift(
-    output_dir: Path,
-    merged_path: Path,
-    *,
-    labels: Any,
-    scores: Any,
-    threshold: float,
-    args: argparse.Namespace,
-) -> int:
-    """Violations of the bias drift check (bias_drift.py) of the merged rows; 0 when skipped."""
+def _bias_plan(args: argparse.Namespace) -> Any:
+    """The bias drift check to run over the merged rows (bias_drift.py), or None (said why)."""
     from model_container.monitor_quality import bias_drift  # noqa: PLC0415 (imports the model)
 
-    document, source = bias_drift.check(merged_path, labels, scores, threshold, args)
-    if document is None:
+    found, source = bias_drift.plan(args)
+    if found is None:
         print(f"bias drift: skipped ({source})")
+    return found
+
+
+def _bias_drift(output_dir: Path, plan: Any, rows: Merged, threshold: float) -> int:
+    """Violations of the bias drift check of the merged rows (written out); 0 when skipped."""
+    if plan is None or rows.facet is None:
         return 0
+    from model_container.monitor_quality import bias_drift  # noqa: PLC0415
+
+    document = bias_drift.check(plan, rows.facet, rows.labels, rows.scores, threshold)
     _write(output_dir / bias_drift.VIOLATIONS_FILE, document)
     found = document.get("violations") or []
-    print(f"bias drift against {source}: {len(found)} violations")
+    print(f"bias drift against {plan.source}: {len(found)} violations")
     return len(found)
 
 
@@ -207,14 +210,25 @@ def monitor_quality(argv: Sequence[str] | None = None) -> tuple[int, int]:
     reading = (
         registry.aws_errors("read capture and ground truth") if remote else contextlib.nullcontext()
     )
-    merged_path = output_dir / "merged" / "merged.jsonl"
-    merged_path.parent.mkdir(parents=True, exist_ok=True)
-    with reading, merged_path.open("wb") as merged:
+    plan = _bias_plan(args)
+    merged_folder = output_dir / "merged"
+    if merged_folder.is_dir():  # a rerun into the same folder: no part of the last run stays
+        for old in merged_folder.glob("*.jsonl"):
+            old.unlink()
+    with reading:
         truth = read_ground_truth(ground_truth_source(args, window), summary.ground_truth)
         files, endpoint = capture_source(args, window)
-        labels, scores = merge(
-            files, truth, summary, start=window.start, end=window.end, merged=merged
+        rows = merge_files(
+            files,
+            truth,
+            summary,
+            merged_folder,
+            start=window.start,
+            end=window.end,
+            facet=plan.field if plan is not None else None,
+            processes=args.read_processes or parallel.default_processes(),
         )
+    labels, scores = rows.labels, rows.scores
     counts = (
         f"{summary.capture.records} captured records in the window {window.text()}, "
         f"{len(truth)} ground-truth ids, {summary.matched} matched, "
@@ -241,9 +255,7 @@ def monitor_quality(argv: Sequence[str] | None = None) -> tuple[int, int]:
 
     endpoint = args.endpoint or endpoint
     # Bias drift (DPPL, DI) of the same merged rows; its violations count in the same metric.
-    total = len(violations) + _bias_drift(
-        output_dir, merged_path, labels=labels, scores=scores, threshold=threshold, args=args
-    )
+    total = len(violations) + _bias_drift(output_dir, plan, rows, threshold)
     items = _metric_data(endpoint, metrics, total, datetime.now(UTC))
     statistics["monitor"] = _details(summary, source, threshold, window)
     _write_outputs(

@@ -13,7 +13,7 @@ from typing import Any
 
 from model_container import registry
 from model_container.entrypoint import StepError
-from model_container.monitor import s3
+from model_container.monitor import parallel, s3
 from model_container.monitor.reader import capture_files, folder_files
 from model_container.monitor_quality.ground_truth import ground_truth_files
 from model_container.monitor_quality.options import Window
@@ -59,8 +59,8 @@ def _folder(path: Path | None, default: str, what: str) -> Path:
     return folder
 
 
-def capture_source(args: argparse.Namespace, window: Window) -> tuple[Files, str]:
-    """The window's capture files and the endpoint they belong to."""
+def capture_source(args: argparse.Namespace, window: Window) -> tuple[list[parallel.FileRef], str]:
+    """The window's capture files (with their sizes) and the endpoint they belong to."""
     if not args.capture_url:
         folder = _folder(args.capture_dir, "capture", "capture")
         paths = capture_files(folder, window.start, window.end)
@@ -69,19 +69,10 @@ def capture_source(args: argparse.Namespace, window: Window) -> tuple[Files, str
             if paths and len(paths[0].relative_to(folder).parts) >= 7
             else folder.resolve().name
         )
-        return folder_files(paths), endpoint
-    bucket, prefix = registry.split_s3_url(args.capture_url, "capture URL")
+        return [parallel.LocalFile(path, path.stat().st_size) for path in paths], endpoint
     assert window.start is not None and window.end is not None  # parse_window made sure
-    client = registry.client("s3", args.region)
-    with registry.aws_errors(f"list the capture folders under {args.capture_url}"):
-        roots = s3.capture_roots(client, bucket, prefix)
-    if not roots:
-        raise StepError(
-            f"no data-capture folders under {args.capture_url}: expected "
-            "<endpoint>/<variant>/yyyy/mm/dd/hh/ at most two levels below it"
-        )
-    keys = s3.window_keys(client, bucket, roots, window.start, window.end)
-    return s3.s3_files(client, bucket, keys), s3.endpoint_of(roots[0]) or bucket
+    objects, endpoint = s3.capture_objects(args.capture_url, args.region, window.start, window.end)
+    return list(objects), endpoint
 
 
 def ground_truth_source(args: argparse.Namespace, window: Window) -> Files:

@@ -13,17 +13,21 @@ and a later bias check can read.
 from __future__ import annotations
 
 import base64
+import functools
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import IO
 
 import numpy as np
 import orjson
 
+from model_container.monitor import parallel
 from model_container.monitor.reader import parse_time
 from model_container.monitor.rows import ReadSummary
+from model_container.monitor_quality.facet import FacetField
 from model_container.monitor_quality.ground_truth import Truth, label_values
 
 _COMMON_LABELS = {"0": 0.0, "1": 1.0}
@@ -31,6 +35,15 @@ _SUFFIXES = {  # what a merged line ends with, for the common labels
     data: b',"groundTruthData":{"data":"' + data.encode() + b'","encoding":"CSV"}}\n'
     for data in _COMMON_LABELS
 }
+
+
+@dataclass
+class Merged:
+    """The merged rows: labels, scores and, when a facet is read, its value per row."""
+
+    labels: np.ndarray
+    scores: np.ndarray
+    facet: np.ndarray | None = None
 
 
 @dataclass
@@ -42,6 +55,80 @@ class MergeSummary:
     matched: int = 0
     unmatched: int = 0
     mismatched: int = 0  # label count differs from the score count, or a label is not 0/1
+
+    def add(self, other: MergeSummary) -> None:
+        """Add the capture counts of a later part of the merge (another task's files)."""
+        self.capture.merge(other.capture)
+        self.matched += other.matched
+        self.unmatched += other.unmatched
+        self.mismatched += other.mismatched
+
+
+_TRUTH: dict[str, Truth] = {}  # the ground truth the forked workers inherit (merge_files sets it)
+
+
+def merge_files(
+    files: Sequence[parallel.FileRef],
+    truth: dict[str, Truth],
+    summary: MergeSummary,
+    folder: Path,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    facet: FacetField | None = None,
+    processes: int = 1,
+) -> Merged:
+    """``merge`` of the window's files in ``processes`` worker processes (forked: they share the
+    ground truth read here), each task writing its merged records to ``folder/part-NNNNN.jsonl``;
+    the rows come back in the files' order, as one process would merge them."""
+    work = parallel.tasks(files, parallel.TASK_BYTES)
+    processes = min(processes, len(work))
+    pool = parallel.start_pool(processes, "monitor_quality") if processes > 1 else None
+    folder.mkdir(parents=True, exist_ok=True)
+    if pool is None:
+        with (folder / _part(0)).open("wb") as merged:
+            return merge(
+                parallel.opened(files), truth, summary, start=start, end=end, merged=merged,
+                facet=facet,
+            )  # fmt: skip
+    summary.capture.processes = processes
+    global _TRUTH  # noqa: PLW0603 (read by the forked workers, not passed: a copy per task)
+    _TRUTH = truth
+    task = functools.partial(_merge_task, folder=folder, start=start, end=end, facet=facet)
+    parts: list[Merged] = []
+    try:
+        for rows, counts in parallel.in_order(pool, task, enumerate(work), processes):
+            summary.add(counts)
+            parts.append(rows)
+    finally:
+        _TRUTH = {}
+    return Merged(
+        np.concatenate([part.labels for part in parts]),
+        np.concatenate([part.scores for part in parts]),
+        None if facet is None else np.concatenate([part.facet for part in parts]),
+    )
+
+
+def _part(index: int) -> str:
+    return f"part-{index:05d}.jsonl"
+
+
+def _merge_task(
+    numbered: tuple[int, list[parallel.FileRef]],
+    *,
+    folder: Path,
+    start: datetime | None,
+    end: datetime | None,
+    facet: FacetField | None,
+) -> tuple[Merged, MergeSummary]:
+    index, task = numbered
+    summary = MergeSummary()
+    with (folder / _part(index)).open("wb") as merged:
+        rows = merge(
+            parallel.opened(task), _TRUTH, summary, start=start, end=end, merged=merged,
+            facet=facet,
+        )  # fmt: skip
+    return rows, summary
 
 
 def scores_of(output: dict) -> list[float]:
@@ -69,15 +156,17 @@ def merge(
     start: datetime | None = None,
     end: datetime | None = None,
     merged: IO[bytes] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, scores) of the window's captured rows that have ground truth; ``merged`` receives
-    each merged record as a JSON line.
+    facet: FacetField | None = None,
+) -> Merged:
+    """The labels and scores of the window's captured rows that have ground truth (and, with
+    ``facet``, each row's facet value); ``merged`` receives each merged record as a JSON line.
 
     The hot path (a million records take a few seconds): a one-row CSV answer with a CSV label of
     0 or 1 is handled inline with local counters; any other record goes to ``_general``.
     """
-    rows = _Rows(array("d"), array("d"), [])
+    rows = _Rows(array("d"), array("d"), [], array("d"), facet)
     add_label, add_score, keep = rows.labels.append, rows.scores.append, rows.out.append
+    add_facet = rows.facet.append
     loads, lookup, common = orjson.loads, truth.get, _COMMON_LABELS.get
     windowed = start is not None or end is not None
     read = summary.capture
@@ -101,6 +190,8 @@ def merge(
                     except ValueError:  # several scores: the general path reads them
                         score = None
                     if score is not None:
+                        if facet is not None:
+                            add_facet(facet.one(record, line))
                         rows.matched += 1
                         add_label(label)
                         add_score(score)
@@ -116,8 +207,10 @@ def merge(
         rows.out.clear()
     read.records += rows.matched
     summary.matched += rows.matched
-    return np.frombuffer(rows.labels, dtype=np.float64), np.frombuffer(
-        rows.scores, dtype=np.float64
+    return Merged(
+        np.frombuffer(rows.labels, dtype=np.float64),
+        np.frombuffer(rows.scores, dtype=np.float64),
+        None if facet is None else np.frombuffer(rows.facet, dtype=np.float64),
     )
 
 
@@ -126,6 +219,8 @@ class _Rows:
     labels: array
     scores: array
     out: list[bytes]  # merged lines of the current file
+    facet: array
+    facet_field: FacetField | None
     matched: int = 0
 
 
@@ -159,6 +254,8 @@ def _general(
     rows.matched += 1  # merge() adds the matched records to summary.capture.records
     rows.labels.extend(row_labels)
     rows.scores.extend(row_scores)
+    if rows.facet_field is not None:
+        rows.facet.extend(rows.facet_field.many(line, len(row_scores)))
     data, encoding = (found, "CSV") if type(found) is str else found
     document = orjson.dumps({"data": data, "encoding": encoding})
     rows.out.append(line.rstrip()[:-1] + b',"groundTruthData":' + document + b"}\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from model_container import registry
 from model_container.entrypoint import StepArgumentParser, StepError
+from model_container.monitor import parallel
 from model_container.monitor.window import (
     Window,
     hours_argument,
@@ -87,6 +88,7 @@ def build_parser() -> StepArgumentParser:
     parser.add_argument(
         "--region", help="AWS region (S3, SageMaker, CloudWatch); default: AWS_REGION"
     )
+    parallel.add_processes_argument(parser)
     return parser
 
 
