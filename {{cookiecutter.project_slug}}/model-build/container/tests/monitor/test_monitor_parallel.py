@@ -61,11 +61,7 @@ def capture(root: Path, files: int) -> list[parallel.FileRef]:
         path = root / "ep" / "AllTraffic" / "2026" / "01" / "01" / "10" / f"{index:02d}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
-    window = {
-        "start": datetime(2026, 1, 1, 10, tzinfo=UTC),
-        "end": datetime(2026, 1, 1, 11, tzinfo=UTC),
-    }
-    paths = capture_files(root, **window)
+    paths = capture_files(root, **WINDOW)
     return [parallel.LocalFile(path, path.stat().st_size) for path in paths]
 
 

@@ -215,8 +215,7 @@ def open_source(
         name = str(folder)
         endpoint = folder.resolve().name if args.input_format == CSV else _endpoint(folder)
         remote = False
-    processes = args.read_processes or parallel.default_processes()
-    chunks = parallel.read_files(files, read, summary, processes)
+    chunks = parallel.read_files(files, read, summary, args.read_processes)
     return Source(chunks, name, endpoint, remote=remote)
 
 

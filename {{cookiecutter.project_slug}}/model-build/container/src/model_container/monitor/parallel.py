@@ -81,7 +81,7 @@ def add_processes_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--read-processes",
         type=_processes,
-        default=None,
+        default=default_processes(),
         help="processes reading the files (default: one per core this job may use)",
     )
 

@@ -75,10 +75,10 @@ class ReadSummary:
             "unreadable",
             "rows",
             "wrong_width_rows",
+            "short_rows",
+            "long_rows",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.short_rows += other.short_rows
-        self.long_rows += other.long_rows
         if other.fewest_fields is not None:
             mine = self.fewest_fields
             self.fewest_fields = (

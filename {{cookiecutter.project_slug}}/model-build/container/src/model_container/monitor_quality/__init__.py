@@ -4,7 +4,7 @@
 ground-truth labels uploaded for them (Model Monitor's record format and join), computes the
 binary-classification metrics the Evaluate step reports, checks them against the model-quality
 constraints registered with the model and writes Model Monitor's ``statistics.json`` and
-``constraint_violations.json``, plus ``metrics.json``, ``summary.json`` and ``merged/part-NNNNN.jsonl``
-(the merged records, one file per task of the merge). Exit status: 0 no violations, ``--violation-status`` (default 2) violations,
-1 error.
+``constraint_violations.json``, plus ``metrics.json``, ``summary.json`` and
+``merged/part-NNNNN.jsonl`` (the merged records, one file per task of the merge). Exit status: 0 no
+violations, ``--violation-status`` (default 2) violations, 1 error.
 """

@@ -22,12 +22,11 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from model_container import registry
 from model_container.entrypoint import StepError, run_step
 from model_container.metrics import metric_report
-from model_container.monitor import parallel
 from model_container.monitor_quality.ground_truth import read_ground_truth
 from model_container.monitor_quality.inputs import (
     capture_source,
@@ -38,6 +37,9 @@ from model_container.monitor_quality.merge import Merged, MergeSummary, merge_fi
 from model_container.monitor_quality.options import Window, build_parser, parse_window
 from model_container.paths import PROCESSING_FAILURE_FILE, opt_ml, processing
 from model_container.quality_constraints import KEY, check, probability_threshold
+
+if TYPE_CHECKING:  # bias_drift imports the model folder: only when the check may run
+    from model_container.monitor_quality.bias_drift import Plan
 
 VIOLATION_METRIC = "ModelQualityViolations"
 HEADLINE = ("auc", "accuracy", "precision", "recall", "f1")
@@ -126,7 +128,7 @@ def _print(
         )
 
 
-def _bias_plan(args: argparse.Namespace) -> Any:
+def _bias_plan(args: argparse.Namespace) -> Plan | None:
     """The bias drift check to run over the merged rows (bias_drift.py), or None (said why)."""
     from model_container.monitor_quality import bias_drift  # noqa: PLC0415 (imports the model)
 
@@ -136,7 +138,7 @@ def _bias_plan(args: argparse.Namespace) -> Any:
     return found
 
 
-def _bias_drift(output_dir: Path, plan: Any, rows: Merged, threshold: float) -> int:
+def _bias_drift(output_dir: Path, plan: Plan | None, rows: Merged, threshold: float) -> int:
     """Violations of the bias drift check of the merged rows (written out); 0 when skipped."""
     if plan is None or rows.facet is None:
         return 0
@@ -226,7 +228,7 @@ def monitor_quality(argv: Sequence[str] | None = None) -> tuple[int, int]:
             start=window.start,
             end=window.end,
             facet=plan.field if plan is not None else None,
-            processes=args.read_processes or parallel.default_processes(),
+            processes=args.read_processes,
         )
     labels, scores = rows.labels, rows.scores
     counts = (

@@ -9,6 +9,7 @@ the reader drops (another width) gets NaN, which the bias metrics leave out of b
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ class FacetField:
     index: int
     codes: Codes  # {feature: {category: code}}: the categorical features, as the reader takes them
 
-    @property
+    @functools.cached_property
     def categories(self) -> dict[str, float] | None:
         return self.codes.get(self.features[self.index])
 
@@ -51,8 +52,7 @@ class FacetField:
                         pass
                     else:
                         return value if math.isfinite(value) else math.nan
-        values = self.many(line, 1)
-        return values[0]
+        return self.many(line, 1)[0]
 
     def many(self, line: bytes, rows: int) -> list[float]:
         """The facet of each of a record's ``rows`` rows (all NaN if the reader reads another count)."""

@@ -85,19 +85,17 @@ def merge_files(
     processes = min(processes, len(work))
     pool = parallel.start_pool(processes, "monitor_quality") if processes > 1 else None
     folder.mkdir(parents=True, exist_ok=True)
-    if pool is None:
-        with (folder / _part(0)).open("wb") as merged:
-            return merge(
-                parallel.opened(files), truth, summary, start=start, end=end, merged=merged,
-                facet=facet,
-            )  # fmt: skip
-    summary.capture.processes = processes
     global _TRUTH  # noqa: PLW0603 (read by the forked workers, not passed: a copy per task)
     _TRUTH = truth
     task = functools.partial(_merge_task, folder=folder, start=start, end=end, facet=facet)
     parts: list[Merged] = []
     try:
-        for rows, counts in parallel.in_order(pool, task, enumerate(work), processes):
+        if pool is None:  # one process: every file in one task, here
+            results: Iterable[tuple[Merged, MergeSummary]] = [task((0, list(files)))]
+        else:
+            summary.capture.processes = processes
+            results = parallel.in_order(pool, task, enumerate(work), processes)
+        for rows, counts in results:
             summary.add(counts)
             parts.append(rows)
     finally:
@@ -125,9 +123,8 @@ def _merge_task(
     summary = MergeSummary()
     with (folder / _part(index)).open("wb") as merged:
         rows = merge(
-            parallel.opened(task), _TRUTH, summary, start=start, end=end, merged=merged,
-            facet=facet,
-        )  # fmt: skip
+            parallel.opened(task), _TRUTH, summary, start=start, end=end, merged=merged, facet=facet
+        )
     return rows, summary
 
 
