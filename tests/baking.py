@@ -157,6 +157,9 @@ def make(project: Path, *targets: str, timeout: int = 900) -> subprocess.Complet
         **os.environ,
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": str(WHEELS),
+        # The Makefile passes pip's settings on to uv; offline, a setting it dropped fails the
+        # install instead of quietly reaching PyPI.
+        "UV_OFFLINE": "1",
         "PIP_CONSTRAINT": "",
         "VIRTUAL_ENV": "",
         "PYTHONPATH": "",

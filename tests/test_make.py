@@ -4,6 +4,7 @@ pip's index switched off, so the tier runs offline."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -89,6 +90,47 @@ def test_lint_passes_in_the_project_venv(project: Path) -> None:
     # runs in the swap test (tests/test_swap_model.py), on the bake the README's swap produced.
     result = make(project, "lint")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+
+
+def dry_run_installs(project: Path, tmp_path: Path, **settings: str) -> str:
+    """The install commands a first `make local` would run, with only ``settings`` of pip's set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env["PIP_CONFIG_FILE"] = str(tmp_path / "pip.conf")  # none unless a test writes it
+    result = subprocess.run(
+        ["make", "--no-print-directory", "--dry-run", "--always-make", "local"],
+        cwd=project,
+        env={**env, **settings},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return "\n".join(line for line in result.stdout.splitlines() if "uv pip install" in line)
+
+
+def test_pip_settings_reach_uv(project: Path, tmp_path: Path) -> None:
+    """uv reads none of pip's settings: a mirror or wheel folder set for pip must still be used."""
+    plain = dry_run_installs(project, tmp_path)
+    assert plain.count("uv pip install") == 2, plain
+    assert not re.search(r"--(no-index|default-index|index|find-links)\b", plain), plain
+    mirror = "https://mirror.example.com/simple"
+    (tmp_path / "pip.conf").write_text(f"[global]\nindex-url = {mirror}\n")
+    from_file = dry_run_installs(project, tmp_path)
+    assert from_file.count(f"--default-index {mirror} ") == 2, from_file
+    from_env = dry_run_installs(
+        project,
+        tmp_path,
+        PIP_INDEX_URL="https://other.example.com/simple",
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS="/wheels/a /wheels/b",
+        PIP_EXTRA_INDEX_URL="https://extra.example.com/simple",
+    )
+    for flags in (
+        "--no-index",
+        "--default-index https://other.example.com/simple",  # the variable wins over pip.conf
+        "--index https://extra.example.com/simple",
+        "--find-links /wheels/a --find-links /wheels/b",
+    ):
+        assert from_env.count(flags) == 2, (flags, from_env)
 
 
 def test_synth_writes_the_cicd_template_without_credentials(project: Path) -> None:
