@@ -83,8 +83,27 @@ def test_large_three_account_flow(template: Path, tmp_path: Path) -> None:
         "staging_account_id": STAGING,
         "prod_account_id": PROD,
     }
-    code, output, report = _twin(_project(template, tmp_path, extra))
+    project = _project(template, tmp_path, extra)
+    # prod's endpoint in its account's VPC (project.toml [network.prod]), staging's in none: the
+    # twin reads each stage's models back and fails a stage whose VpcConfig is not its own.
+    settings = project / "project.toml"
+    with_network, count = re.subn(
+        r'(\[network\.prod\][^\[]*?)vpc_id = ""\nsubnet_ids = \[\]\nsecurity_group_ids = \[\]',
+        r'\1vpc_id = "vpc-0a1b2c3d4e5f60718"\n'
+        r'subnet_ids = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]\n'
+        r'security_group_ids = ["sg-0a1b2c3d4e5f60718"]',
+        settings.read_text(encoding="utf-8"),
+    )
+    assert count == 1, "project.toml has no blank [network.prod] table"
+    settings.write_text(with_network, encoding="utf-8")
+    code, output, report = _twin(project)
     assert code == 0, output[-6000:]
+    deployed = [line for line in _lines(output) if "endpoint " in line and " in account " in line]
+    assert any(
+        f"in account {PROD}" in line and "models in vpc-0a1b2c3d4e5f60718 (2 subnets)" in line
+        for line in deployed
+    ), deployed
+    assert any(f"in account {STAGING}" in line and "no VPC" in line for line in deployed), deployed
     drift = "5b shifted traffic -> drift alarm -> retraining"  # medium and large only
     quality = (
         "5c predictions + ground truth -> model-quality alarm -> retraining + one notification"

@@ -20,6 +20,7 @@ from conftest import Synthesized
 
 from project_infra import artifacts, roles
 from project_infra.settings import Settings
+from project_infra.synth_checks import lint_errors
 from project_names import Names
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -294,3 +295,131 @@ def test_the_api_handler_role_comes_from_outside_the_endpoint_stack(
         f"/aws/lambda/{name}-staging-api:*",
         f"/aws/lambda/{name}-prod-api:*",
     ]
+
+
+# -- the endpoint's VPC in a stage account (project.toml [network.<stage>], bootstrap parameters) ----
+
+NETWORK_PARAMETERS = ("EndpointVpcId", "EndpointSubnetIds", "EndpointSecurityGroupIds")
+VPC = "vpc-0b1b2c3d4e5f60718"
+SUBNETS = ["subnet-0b1b2c3d4e5f60719", "subnet-0b1b2c3d4e5f6071a"]
+GROUPS = ["sg-0b1b2c3d4e5f6071c"]
+needs_bootstrap = pytest.mark.skipif(
+    not BOOTSTRAP.is_file(), reason="single-account layout: no bootstrap template"
+)
+
+
+def _condition(expression: Any, values: dict[str, Any]) -> Any:
+    """A Conditions expression of the template evaluated for parameter ``values`` (what it uses)."""
+    if isinstance(expression, str):
+        return expression
+    ((function, argument),) = expression.items()
+    if function == "Ref":
+        return values[argument]
+    if function == "Fn::Join":
+        return argument[0].join(_condition(argument[1], values))
+    parts = [_condition(a, values) for a in argument]
+    if function == "Fn::Equals":
+        return parts[0] == parts[1]
+    if function == "Fn::Not":
+        return not parts[0]
+    assert function == "Fn::And", expression
+    return all(parts)
+
+
+@needs_bootstrap
+def test_the_bootstrap_lints_clean(synthesized: Synthesized) -> None:
+    assert lint_errors(BOOTSTRAP, synthesized.settings.region) == []
+
+
+@needs_bootstrap
+@pytest.mark.parametrize(
+    ("given", "network"),
+    [
+        ({}, False),  # the defaults: no VPC
+        (
+            {
+                "EndpointVpcId": VPC,
+                "EndpointSubnetIds": SUBNETS,
+                "EndpointSecurityGroupIds": GROUPS,
+            },
+            True,
+        ),
+        ({"EndpointVpcId": VPC}, False),
+        ({"EndpointSubnetIds": SUBNETS, "EndpointSecurityGroupIds": GROUPS}, False),
+    ],
+)
+def test_the_bootstrap_model_role_gets_network_permissions_only_with_a_vpc(
+    given: dict[str, Any], network: bool
+) -> None:
+    template = _load(BOOTSTRAP)
+    parameters = template["Parameters"]
+    defaults = {
+        name: [""] if parameters[name]["Type"] == "CommaDelimitedList" else ""
+        for name in NETWORK_PARAMETERS
+    }
+    assert all(parameters[name]["Default"] == "" for name in NETWORK_PARAMETERS)
+    conditional = [
+        key for key, r in template["Resources"].items() if r.get("Condition") == "HasEndpointVpc"
+    ]
+    assert conditional == ["ModelExecutionNetworkPolicy"]
+    assert _condition(template["Conditions"]["HasEndpointVpc"], defaults | given) is network
+
+
+@needs_bootstrap
+def test_the_bootstrap_network_policy_is_the_single_layouts_scoped_to_the_given_ids(
+    synthesized: Synthesized,
+) -> None:
+    """The statements of roles.network_interface_access, on the bootstrap's model-exec role: the
+    subnets and groups through their ID condition keys, the interfaces' permissions in the VPC."""
+    template = _load(BOOTSTRAP)
+    policy = template["Resources"]["ModelExecutionNetworkPolicy"]["Properties"]
+    assert policy["RoleName"] == {"Ref": "ModelExecutionRole"}
+    values = {
+        "AWS::Partition": "aws",
+        "AWS::Region": synthesized.settings.region,
+        "AWS::AccountId": ACCOUNT,
+        "EndpointVpcId": VPC,
+    }
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+            return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], value["Fn::Sub"])
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            return {"EndpointSubnetIds": SUBNETS, "EndpointSecurityGroupIds": GROUPS}[value["Ref"]]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return value
+
+    statements = [resolve(s) for s in policy["PolicyDocument"]["Statement"]]
+    ec2 = f"arn:aws:ec2:{synthesized.settings.region}:{ACCOUNT}"
+    grants = {
+        (action, resolve(statement["Resource"]), json.dumps(statement.get("Condition", {})))
+        for statement in statements
+        for action in _as_list(statement["Action"])
+    }
+    assert grants == {
+        *((action, "*", "{}") for action in roles.NETWORK_DESCRIBE_ACTIONS),
+        ("ec2:CreateNetworkInterface", f"{ec2}:network-interface/*", "{}"),
+        (
+            "ec2:CreateNetworkInterface",
+            f"{ec2}:subnet/*",
+            json.dumps({"StringEquals": {"ec2:SubnetID": SUBNETS}}),
+        ),
+        (
+            "ec2:CreateNetworkInterface",
+            f"{ec2}:security-group/*",
+            json.dumps({"StringEquals": {"ec2:SecurityGroupID": GROUPS}}),
+        ),
+        *(
+            (
+                action,
+                f"{ec2}:network-interface/*",
+                json.dumps({"ArnEqualsIfExists": {"ec2:Vpc": f"{ec2}:vpc/{VPC}"}}),
+            )
+            for action in (
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            )
+        ),
+    }

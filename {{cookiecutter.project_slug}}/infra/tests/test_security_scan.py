@@ -61,6 +61,8 @@ def test_no_iam_statement_grants_a_whole_service_or_every_action(synthesized: Sy
         for body in template["Resources"].values():
             for policy in body.get("Properties", {}).get("Policies", []):
                 documents.append(policy["PolicyDocument"])
+            if body["Type"] == "AWS::IAM::RolePolicy":  # a role's conditional policy
+                documents.append(body["Properties"]["PolicyDocument"])
     assert documents
     wildcards = [
         action

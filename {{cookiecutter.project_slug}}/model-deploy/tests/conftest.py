@@ -27,8 +27,11 @@ BUILD_ENVIRONMENT = (
             "KMS_KEY_ARN",
             "STACK_NAME",
             "PIPELINE_ACTION_ROLE_ARN",
+            "SUBNET_IDS",
+            "SECURITY_GROUP_IDS",
         )
     ),
+    # the one pair for both stages that the build now refuses (a test sets it to check the error)
     "SUBNET_IDS",
     "SECURITY_GROUP_IDS",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",

@@ -148,6 +148,44 @@ def test_cross_account_package_arn_is_passed_through(tmp_path: Path) -> None:
     assert prod["ModelExecutionRoleArn"].startswith("arn:aws:iam::222222222222:")
 
 
+STAGING_VPC = {
+    "STAGING_SUBNET_IDS": "subnet-0a1b2c3d4e5f60718, subnet-1a1b2c3d4e5f60718",
+    "STAGING_SECURITY_GROUP_IDS": "sg-0a1b2c3d4e5f60718",
+}
+
+
+def test_each_stage_takes_its_own_accounts_vpc() -> None:
+    """Staging in its VPC (ids trimmed), prod in none: each stage's endpoint gets only its own."""
+    staging = StageTarget.from_env("staging", {**ENV, **STAGING_VPC})
+    assert staging.subnet_ids == "subnet-0a1b2c3d4e5f60718,subnet-1a1b2c3d4e5f60718"
+    assert staging.security_group_ids == "sg-0a1b2c3d4e5f60718"
+    prod = StageTarget.from_env("prod", {**ENV, **STAGING_VPC})
+    assert (prod.subnet_ids, prod.security_group_ids) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"STAGING_SECURITY_GROUP_IDS": ""}, r"^STAGING_SECURITY_GROUP_IDS='': allowed: 1 to 5 "),
+        ({"STAGING_SUBNET_IDS": ""}, r"^STAGING_SUBNET_IDS='': allowed: 2 to 16 different ids"),
+        # one subnet: a hosted model needs two, in different Availability Zones (host-vpc.html)
+        ({"STAGING_SUBNET_IDS": "subnet-0a1b2c3d4e5f60718"}, r"^STAGING_SUBNET_IDS=.*2 to 16"),
+        (
+            {"STAGING_SUBNET_IDS": "subnet-0a1b2c3d4e5f60718,subnet-0a1b2c3d4e5f60718"},
+            r"different ids",
+        ),
+        ({"STAGING_SECURITY_GROUP_IDS": "default"}, r"^STAGING_SECURITY_GROUP_IDS='default'"),
+        ({"STAGING_SECURITY_GROUP_IDS": ",".join(f"sg-0000000{i}" for i in range(6))}, "1 to 5"),
+        # the single pair of variables this build read before cannot fit two stages' accounts
+        ({"SUBNET_IDS": "subnet-0a1b2c3d4e5f60718"}, r"^SUBNET_IDS=.*STAGING_SUBNET_IDS and PROD_"),
+    ],
+)
+def test_a_malformed_stage_network_is_named_in_one_line(change: dict[str, str], error: str) -> None:
+    with pytest.raises(BuildError, match=error) as raised:
+        StageTarget.from_env("staging", {**ENV, **STAGING_VPC, **change})
+    assert "\n" not in str(raised.value)
+
+
 def test_missing_target_environment_is_named(sagemaker: Any, tmp_path: Path) -> None:
     env = {k: v for k, v in ENV.items() if k != "PROD_DATA_CAPTURE_URI"}
     with pytest.raises(BuildError, match=r"missing environment variable.*PROD_DATA_CAPTURE_URI"):

@@ -137,6 +137,31 @@ def test_deploys_and_updates_in_moto(aws: None, stage: str) -> None:
     # replacement, which test_names_carry_the_deployment_id pins on the template.
 
 
+def test_a_stage_network_reaches_its_models_vpc_config(aws: None) -> None:
+    """<STAGE>_SUBNET_IDS / _SECURITY_GROUP_IDS, through the build's parameters, become the Model's
+    VpcConfig when the stack deploys (moto); without them the Model has none."""
+    cloudformation = boto3.client("cloudformation")
+    sagemaker = boto3.client("sagemaker")
+    subnets = ["subnet-0a1b2c3d4e5f60718", "subnet-1a1b2c3d4e5f60718"]
+    network = {"STAGING_SUBNET_IDS": ",".join(subnets), "STAGING_SECURITY_GROUP_IDS": "sg-0123abcd"}
+    project = Project(slug="demo", size="large", owner="ml", project_id="p-1")
+    config = load_stage_config(HERE / "staging-config.json")
+    package = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/g/1"
+    for stack, env in (("in-vpc", {**ENV, **network}), ("no-vpc", ENV)):
+        values = stage_parameters(config, package, StageTarget.from_env("staging", env), project)
+        cloudformation.create_stack(
+            StackName=stack,
+            TemplateBody=TEMPLATE.read_text(encoding="utf-8"),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+        )
+    model = sagemaker.describe_model(
+        ModelName=_physical_name(cloudformation, "in-vpc", "ModelName")
+    )
+    assert model["VpcConfig"] == {"Subnets": subnets, "SecurityGroupIds": ["sg-0123abcd"]}
+    bare = sagemaker.describe_model(ModelName=_physical_name(cloudformation, "no-vpc", "ModelName"))
+    assert not bare.get("VpcConfig")  # moto answers {} for a model created without one
+
+
 def test_names_carry_the_deployment_id(template: dict[str, Any]) -> None:
     """Model and EndpointConfig are immutable: a new DeploymentId must rename (so replace) them,
     while the endpoint keeps its name and shifts traffic blue/green."""

@@ -1,6 +1,7 @@
 """``make deploy-bootstrap PROFILE=<profile>``: the roles of ``bootstrap/target-account.yml`` in the
 staging or prod account that PROFILE's credentials belong to, with the parameters read from the
-CI/CD stack the current (tooling account) credentials see. medium and large only."""
+CI/CD stack the current (tooling account) credentials see, and that stage's endpoint VPC from
+project.toml [network.<stage>]. medium and large only."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from project_infra.settings import SettingsError, find_project_file, load
+from project_infra.settings import Settings, SettingsError, find_project_file, load
 from project_infra.stack import stack_name
+from project_names import STAGES
 
 TEMPLATE = Path("infra") / "bootstrap" / "target-account.yml"
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
@@ -40,6 +42,29 @@ def tooling_values(session: boto3.Session, stack: str) -> dict[str, str]:
         "ToolingAccountId": account,
         "ArtifactBucketName": outputs["ArtifactBucketName"],
         "ArtifactKeyArn": outputs["ArtifactKeyArn"],
+    }
+
+
+def endpoint_network(settings: Settings, account: str) -> dict[str, str]:
+    """EndpointVpcId, EndpointSubnetIds and EndpointSecurityGroupIds for the stage of ``account``
+    (project.toml [network.<stage>]); blank when its endpoint has no VPC, so that an update also
+    takes the network permissions away."""
+    accounts = {"staging": settings.staging_account, "prod": settings.prod_account}
+    stages = [stage for stage in STAGES if accounts[stage] == account]
+    # One stack, one model role per account: staging and prod sharing an account share its network.
+    networks = {settings.endpoint_networks.get(stage) for stage in stages}
+    if len(networks) > 1:
+        raise BootstrapError(
+            f"account {account} holds both staging and prod, whose [network.staging] and "
+            "[network.prod] differ; allowed: the same VPC for both, or none"
+        )
+    network = networks.pop() if networks else None
+    if network is None:
+        return {"EndpointVpcId": "", "EndpointSubnetIds": "", "EndpointSecurityGroupIds": ""}
+    return {
+        "EndpointVpcId": network.vpc_id,
+        "EndpointSubnetIds": ",".join(network.subnet_ids),
+        "EndpointSecurityGroupIds": ",".join(network.security_group_ids),
     }
 
 
@@ -98,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"PROFILE={args.profile}: account {account} is neither staging nor prod "
                 f"({', '.join(sorted(expected))} in project.toml [accounts])"
             )
+        parameters.update(endpoint_network(settings, account))
         deploy(target, f"{settings.slug}-bootstrap", body, parameters)
     except (SettingsError, BootstrapError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -14,6 +14,7 @@ from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.events import RELEASE_TAG_PREFIX
 from project_infra.network import JobsVpc
+from project_infra.settings import GivenNetwork
 from project_names import Names
 
 IMAGE_BUILDSPEC = "model-build/container/buildspec.yml"
@@ -35,6 +36,8 @@ class Targets:
     endpoint_test_role_arn: str = ""  # staging in another account: the role the tests assume
     # Stages in other accounts: the bootstrap role the deploy build reads each live stack through.
     pipeline_action_role_arns: dict[str, str] = field(default_factory=dict)
+    # The stages whose endpoint runs in a VPC (project.toml [network.<stage>]), in the stage's account.
+    endpoint_networks: dict[str, GivenNetwork] = field(default_factory=dict)
 
 
 def _variables(values: dict[str, str]) -> dict[str, codebuild.BuildEnvironmentVariable]:
@@ -114,7 +117,8 @@ def pipeline_run(
         "KMS_KEY_ARN": artifacts.key.key_arn,
     }
     if network is not None:
-        # The jobs' VpcConfig (model_build.options; not the endpoints' SUBNET_IDS of model-deploy).
+        # The jobs' VpcConfig (model_build.options; not the endpoints' <STAGE>_SUBNET_IDS of
+        # deploy_build).
         environment["JOB_SUBNET_IDS"] = network.subnet_ids
         environment["JOB_SECURITY_GROUP_IDS"] = network.security_group_ids
     project = _project(
@@ -172,7 +176,8 @@ def pipeline_run(
 def deploy_build(
     scope: Construct, names: Names, artifacts: Artifacts, targets: Targets
 ) -> codebuild.PipelineProject:
-    """Picks the newest approved model package and writes each stage's stack parameters."""
+    """Picks the newest approved model package and writes each stage's stack parameters (with its
+    endpoint's subnets and security groups where ``targets`` gives the stage a VPC)."""
     environment = {
         "ARTIFACT_BUCKET": artifacts.bucket.bucket_name,
         "SAGEMAKER_PROJECT_NAME": names.slug,
@@ -191,6 +196,11 @@ def deploy_build(
             environment[f"{prefix}_PIPELINE_ACTION_ROLE_ARN"] = targets.pipeline_action_role_arns[
                 stage
             ]
+        network = targets.endpoint_networks.get(stage)
+        if network is not None:
+            # The stage's endpoint.yml SubnetIds / SecurityGroupIds (model_deploy.build reads them).
+            environment[f"{prefix}_SUBNET_IDS"] = ",".join(network.subnet_ids)
+            environment[f"{prefix}_SECURITY_GROUP_IDS"] = ",".join(network.security_group_ids)
     project = _project(
         scope,
         "DeployBuild",

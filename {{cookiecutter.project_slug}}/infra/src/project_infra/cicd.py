@@ -13,7 +13,7 @@ from constructs import Construct
 from project_infra import arns, artifacts, builds, events, monitoring, nag, pipelines, roles
 from project_infra.builds import STAGES, Targets
 from project_infra.cleanup import ProjectCleanup, deployment_roles
-from project_infra.network import GivenJobNetwork, JobNetwork, JobsVpc
+from project_infra.network import GivenVpc, JobNetwork, JobsVpc
 from project_infra.parameters import StackNames, declare
 from project_infra.pipelines import StageDeployment
 from project_infra.project_name import ProjectName
@@ -57,6 +57,8 @@ class ProjectCiCd(Construct):
                     names, accounts["staging"], "endpoint-test"
                 ),
                 pipeline_action_role_arns=stage_roles,
+                # Their model-exec role's network permissions: the bootstrap's Endpoint* parameters.
+                endpoint_networks=settings.endpoint_networks,
             )
             deployments = {
                 stage: StageDeployment(
@@ -77,11 +79,18 @@ class ProjectCiCd(Construct):
                 for stage in STAGES
             }
         else:
-            model_role = roles.model_execution(self, names, shared)
+            # One role for both endpoints: it may attach either to its stage's VPC, if it has one.
+            model_role = roles.model_execution(
+                self,
+                names,
+                shared,
+                [GivenVpc(network) for network in settings.endpoint_networks.values()],
+            )
             api_role = roles.api_handler(self, names)
             targets = Targets(
                 dict.fromkeys(STAGES, model_role.role_arn),
                 dict.fromkeys(STAGES, api_role.role_arn),
+                endpoint_networks=settings.endpoint_networks,
             )
             statements = roles.deployment_statements(names, model_role, api_role, shared)
             deployments = {stage: StageDeployment(None, None, statements) for stage in STAGES}
@@ -91,11 +100,11 @@ class ProjectCiCd(Construct):
         # in the one project.toml [network] gives (any size).
         network: JobsVpc | None = None
         if settings.network is not None:
-            network = GivenJobNetwork(settings.network)
+            network = GivenVpc(settings.network)
         elif settings.creates_job_vpc:
             network = JobNetwork(self, "JobNetwork", artifacts=shared)
         if network is not None:
-            roles.job_network_access(pipeline_role, network)
+            roles.network_interface_access(pipeline_role, network)
         pipeline_run = builds.pipeline_run(
             self, names, shared, pipeline_role, scheduled, network=network
         )

@@ -10,9 +10,10 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/batch-vpc.html). It pulls the im
 so the VPC needs no ECR endpoint; it copies the jobs' S3 inputs and outputs through the VPC, hence the
 S3 gateway endpoint, whose policy admits only the project's buckets.
 
-A VPC your network team owns replaces all of it (project.toml [network], GivenJobNetwork): the jobs
+A VPC your network team owns replaces all of it (project.toml [network], GivenVpc): the jobs
 then join its subnets and security groups, and that VPC must give them what this one does (infra
-README, "The jobs' network").
+README, "The jobs' network"). A stage's endpoint runs in a given VPC only ([network.<stage>], GivenVpc
+too; the project never creates one for an endpoint).
 """
 
 from __future__ import annotations
@@ -112,8 +113,9 @@ def _allow_flow_log_delivery(artifacts: Artifacts) -> None:
     )
 
 
-class JobsVpc(Protocol):
-    """What the pipeline role and the builds need of the jobs' VPC, created here or given."""
+class VpcIds(Protocol):
+    """What a role's network-interface permissions name (roles.network_interface_access): the VPC,
+    the subnets and the security groups SageMaker attaches a job or an endpoint to."""
 
     @property
     def vpc_id(self) -> str: ...
@@ -124,6 +126,10 @@ class JobsVpc(Protocol):
     @property
     def security_group_id_list(self) -> list[str]: ...
 
+
+class JobsVpc(VpcIds, Protocol):
+    """What the pipeline role and the builds need of the jobs' VPC, created here or given."""
+
     @property
     def subnet_ids(self) -> str: ...
 
@@ -132,8 +138,9 @@ class JobsVpc(Protocol):
 
 
 @dataclass(frozen=True)
-class GivenJobNetwork:
-    """The VPC project.toml [network] names: nothing is created, the ids are used as they are."""
+class GivenVpc:
+    """A VPC project.toml names ([network] for the jobs, [network.<stage>] for a stage's endpoint):
+    nothing is created, the ids are used as they are."""
 
     given: GivenNetwork
 
@@ -151,6 +158,7 @@ class GivenJobNetwork:
 
     @property
     def subnet_ids(self) -> str:
+        """Comma-separated, no spaces: CodeBuild's JOB_SUBNET_IDS or <STAGE>_SUBNET_IDS."""
         return ",".join(self.given.subnet_ids)
 
     @property

@@ -5,6 +5,8 @@ each account.)"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -13,7 +15,7 @@ from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.builds import STAGES
 from project_infra.nag import AUTOSCALING_ACTIONS, LOG_UNSCOPABLE_ACTIONS
-from project_infra.network import JobsVpc
+from project_infra.network import VpcIds
 from project_names import Names
 
 SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
@@ -134,7 +136,9 @@ def pipeline_execution(
 
 # What SageMaker does with the role to attach a job (or the batch transform's Model) to the VPC
 # (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html, CreateTrainingJob and
-# CreateProcessingJob API: Execution Role Permissions). The Describe calls take no resource ARN.
+# CreateProcessingJob API: Execution Role Permissions), and an endpoint's model the same actions
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html, "Add Permissions for Endpoint
+# Access for Containers Running in a VPC"). The Describe calls take no resource ARN.
 NETWORK_DESCRIBE_ACTIONS = (
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeVpcs",
@@ -144,8 +148,9 @@ NETWORK_DESCRIBE_ACTIONS = (
 )
 
 
-def job_network_access(role: iam.Role, network: JobsVpc) -> None:
-    """Lets SageMaker create, use and delete the jobs' network interfaces in ``network`` only."""
+def network_interface_access(role: iam.Role, network: VpcIds) -> None:
+    """Lets SageMaker create, use and delete the network interfaces of the role's jobs or endpoints
+    in ``network`` only (its subnets and security groups, its VPC)."""
     interfaces = f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:network-interface/*"
     role.add_to_policy(iam.PolicyStatement(actions=list(NETWORK_DESCRIBE_ACTIONS), resources=["*"]))
     role.add_to_policy(
@@ -174,8 +179,8 @@ def job_network_access(role: iam.Role, network: JobsVpc) -> None:
             resources=[interfaces],
             # IfExists: the network-interface resource carries ec2:Vpc in EC2's service authorization
             # reference as we read it, but no page here confirms it for each of these three actions;
-            # an absent key must not stop a job from starting (AWS's AmazonSageMakerFullAccess grants
-            # them on "*"), a present one keeps them to the project's VPC.
+            # an absent key must not stop a job or an endpoint from starting (AWS's
+            # AmazonSageMakerFullAccess grants them on "*"), a present one keeps them to the VPC given.
             conditions={
                 "ArnEqualsIfExists": {
                     "ec2:Vpc": f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:vpc/"
@@ -186,8 +191,15 @@ def job_network_access(role: iam.Role, network: JobsVpc) -> None:
     )
 
 
-def model_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam.Role:
-    """The endpoints' role (single layout): pull the image, read the model, write data capture."""
+def model_execution(
+    scope: Construct,
+    names: Names,
+    artifacts: Artifacts,
+    networks: Iterable[VpcIds] = (),
+) -> iam.Role:
+    """The endpoints' role (single layout): pull the image, read the model, write data capture; and
+    attach an endpoint to each of ``networks``, the VPCs of the stages that give one (project.toml
+    [network.<stage>])."""
     role = iam.Role(
         scope,
         "ModelExecutionRole",
@@ -200,6 +212,8 @@ def model_execution(scope: Construct, names: Names, artifacts: Artifacts) -> iam
     # The endpoints are named after the lowercase project name (Names.endpoint).
     role.add_to_policy(_logs(f"/aws/sagemaker/Endpoints/{names.lowercase}-"))
     role.add_to_policy(_metrics())
+    for network in networks:
+        network_interface_access(role, network)
     return role
 
 

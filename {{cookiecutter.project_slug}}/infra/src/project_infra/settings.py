@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from project_names import Names
+from project_names import STAGES, Names
 
 SIZES = ("small", "medium", "large")
 MONITORED_SIZES = ("medium", "large")  # data capture -> drift monitor -> retraining
@@ -30,7 +30,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class GivenNetwork:
-    """A VPC the jobs join instead of one the project creates (project.toml [network])."""
+    """A VPC the network team owns: the jobs' (project.toml [network]), joined instead of one the
+    project creates, or a stage endpoint's ([network.<stage>], in the stage's account)."""
 
     vpc_id: str
     subnet_ids: tuple[str, ...]
@@ -55,6 +56,8 @@ class Settings:
     endpoint_instance_type: str
     notification_email: str
     network: GivenNetwork | None = None  # None: the project creates the jobs' VPC where it has one
+    # Stage -> the VPC its endpoint runs in ([network.<stage>]); a stage without one has no VPC.
+    endpoint_networks: dict[str, GivenNetwork] = field(default_factory=dict)
 
     def names(self, project_id: str = "local") -> Names:
         return Names(self.slug, project_id)
@@ -112,7 +115,8 @@ def load(path: Path) -> Settings:
         training_instance_type=value("instances", "training"),
         endpoint_instance_type=value("instances", "endpoint"),
         notification_email=value("notifications", "email"),
-        network=given_network(path, data.get("network", {})),
+        network=given_network(path, data.get("network", {}), subtables=STAGES),
+        endpoint_networks=endpoint_networks(path, data.get("network", {})),
     )
     if settings.size not in SIZES:
         raise SettingsError(
@@ -130,30 +134,32 @@ def load(path: Path) -> Settings:
     return settings
 
 
-def given_network(path: Path, table: Any) -> GivenNetwork | None:
-    """[network]: all blank (or absent) = None; else the VPC id, its subnets and security groups."""
+def given_network(
+    path: Path, table: Any, section: str = "network", *, subtables: tuple[str, ...] = ()
+) -> GivenNetwork | None:
+    """[<section>]: all blank (or absent) = None; else the VPC id, its subnets and security groups.
+    ``subtables``: the keys that are tables of their own ([network.staging]), read by their caller."""
+    where = f"{path} [{section}]"
     if not isinstance(table, dict):
-        raise SettingsError(f"{path} [network]: must be a table")
-    unknown = sorted(set(table) - {"vpc_id", *GIVEN_NETWORK})
+        raise SettingsError(f"{where}: must be a table")
+    allowed = ("vpc_id", *GIVEN_NETWORK, *subtables)
+    unknown = sorted(set(table) - set(allowed))
     if unknown:
-        raise SettingsError(
-            f"{path} [network]: unknown key {unknown[0]!r}; allowed: vpc_id, "
-            + ", ".join(GIVEN_NETWORK)
-        )
+        raise SettingsError(f"{where}: unknown key {unknown[0]!r}; allowed: " + ", ".join(allowed))
     vpc_id = table.get("vpc_id", "")
     if not isinstance(vpc_id, str):
-        raise SettingsError(f"{path} [network]: vpc_id={vpc_id!r}: must be a string")
+        raise SettingsError(f"{where}: vpc_id={vpc_id!r}: must be a string")
     lists: dict[str, tuple[str, ...]] = {}
     for key in GIVEN_NETWORK:
         items = table.get(key, [])
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise SettingsError(f"{path} [network]: {key}={items!r}: must be a list of strings")
+            raise SettingsError(f"{where}: {key}={items!r}: must be a list of strings")
         lists[key] = tuple(items)
     if not vpc_id and not any(lists.values()):
         return None
     if not VPC_ID.fullmatch(vpc_id):
         raise SettingsError(
-            f"{path} [network]: vpc_id={vpc_id!r}: allowed: a VPC id like vpc-0123abcd (the "
+            f"{where}: vpc_id={vpc_id!r}: allowed: a VPC id like vpc-0123abcd (the "
             "subnets' and security groups' VPC), or all three keys blank"
         )
     for key, (pattern, low, high) in GIVEN_NETWORK.items():
@@ -162,10 +168,24 @@ def given_network(path: Path, table: Any) -> GivenNetwork | None:
         if bad or not low <= len(items) <= high or len(set(items)) != len(items):
             prefix = pattern.pattern.split("-")[0]
             raise SettingsError(
-                f"{path} [network]: {key}={list(items)!r}: allowed: {low} to {high} different ids "
+                f"{where}: {key}={list(items)!r}: allowed: {low} to {high} different ids "
                 f"like {prefix}-0123abcd" + (f" ({bad[0]!r} is not one)" if bad else "")
             )
     return GivenNetwork(vpc_id, lists["subnet_ids"], lists["security_group_ids"])
+
+
+def endpoint_networks(path: Path, table: Any) -> dict[str, GivenNetwork]:
+    """[network.staging] and [network.prod]: each stage endpoint's VPC, in the stage's account, with
+    the jobs' rules (a hosted model, too, needs two subnets in different Availability Zones:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html). Only the stages that give one."""
+    if not isinstance(table, dict):
+        return {}  # given_network refuses it, naming [network]
+    networks = {}
+    for stage in STAGES:
+        given = given_network(path, table.get(stage, {}), f"network.{stage}")
+        if given is not None:
+            networks[stage] = given
+    return networks
 
 
 def _check_generated_layout(path: Path, layout: str) -> None:

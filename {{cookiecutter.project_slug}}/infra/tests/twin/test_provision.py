@@ -115,6 +115,40 @@ def test_a_resource_type_nobody_emulates_fails_with_one_line(emulator: Emulator)
         _deploy(emulator, template, "unknown-type")
 
 
+def test_a_comma_delimited_list_parameter_refs_as_a_list(emulator: Emulator) -> None:
+    """CloudFormation's Ref of a CommaDelimitedList parameter is a list (endpoint.yml's SubnetIds
+    become the Model's VpcConfig.Subnets, which SageMaker's API takes only as a list)."""
+    template = {
+        "Parameters": {
+            "SubnetIds": {"Type": "CommaDelimitedList"},
+            "GroupIds": {"Type": "CommaDelimitedList"},
+        },
+        "Resources": {
+            "Model": {
+                "Type": "AWS::SageMaker::Model",
+                "Properties": {
+                    "ModelName": "in-vpc",
+                    "ExecutionRoleArn": "arn:aws:iam::123456789012:role/model",
+                    "PrimaryContainer": {"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m"},
+                    "VpcConfig": {
+                        "Subnets": {"Ref": "SubnetIds"},
+                        "SecurityGroupIds": {"Ref": "GroupIds"},
+                    },
+                },
+            }
+        },
+    }
+    stack = _deploy(
+        emulator, template, "list-parameters", SubnetIds="subnet-0a,subnet-0b", GroupIds="sg-0a"
+    )
+    assert stack.parameters["SubnetIds"] == "subnet-0a,subnet-0b"  # as the stack reports it
+    model = emulator.client("sagemaker").describe_model(ModelName="in-vpc")
+    assert model["VpcConfig"] == {
+        "Subnets": ["subnet-0a", "subnet-0b"],
+        "SecurityGroupIds": ["sg-0a"],
+    }
+
+
 def test_the_service_api_rejects_what_aws_rejects(emulator: Emulator) -> None:
     """A pipeline whose role does not exist: CodePipeline's own API (moto's) says no."""
     template = {

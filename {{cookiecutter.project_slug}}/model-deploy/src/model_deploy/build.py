@@ -12,6 +12,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,15 @@ from project_names import Names
 
 STAGES = ("staging", "prod")
 HERE = Path(__file__).resolve().parents[2]
+# A stage endpoint's VPC (project.toml [network.<stage>], which the infra sets on the deploy project as
+# <STAGE>_SUBNET_IDS and <STAGE>_SECURITY_GROUP_IDS, comma-separated): a hosted model needs at least
+# two subnets in different Availability Zones even for one instance
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html); VpcConfig takes at most 16 subnets
+# and 5 security groups (botocore's SageMaker model).
+VPC_IDS = {
+    "SUBNET_IDS": (re.compile(r"subnet-[0-9a-f]{8,17}"), 2, 16),
+    "SECURITY_GROUP_IDS": (re.compile(r"sg-[0-9a-f]{8,17}"), 1, 5),
+}
 
 
 class BuildError(RuntimeError):
@@ -81,14 +91,43 @@ class StageTarget:
                 f"missing environment variable(s) {', '.join(missing)}: the infra stack sets them on "
                 "the deploy CodeBuild project; set them by hand for a manual run"
             )
+        subnets, groups = stage_network(stage, env)
         return cls(
             role_arn=env[f"{prefix}_MODEL_EXECUTION_ROLE_ARN"],
             data_capture_uri=env[f"{prefix}_DATA_CAPTURE_URI"],
             kms_key_arn=env.get(f"{prefix}_KMS_KEY_ARN", ""),
             api_role_arn=env.get(f"{prefix}_API_HANDLER_ROLE_ARN", ""),
-            subnet_ids=env.get("SUBNET_IDS", ""),
-            security_group_ids=env.get("SECURITY_GROUP_IDS", ""),
+            subnet_ids=subnets,
+            security_group_ids=groups,
         )
+
+
+def stage_network(stage: str, env: Mapping[str, str]) -> tuple[str, str]:
+    """The stage endpoint's subnets and security groups, checked (both blank: no VPC)."""
+    for shared in VPC_IDS:
+        if env.get(shared):
+            raise BuildError(
+                f"{shared}={env[shared]!r}: one VPC cannot fit two stages (or two accounts); allowed: "
+                f"STAGING_{shared} and PROD_{shared} (project.toml [network.staging] / [network.prod])"
+            )
+    prefix = stage.upper()
+    given = {f"{prefix}_{name}": env.get(f"{prefix}_{name}", "") for name in VPC_IDS}
+    if not any(given.values()):
+        return "", ""
+    checked = []
+    for (variable, value), (pattern, low, high) in zip(
+        given.items(), VPC_IDS.values(), strict=True
+    ):
+        ids = [part.strip() for part in value.split(",")]
+        bad = [i for i in ids if not pattern.fullmatch(i)]
+        if bad or not low <= len(ids) <= high or len(set(ids)) != len(ids):
+            raise BuildError(
+                f"{variable}={value!r}: allowed: {low} to {high} different ids like "
+                f"{pattern.pattern.split('-')[0]}-0123abcd, comma-separated; "
+                f"{' and '.join(given)} go together (both blank: no VPC)"
+            )
+        checked.append(",".join(ids))
+    return checked[0], checked[1]
 
 
 def latest_approved_package(sagemaker: Any, group: str) -> dict[str, Any]:

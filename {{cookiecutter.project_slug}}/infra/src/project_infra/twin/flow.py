@@ -555,8 +555,32 @@ class Twin:
         )
         return (
             f"stack {name} in account {account}: {len(stack.resources)} resources, "
-            f"endpoint {endpoint.properties['EndpointName']}"
+            f"endpoint {endpoint.properties['EndpointName']}, {self._stage_network(stack, clients)}"
         )
+
+    def _stage_network(self, stack: Stack, clients: Callable[[str], Any]) -> str:
+        """The stage's models run in the VPC project.toml [network.<stage>] gives it, or in none:
+        the seam from project.toml through the deploy project's environment and the build's
+        parameters to endpoint.yml's VpcConfig, read back from the emulated SageMaker."""
+        given = self.settings.endpoint_networks.get(stack.parameters["StageName"])
+        expected = (
+            protection.Network(frozenset(given.subnet_ids), frozenset(given.security_group_ids))
+            if given
+            else None
+        )
+        sagemaker = clients("sagemaker")
+        models = {
+            resource.physical_id.rsplit("/", 1)[-1]: sagemaker.describe_model(
+                ModelName=resource.physical_id.rsplit("/", 1)[-1]
+            )
+            for resource in stack.of_type("AWS::SageMaker::Model").values()
+        }
+        wrong = protection.model_network_problems(models, expected)
+        if wrong:
+            raise StageError(f"stack {stack.name}: " + "; ".join(wrong))
+        if given is None:
+            return "no VPC"
+        return f"models in {given.vpc_id} ({len(given.subnet_ids)} subnets)"
 
     def _approve(self, config: dict[str, Any], _pipeline: Resource) -> str:
         topic = config.get("NotificationArn")

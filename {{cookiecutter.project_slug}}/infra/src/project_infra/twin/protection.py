@@ -82,6 +82,24 @@ def stack_network(resources: dict[str, tuple[str, str]]) -> Network | None:
     return Network(subnets, groups)
 
 
+def model_network_problems(
+    models: dict[str, dict[str, Any]], expected: Network | None
+) -> list[str]:
+    """What is wrong with a stage's deployed models (name -> DescribeModel) for the VPC project.toml
+    [network.<stage>] gives that stage (``expected``; None: no VPC)."""
+    wrong = []
+    for name, model in models.items():
+        vpc = model.get("VpcConfig") or None  # moto answers {} for a model without one
+        if expected is None and vpc:
+            wrong.append(f"model {name}: VpcConfig {vpc}, but its stage has no [network.<stage>]")
+        elif expected is not None and not expected.matches(vpc):
+            wrong.append(
+                f"model {name}: VpcConfig {vpc!r}, not its stage's subnets "
+                f"{sorted(expected.subnets)} and security groups {sorted(expected.security_groups)}"
+            )
+    return wrong
+
+
 def _member(args: dict[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = args
     for key in path:

@@ -210,7 +210,7 @@ def deploy(
         "AWS::StackId": _arn(stack, "cloudformation", f"stack/{stack_name}/twin"),
         "AWS::NoValue": NO_VALUE,
     }
-    base_ref = {**pseudo, **values}
+    base_ref = {**pseudo, **_typed(declared, values)}
     conditions = evaluate_conditions(template, lambda n: base_ref[n])
     for logical_id, body in resources.items():
         if "Condition" not in body or conditions[body["Condition"]]:
@@ -334,6 +334,18 @@ def _parameter_values(
                 f"stack {stack_name}: parameter {name} has no value and no default"
             )
     return values
+
+
+def _typed(declared: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """What ``Ref`` gives for each parameter: a list for a CommaDelimitedList or List<...> one (a
+    blank value: one empty string), the string otherwise
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html)."""
+    return {
+        name: value.split(",")
+        if str(declared[name].get("Type", "")).startswith(("CommaDelimitedList", "List<"))
+        else value
+        for name, value in values.items()
+    }
 
 
 def _depends(body: dict[str, Any]) -> list[str]:
