@@ -95,7 +95,6 @@ def deploy(session: boto3.Session, name: str, body: str, parameters: dict[str, s
             raise BootstrapError(f"stack {name}: {message}") from None
     except WaiterError as error:
         raise BootstrapError(f"stack {name}: {error}") from None
-    return str(session.client("sts").get_caller_identity()["Account"])
 
 
 def main(argv: list[str] | None = None) -> int:
