@@ -21,6 +21,7 @@ from conftest import Synthesized
 from project_infra import artifacts, roles
 from project_infra.settings import Settings
 from project_infra.synth_checks import lint_errors
+from project_infra.twin.intrinsics import evaluate_conditions
 from project_names import Names
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -308,24 +309,6 @@ needs_bootstrap = pytest.mark.skipif(
 )
 
 
-def _condition(expression: Any, values: dict[str, Any]) -> Any:
-    """A Conditions expression of the template evaluated for parameter ``values`` (what it uses)."""
-    if isinstance(expression, str):
-        return expression
-    ((function, argument),) = expression.items()
-    if function == "Ref":
-        return values[argument]
-    if function == "Fn::Join":
-        return argument[0].join(_condition(argument[1], values))
-    parts = [_condition(a, values) for a in argument]
-    if function == "Fn::Equals":
-        return parts[0] == parts[1]
-    if function == "Fn::Not":
-        return not parts[0]
-    assert function == "Fn::And", expression
-    return all(parts)
-
-
 @needs_bootstrap
 def test_the_bootstrap_lints_clean(synthesized: Synthesized) -> None:
     assert lint_errors(BOOTSTRAP, synthesized.settings.region) == []
@@ -362,7 +345,9 @@ def test_the_bootstrap_model_role_gets_network_permissions_only_with_a_vpc(
         key for key, r in template["Resources"].items() if r.get("Condition") == "HasEndpointVpc"
     ]
     assert conditional == ["ModelExecutionNetworkPolicy"]
-    assert _condition(template["Conditions"]["HasEndpointVpc"], defaults | given) is network
+    # The twin's evaluator of CloudFormation conditions (what `make twin` deploys with).
+    conditions = evaluate_conditions(template, (defaults | given).__getitem__)
+    assert conditions["HasEndpointVpc"] is network
 
 
 @needs_bootstrap

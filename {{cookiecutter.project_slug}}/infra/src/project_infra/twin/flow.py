@@ -570,11 +570,9 @@ class Twin:
         )
         sagemaker = clients("sagemaker")
         models = {
-            resource.physical_id.rsplit("/", 1)[-1]: sagemaker.describe_model(
-                ModelName=resource.physical_id.rsplit("/", 1)[-1]
-            )
+            resource.physical_id: sagemaker.describe_model(ModelName=resource.physical_id)
             for resource in stack.of_type("AWS::SageMaker::Model").values()
-        }
+        }  # the twin creates each model by name (interpreters.sagemaker_model)
         wrong = protection.model_network_problems(models, expected)
         if wrong:
             raise StageError(f"stack {stack.name}: " + "; ".join(wrong))
