@@ -36,6 +36,7 @@ def test_help_lists_the_targets(project: Path) -> None:
         "local-monitor",
         "synth",
         "deploy-infra",
+        "check-network",
         "test",
         "lint",
         "clean",

@@ -25,6 +25,7 @@ SHARED_MEANINGS = {
     "quality.py": "the model-quality job: `make local-monitor-quality`'s run, the twin's stage 5c",
     "project_name.py": "the Custom::ProjectName resource: the infra's, the twin's stand-in for it",
     "cleanup.py": "the Custom::ProjectCleanup resource: the infra's, the twin's stand-in for it",
+    "network_check.py": "`make check-network`: the infra's, the twin's stand-in for it",
     "train.py": "the image's `train` entry point and the test stand-in for it",
     "test_names.py": "tests of derived resource names (the names package; the stack's use of them)",
 }

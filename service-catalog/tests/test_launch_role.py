@@ -51,7 +51,7 @@ def _size(product: dict[str, Any]) -> str:
 
 
 # project_infra.network's resource types, and what the pipeline role needs for SageMaker to attach
-# the jobs to the subnets (project_infra.roles.job_network_access).
+# the jobs to the subnets (project_infra.roles.network_interface_access).
 JOB_NETWORK_TYPES = {
     "AWS::EC2::VPC",
     "AWS::EC2::Subnet",

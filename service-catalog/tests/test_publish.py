@@ -8,7 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import Published
+from conftest import Published, publish
 from moto import mock_aws
 from service_catalog.answers import PublishError
 from service_catalog.permissions import PermissionsError
@@ -138,3 +138,40 @@ def test_an_undecided_resource_type_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("error: launch role: AWS::DynamoDB::Table: dynamodb:CreateTable")
+
+
+def test_the_network_teams_vpcs_reach_the_product(tmp_path: Path) -> None:
+    """answers "network": the product creates no VPC; its builds pass the given ids (large, one
+    account: a stage without its own VPC runs in the jobs'), and the seed code's project.toml holds
+    them, so `make deploy-infra` from a Studio project's repository builds the same stack."""
+    from test_render import JOBS, PROD  # noqa: PLC0415
+
+    answers = {"mlops_size": "large", "single_account": True, "network": {**JOBS, "prod": PROD}}
+    published = publish(answers, tmp_path)
+    resources = published.product["Resources"].values()
+    assert not [r for r in resources if r["Type"].startswith("AWS::EC2::")]
+    variables = {
+        project["Properties"]["Source"]["BuildSpec"]: {
+            v["Name"]: v["Value"]
+            for v in project["Properties"]["Environment"]["EnvironmentVariables"]
+        }
+        for project in resources
+        if project["Type"] == "AWS::CodeBuild::Project"
+    }
+    jobs_subnets = ",".join(JOBS["subnet_ids"])
+    assert variables["model-build/buildspec.yml"]["JOB_SUBNET_IDS"] == jobs_subnets
+    deploy = variables["model-deploy/buildspec.yml"]
+    assert deploy["STAGING_SUBNET_IDS"] == jobs_subnets
+    assert deploy["PROD_SUBNET_IDS"] == ",".join(PROD["subnet_ids"])
+    (seed,) = (published.outdir / "rendered").glob("*/project.toml")
+    assert PROD["vpc_id"] in seed.read_text(encoding="utf-8")
+
+
+def test_a_bad_network_id_stops_publish_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"network": {"vpc_id": "vpc-x"}}), encoding="utf-8")
+    assert main(["--answers", str(answers), "--out", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: {answers}: network [network]: vpc_id='vpc-x': allowed: ")

@@ -10,7 +10,7 @@ import pytest
 from service_catalog import answers
 from service_catalog.answers import PublishError
 from service_catalog.publish import TEMPLATE_ROOT
-from service_catalog.render import clean_copy, render, seed_files, version_name
+from service_catalog.render import clean_copy, render, seed_files, version_name, write_network
 
 SLUG = "{{cookiecutter.project_slug}}"
 
@@ -81,4 +81,69 @@ def test_missing_answers_file(tmp_path: Path) -> None:
 def test_good_answers_pass_through(tmp_path: Path) -> None:
     path = tmp_path / "answers.json"
     path.write_text(json.dumps({"mlops_size": "large", "single_account": True}), encoding="utf-8")
-    assert answers.load(path, TEMPLATE_ROOT) == {"mlops_size": "large", "single_account": True}
+    loaded = answers.load(path, TEMPLATE_ROOT)
+    assert loaded.questions == {"mlops_size": "large", "single_account": True}
+    assert loaded.network == {}
+
+
+# -- the VPCs the organization's network team gives (answers "network") -----------------------
+
+JOBS = {
+    "vpc_id": "vpc-0a1b2c3d4e5f60718",
+    "subnet_ids": ["subnet-0a1b2c3d4e5f60719", "subnet-0a1b2c3d4e5f6071a"],
+    "security_group_ids": ["sg-0a1b2c3d4e5f6071b"],
+}
+PROD = {
+    "vpc_id": "vpc-0b1b2c3d4e5f60718",
+    "subnet_ids": ["subnet-0b1b2c3d4e5f60719", "subnet-0b1b2c3d4e5f6071a"],
+    "security_group_ids": ["sg-0b1b2c3d4e5f6071c"],
+}
+
+
+def test_network_answers_become_project_toml_tables(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"mlops_size": "large", "network": {**JOBS, "prod": PROD}}))
+    loaded = answers.load(path, TEMPLATE_ROOT)
+    assert loaded.questions == {"mlops_size": "large"}
+    assert loaded.network == {"network": JOBS, "network.prod": PROD}
+
+
+@pytest.mark.parametrize(
+    ("network", "message"),
+    [
+        ("vpc-1", r"answers.json: network: must be an object of vpc_id, subnet_ids, "),
+        ({"dev": JOBS}, r"network: unknown key 'dev'; allowed: vpc_id, subnet_ids, "),
+        ({"prod": "vpc-1"}, r"network.prod: must be an object of vpc_id, subnet_ids, "),
+        ({"prod": {"subnets": []}}, r"network.prod: must be an object of vpc_id, subnet_ids, "),
+    ],
+)
+def test_bad_network_answers_are_one_line(tmp_path: Path, network: object, message: str) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"network": network}), encoding="utf-8")
+    with pytest.raises(PublishError, match=message):
+        answers.load(path, TEMPLATE_ROOT)
+
+
+def test_the_ids_are_written_and_checked_by_the_projects_own_rules(
+    template: Path, tmp_path: Path
+) -> None:
+    from project_infra.settings import GivenNetwork, load  # noqa: PLC0415 - the rendered project's
+
+    project = render(template, {"mlops_size": "large", "single_account": True}, tmp_path / "ok")
+    source = tmp_path / "answers.json"
+    write_network(project / "project.toml", {"network": JOBS, "network.prod": PROD}, source)
+    settings = load(project / "project.toml")
+    assert settings.network == GivenNetwork(
+        JOBS["vpc_id"], tuple(JOBS["subnet_ids"]), tuple(JOBS["security_group_ids"])
+    )
+    assert set(settings.endpoint_networks) == {"prod"}
+    assert settings.endpoint_networks["prod"].vpc_id == PROD["vpc_id"]
+    bad = render(template, {"mlops_size": "large", "single_account": True}, tmp_path / "bad")
+    with pytest.raises(PublishError) as raised:
+        write_network(
+            bad / "project.toml", {"network.prod": {**PROD, "subnet_ids": ["subnet-1"]}}, source
+        )
+    assert str(raised.value) == (
+        f"{source}: network [network.prod]: subnet_ids=['subnet-1']: allowed: 2 to 16 different "
+        "ids like subnet-0123abcd ('subnet-1' is not one)"
+    )

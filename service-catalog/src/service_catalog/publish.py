@@ -16,7 +16,7 @@ import yaml
 from service_catalog import answers as answers_file
 from service_catalog.answers import PublishError
 from service_catalog.permissions import PermissionsError
-from service_catalog.render import render, version_name
+from service_catalog.render import render, version_name, write_network
 from service_catalog.studio import TEMPLATE_PREFIX, StudioTemplate
 
 HERE = Path(__file__).resolve()
@@ -60,7 +60,9 @@ def synth(answers_path: Path, outdir: Path, template_root: Path = TEMPLATE_ROOT)
                 f"--out {outdir}: exists and is not a cloud assembly; pick a new folder"
             )
         shutil.rmtree(outdir)
-    project = render(template_root, answers, outdir / "rendered")
+    project = render(template_root, answers.questions, outdir / "rendered")
+    if answers.network:  # before the version: the ids are part of the seed code
+        write_network(project / "project.toml", answers.network, answers_path)
     from service_catalog.app import build_app  # noqa: PLC0415 - jsii starts once the answers are good
 
     build_app(project, outdir, template_root).synth()

@@ -5,6 +5,8 @@ the answers change, and only then."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +16,7 @@ from typing import Any
 
 from cookiecutter.exceptions import CookiecutterException
 from cookiecutter.main import cookiecutter
+from project_infra.settings import SettingsError, load
 
 from service_catalog.answers import PublishError
 
@@ -94,6 +97,34 @@ def render(template_root: Path, answers: Mapping[str, Any], output_dir: Path) ->
             f"the template refused the answers: {lines[-1] if lines else type(error).__name__}"
         ) from error
     return Path(project)
+
+
+def write_network(
+    project_file: Path, tables: Mapping[str, Mapping[str, Any]], source: Path
+) -> None:
+    """Fill the rendered project.toml's blank [network] / [network.<stage>] tables with the answers'
+    ids, then check them with the project's own settings loader (a bake's rules, its one line,
+    naming ``source`` instead of the rendered file)."""
+    text = project_file.read_text(encoding="utf-8")
+    for name, table in tables.items():
+        start = text.find(f"\n[{name}]\n")
+        if start == -1:
+            raise PublishError(f"{source}: network: the template's project.toml has no [{name}]")
+        end = text.find("\n[", start + 1)
+        end = len(text) if end == -1 else end
+        body = text[start:end]
+        for key, value in table.items():
+            body, count = re.subn(
+                rf"^{key} = .*$", f"{key} = {json.dumps(value)}", body, count=1, flags=re.M
+            )
+            if count != 1:
+                raise PublishError(f"{source}: network: [{name}] of project.toml has no {key}")
+        text = text[:start] + body + text[end:]
+    project_file.write_text(text, encoding="utf-8")
+    try:
+        load(project_file)
+    except SettingsError as error:
+        raise PublishError(str(error).replace(str(project_file), f"{source}: network")) from None
 
 
 def _is_clutter(relative: Path) -> bool:

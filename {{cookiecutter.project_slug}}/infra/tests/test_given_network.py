@@ -153,9 +153,15 @@ def test_the_builds_pass_the_given_ids(given: dict[str, Any]) -> None:
 def test_the_pipeline_role_may_attach_jobs_to_the_given_subnets_and_vpc_only(
     given: dict[str, Any],
 ) -> None:
+    (role,) = [
+        k
+        for k, r in given["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and "SageMakerPipelineRole" in k
+    ]
     statements = [
         s
         for policy in _resources(given, "AWS::IAM::Policy")
+        if {"Ref": role} in policy["Properties"]["Roles"]
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
     (create,) = [s for s in statements if s["Action"] == "ec2:CreateNetworkInterface"]
@@ -259,16 +265,34 @@ def _deploy_variables(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_deploy_build_passes_each_stage_network_and_no_other(
-    endpoints: dict[str, Any], given: dict[str, Any]
+    synthesized: Synthesized, endpoints: dict[str, Any], given: dict[str, Any]
 ) -> None:
+    """A stage's table wins; a stage without one runs in the jobs' VPC where the stages deploy
+    beside it (large, one account: Settings.endpoints_in_job_vpc), else in none."""
+    in_job_vpc = synthesized.settings.endpoints_in_job_vpc
     variables = _deploy_variables(endpoints)
     assert variables["STAGING_SUBNET_IDS"] == ",".join(ENDPOINT.subnet_ids)
     assert variables["STAGING_SECURITY_GROUP_IDS"] == ",".join(ENDPOINT.security_group_ids)
     assert " " not in variables["STAGING_SUBNET_IDS"] + variables["STAGING_SECURITY_GROUP_IDS"]
-    assert not {"PROD_SUBNET_IDS", "PROD_SECURITY_GROUP_IDS"} & set(variables)
-    # No stage network (the jobs' one given): no such variable; never the old shared names.
-    networked = {n for n in _deploy_variables(given) if n.endswith(("SUBNET_IDS", "GROUP_IDS"))}
-    assert networked == set()
+    prod = {"PROD_SUBNET_IDS", "PROD_SECURITY_GROUP_IDS"} & set(variables)
+    assert prod == ({"PROD_SUBNET_IDS", "PROD_SECURITY_GROUP_IDS"} if in_job_vpc else set())
+    if in_job_vpc:  # the VPC the stack creates for the jobs (test_network.py checks the ids)
+        assert "Fn::Join" in variables["PROD_SUBNET_IDS"]
+    # No stage table, the jobs' VPC given: the jobs' ids (in_job_vpc) or none.
+    given_variables = _deploy_variables(given)
+    networked = {
+        n: v for n, v in given_variables.items() if n.endswith(("SUBNET_IDS", "GROUP_IDS"))
+    }
+    expected = {
+        f"{stage}_{key}": value
+        for stage in ("STAGING", "PROD")
+        for key, value in (
+            ("SUBNET_IDS", ",".join(GIVEN.subnet_ids)),
+            ("SECURITY_GROUP_IDS", ",".join(GIVEN.security_group_ids)),
+        )
+    }
+    assert networked == (expected if in_job_vpc else {})
+    # Never the old shared names.
     assert not {"SUBNET_IDS", "SECURITY_GROUP_IDS"} & set(variables)
 
 
@@ -309,7 +333,20 @@ def test_the_model_role_may_attach_endpoints_to_the_given_network_only(
         return
     assert statements is not None
     network = [s for s in statements if any(a.startswith("ec2:") for a in _actions(s))]
-    (create,) = [s for s in network if _actions(s) == ["ec2:CreateNetworkInterface"]]
+    staging = [
+        s
+        for s in network
+        if ENDPOINT.vpc_id in json.dumps(s)
+        or ENDPOINT.subnet_ids[0] in json.dumps(s)
+        or s["Resource"] == "*"
+    ]
+    if not synthesized.settings.endpoints_in_job_vpc:  # else prod's, in the jobs' VPC, too
+        assert network == staging
+    (create,) = [
+        s
+        for s in network
+        if _actions(s) == ["ec2:CreateNetworkInterface"] and ENDPOINT.subnet_ids[0] in json.dumps(s)
+    ]
     resources = json.dumps(create["Resource"])
     for subnet in ENDPOINT.subnet_ids:
         assert f":subnet/{subnet}" in resources, subnet
@@ -319,9 +356,9 @@ def test_the_model_role_may_attach_endpoints_to_the_given_network_only(
     assert len(create["Resource"]) == 1 + len(ENDPOINT.subnet_ids) + len(
         ENDPOINT.security_group_ids
     )
-    (interfaces,) = [s for s in network if "ec2:DeleteNetworkInterface" in _actions(s)]
+    (interfaces,) = [s for s in staging if "ec2:DeleteNetworkInterface" in _actions(s)]
     assert f":vpc/{ENDPOINT.vpc_id}" in json.dumps(interfaces["Condition"])
-    (describe,) = [s for s in network if "ec2:DescribeSubnets" in _actions(s)]
+    (describe, *_) = [s for s in network if "ec2:DescribeSubnets" in _actions(s)]
     assert describe["Resource"] == "*"
     assert {a for s in network for a in _actions(s)} == {
         *roles.NETWORK_DESCRIBE_ACTIONS,
@@ -333,13 +370,19 @@ def test_the_model_role_may_attach_endpoints_to_the_given_network_only(
 
 
 def test_the_model_role_gets_no_network_permission_without_a_stage_network(
-    given: dict[str, Any],
+    synthesized: Synthesized, given: dict[str, Any]
 ) -> None:
+    """No stage table: no permission, unless the endpoints run in the jobs' (here given) VPC."""
     statements = _model_role_statements(given)
     if statements is None:
         return  # multi layout: the role is the bootstrap's
     assert statements
-    assert not [a for s in statements for a in _actions(s) if a.startswith("ec2:")]
+    network = [s for s in statements if any(a.startswith("ec2:") for a in _actions(s))]
+    if not synthesized.settings.endpoints_in_job_vpc:
+        assert network == []
+        return
+    (create,) = [s for s in network if _actions(s) == ["ec2:CreateNetworkInterface"]]
+    assert all(f":subnet/{subnet}" in json.dumps(create) for subnet in GIVEN.subnet_ids)
 
 
 def test_the_bootstrap_gets_the_network_of_its_accounts_stage(synthesized: Synthesized) -> None:

@@ -236,6 +236,44 @@ def test_sagemaker_may_attach_the_jobs_to_the_project_vpc_only(large: Synthesize
     assert vpc_id in str(delete["Condition"]["ArnEqualsIfExists"]["ec2:Vpc"])
 
 
+def test_one_account_endpoints_run_in_the_jobs_vpc(large: Synthesized) -> None:
+    """Large, staging and prod in the tooling account: the endpoints join the jobs' subnets and
+    security group (the deploy build's <STAGE>_* variables) and the model role may attach them
+    there; in their own accounts they run in none unless project.toml gives one (the bootstrap)."""
+    (build,) = [
+        p
+        for p in large.resources("AWS::CodeBuild::Project").values()
+        if p["Properties"]["Source"]["BuildSpec"] == "model-deploy/buildspec.yml"
+    ]
+    variables = {
+        v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]
+    }
+    networked = {n: v for n, v in variables.items() if n.endswith(("SUBNET_IDS", "GROUP_IDS"))}
+    if not large.settings.endpoints_in_job_vpc:
+        assert networked == {}
+        return
+    jobs, _ = _security_groups(large)
+    subnets = sorted(large.resources("AWS::EC2::Subnet"))
+    assert networked == {
+        f"{stage}_{key}": value
+        for stage in ("STAGING", "PROD")
+        for key, value in (
+            ("SUBNET_IDS", {"Fn::Join": [",", [{"Ref": s} for s in subnets]]}),
+            ("SECURITY_GROUP_IDS", _group_id(jobs)),
+        )
+    }
+    (role_id,) = [k for k in large.resources("AWS::IAM::Role") if "ModelExecutionRole" in k]
+    (create,) = [
+        s
+        for p in large.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "ec2:CreateNetworkInterface"
+    ]
+    assert all(subnet in str(create["Resource"]) for subnet in subnets)
+    assert jobs in str(create["Resource"])
+
+
 def test_flow_logs_may_be_delivered_into_the_access_log_bucket(large: Synthesized) -> None:
     (logs,) = [k for k in large.resources("AWS::S3::Bucket") if "AccessLogs" in k]
     (policy,) = [

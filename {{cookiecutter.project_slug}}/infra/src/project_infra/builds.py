@@ -14,7 +14,6 @@ from project_infra import arns
 from project_infra.artifacts import Artifacts
 from project_infra.events import RELEASE_TAG_PREFIX
 from project_infra.network import JobsVpc
-from project_infra.settings import GivenNetwork
 from project_names import Names
 
 IMAGE_BUILDSPEC = "model-build/container/buildspec.yml"
@@ -36,8 +35,9 @@ class Targets:
     endpoint_test_role_arn: str = ""  # staging in another account: the role the tests assume
     # Stages in other accounts: the bootstrap role the deploy build reads each live stack through.
     pipeline_action_role_arns: dict[str, str] = field(default_factory=dict)
-    # The stages whose endpoint runs in a VPC (project.toml [network.<stage>]), in the stage's account.
-    endpoint_networks: dict[str, GivenNetwork] = field(default_factory=dict)
+    # The stages whose endpoint runs in a VPC (project.toml [network.<stage>], in the stage's
+    # account; or the jobs' VPC: Settings.endpoints_in_job_vpc).
+    endpoint_networks: dict[str, JobsVpc] = field(default_factory=dict)
 
 
 def _variables(values: dict[str, str]) -> dict[str, codebuild.BuildEnvironmentVariable]:
@@ -199,8 +199,8 @@ def deploy_build(
         network = targets.endpoint_networks.get(stage)
         if network is not None:
             # The stage's endpoint.yml SubnetIds / SecurityGroupIds (model_deploy.build reads them).
-            environment[f"{prefix}_SUBNET_IDS"] = ",".join(network.subnet_ids)
-            environment[f"{prefix}_SECURITY_GROUP_IDS"] = ",".join(network.security_group_ids)
+            environment[f"{prefix}_SUBNET_IDS"] = network.subnet_ids
+            environment[f"{prefix}_SECURITY_GROUP_IDS"] = network.security_group_ids
     project = _project(
         scope,
         "DeployBuild",

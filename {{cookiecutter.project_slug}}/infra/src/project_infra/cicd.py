@@ -42,6 +42,19 @@ class ProjectCiCd(Construct):
         scheduled = monitoring.upserted_pipelines(names, settings.monitored)
         source = Source(self, "Source", parameters, repo_root)
 
+        # Large (Settings.job_vpc): the pipelines' jobs run in the project's own VPC (network.py), or
+        # in the one project.toml [network] gives (any size).
+        network: JobsVpc | None = None
+        if settings.network is not None:
+            network = GivenVpc(settings.network)
+        elif settings.creates_job_vpc:
+            network = JobNetwork(self, "JobNetwork", artifacts=shared)
+        stage_networks: dict[str, JobsVpc] = {
+            stage: GivenVpc(given) for stage, given in settings.endpoint_networks.items()
+        }
+        if network is not None and settings.endpoints_in_job_vpc:
+            stage_networks = {stage: stage_networks.get(stage, network) for stage in STAGES}
+
         # The role each stage's endpoint stack is deleted through when the project is ("": the
         # tooling account's, by the cleanup function itself).
         stage_roles = dict.fromkeys(STAGES, "")
@@ -58,7 +71,7 @@ class ProjectCiCd(Construct):
                 ),
                 pipeline_action_role_arns=stage_roles,
                 # Their model-exec role's network permissions: the bootstrap's Endpoint* parameters.
-                endpoint_networks=settings.endpoint_networks,
+                endpoint_networks=stage_networks,
             )
             deployments = {
                 stage: StageDeployment(
@@ -81,28 +94,18 @@ class ProjectCiCd(Construct):
         else:
             # One role for both endpoints: it may attach either to its stage's VPC, if it has one.
             model_role = roles.model_execution(
-                self,
-                names,
-                shared,
-                [GivenVpc(network) for network in settings.endpoint_networks.values()],
+                self, names, shared, list(dict.fromkeys(stage_networks.values()))
             )
             api_role = roles.api_handler(self, names)
             targets = Targets(
                 dict.fromkeys(STAGES, model_role.role_arn),
                 dict.fromkeys(STAGES, api_role.role_arn),
-                endpoint_networks=settings.endpoint_networks,
+                endpoint_networks=stage_networks,
             )
             statements = roles.deployment_statements(names, model_role, api_role, shared)
             deployments = {stage: StageDeployment(None, None, statements) for stage in STAGES}
 
         image_build = builds.image_build(self, names, shared)
-        # Large (Settings.job_vpc): the pipelines' jobs run in the project's own VPC (network.py), or
-        # in the one project.toml [network] gives (any size).
-        network: JobsVpc | None = None
-        if settings.network is not None:
-            network = GivenVpc(settings.network)
-        elif settings.creates_job_vpc:
-            network = JobNetwork(self, "JobNetwork", artifacts=shared)
         if network is not None:
             roles.network_interface_access(pipeline_role, network)
         pipeline_run = builds.pipeline_run(

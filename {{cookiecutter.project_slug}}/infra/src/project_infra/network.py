@@ -12,8 +12,8 @@ S3 gateway endpoint, whose policy admits only the project's buckets.
 
 A VPC your network team owns replaces all of it (project.toml [network], GivenVpc): the jobs
 then join its subnets and security groups, and that VPC must give them what this one does (infra
-README, "The jobs' network"). A stage's endpoint runs in a given VPC only ([network.<stage>], GivenVpc
-too; the project never creates one for an endpoint).
+README, "The jobs' network"). A stage's endpoint runs in the VPC its [network.<stage>] gives
+(GivenVpc too), else in the jobs' VPC where it deploys beside it (Settings.endpoints_in_job_vpc).
 """
 
 from __future__ import annotations

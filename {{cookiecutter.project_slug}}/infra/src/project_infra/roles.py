@@ -198,8 +198,8 @@ def model_execution(
     networks: Iterable[VpcIds] = (),
 ) -> iam.Role:
     """The endpoints' role (single layout): pull the image, read the model, write data capture; and
-    attach an endpoint to each of ``networks``, the VPCs of the stages that give one (project.toml
-    [network.<stage>])."""
+    attach an endpoint to each of ``networks``, the VPCs of the stages that have one (project.toml
+    [network.<stage>], or the jobs' VPC: Settings.endpoints_in_job_vpc)."""
     role = iam.Role(
         scope,
         "ModelExecutionRole",

@@ -56,7 +56,8 @@ class Settings:
     endpoint_instance_type: str
     notification_email: str
     network: GivenNetwork | None = None  # None: the project creates the jobs' VPC where it has one
-    # Stage -> the VPC its endpoint runs in ([network.<stage>]); a stage without one has no VPC.
+    # Stage -> the VPC its endpoint runs in ([network.<stage>]); a stage without one runs in the
+    # jobs' VPC (endpoints_in_job_vpc) or in none.
     endpoint_networks: dict[str, GivenNetwork] = field(default_factory=dict)
 
     def names(self, project_id: str = "local") -> Names:
@@ -77,6 +78,12 @@ class Settings:
     def creates_job_vpc(self) -> bool:
         """Whether the stack creates the jobs' VPC (network.py): a JOB_VPC_SIZES size, no [network]."""
         return self.size in JOB_VPC_SIZES and self.network is None
+
+    @property
+    def endpoints_in_job_vpc(self) -> bool:
+        """Whether a stage endpoint that project.toml gives no VPC runs in the jobs' VPC: a
+        JOB_VPC_SIZES size whose stages deploy into the tooling account, where that VPC is."""
+        return self.size in JOB_VPC_SIZES and self.account_layout == "single"
 
     @property
     def tags(self) -> dict[str, str]:

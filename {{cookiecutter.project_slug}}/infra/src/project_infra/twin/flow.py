@@ -119,6 +119,8 @@ class Twin:
             TWIN_DOCKER_STORE=str(self.work / "docker.json"),
             TWIN_SHIM_LOG=str(self.work / "shims.jsonl"),
         )
+        if self.settings.network is not None or self.settings.endpoint_networks:
+            env["NETWORK_CHECK"] = f"{sys.executable} -m project_infra.twin.network_check"
         if self.settings.account_layout == "multi":
             env.update(
                 AWS_CONFIG_FILE=str(self._profiles()),
@@ -332,18 +334,23 @@ class Twin:
             return
         assert self.stack is not None
         (key,) = self.stack.of_type("AWS::KMS::Key").values()
-        given = self.settings.network  # project.toml [network]: the stack creates no VPC
-        network = (
-            protection.Network(frozenset(given.subnet_ids), frozenset(given.security_group_ids))
-            if given is not None
-            else protection.stack_network(
-                {k: (r.type, r.physical_id) for k, r in self.stack.resources.items()}
-            )
-        )
+        network = self._jobs_network()
         wrong = protection.problems(execution.jobs, key.physical_id, network)
         if wrong:
             raise StageError(f"SageMaker pipeline {execution.pipeline}: " + "; ".join(wrong))
         report.detail.append(protection.summary(execution.pipeline, execution.jobs, network))
+
+    def _jobs_network(self) -> protection.Network | None:
+        """The jobs' VPC: project.toml [network] (the stack creates none), else the stack's own."""
+        assert self.stack is not None
+        given = self.settings.network
+        if given is not None:
+            return protection.Network(
+                frozenset(given.subnet_ids), frozenset(given.security_group_ids)
+            )
+        return protection.stack_network(
+            {k: (r.type, r.physical_id) for k, r in self.stack.resources.items()}
+        )
 
     def _publish_statuses(self, execution: Execution) -> None:
         """The events SageMaker sends as a run ends: each step's final status (a failed one with its
@@ -559,15 +566,22 @@ class Twin:
         )
 
     def _stage_network(self, stack: Stack, clients: Callable[[str], Any]) -> str:
-        """The stage's models run in the VPC project.toml [network.<stage>] gives it, or in none:
-        the seam from project.toml through the deploy project's environment and the build's
-        parameters to endpoint.yml's VpcConfig, read back from the emulated SageMaker."""
+        """The stage's models run in the VPC project.toml [network.<stage>] gives it, else in the
+        jobs' VPC (Settings.endpoints_in_job_vpc) or in none: the seam from project.toml and the
+        stack through the deploy project's environment and the build's parameters to endpoint.yml's
+        VpcConfig, read back from the emulated SageMaker."""
         given = self.settings.endpoint_networks.get(stack.parameters["StageName"])
-        expected = (
-            protection.Network(frozenset(given.subnet_ids), frozenset(given.security_group_ids))
-            if given
-            else None
-        )
+        jobs = self._jobs_network() if self.settings.endpoints_in_job_vpc else None
+        expected: protection.Network | None = jobs
+        if given is not None:
+            expected = protection.Network(
+                frozenset(given.subnet_ids), frozenset(given.security_group_ids)
+            )
+            where = f"models in {given.vpc_id} ({len(given.subnet_ids)} subnets)"
+        elif jobs is not None:
+            where = f"models in the jobs' VPC ({len(jobs.subnets)} subnets)"
+        else:
+            where = "no VPC"
         sagemaker = clients("sagemaker")
         models = {
             resource.physical_id: sagemaker.describe_model(ModelName=resource.physical_id)
@@ -576,9 +590,7 @@ class Twin:
         wrong = protection.model_network_problems(models, expected)
         if wrong:
             raise StageError(f"stack {stack.name}: " + "; ".join(wrong))
-        if given is None:
-            return "no VPC"
-        return f"models in {given.vpc_id} ({len(given.subnet_ids)} subnets)"
+        return where
 
     def _approve(self, config: dict[str, Any], _pipeline: Resource) -> str:
         topic = config.get("NotificationArn")

@@ -85,13 +85,13 @@ def stack_network(resources: dict[str, tuple[str, str]]) -> Network | None:
 def model_network_problems(
     models: dict[str, dict[str, Any]], expected: Network | None
 ) -> list[str]:
-    """What is wrong with a stage's deployed models (name -> DescribeModel) for the VPC project.toml
-    [network.<stage>] gives that stage (``expected``; None: no VPC)."""
+    """What is wrong with a stage's deployed models (name -> DescribeModel) for the stage's VPC
+    (``expected``: [network.<stage>]'s or the jobs'; None: no VPC)."""
     wrong = []
     for name, model in models.items():
         vpc = model.get("VpcConfig") or None  # moto answers {} for a model without one
         if expected is None and vpc:
-            wrong.append(f"model {name}: VpcConfig {vpc}, but its stage has no [network.<stage>]")
+            wrong.append(f"model {name}: VpcConfig {vpc}, but its stage has no VPC")
         elif expected is not None and not expected.matches(vpc):
             wrong.append(
                 f"model {name}: VpcConfig {vpc!r}, not its stage's subnets "
