@@ -244,10 +244,17 @@ def test_register_step_contents(definition: dict[str, Any]) -> None:
             {"Get": "Steps.Bias.ProcessingOutputConfig.Outputs['bias'].S3Output.S3Uri"},
             file_name,
         ]
-    assert set(register["DriftCheckBaselines"]) >= {
+    assert set(register["DriftCheckBaselines"]) == {
         "ModelDataQuality",
         "Explainability",
         "ModelQuality",
+        "Bias",
+    }
+    # The bias drift baselines are the Bias step's reports (no ConfigFile: the facet is the model
+    # folder's project_model.BIAS).
+    assert register["DriftCheckBaselines"]["Bias"] == {
+        "PreTrainingConstraints": bias["PreTrainingReport"],
+        "PostTrainingConstraints": bias["PostTrainingReport"],
     }
     # The model-quality monitor's constraints: the Evaluate step's constraints.json, both places.
     for section in ("ModelMetrics", "DriftCheckBaselines"):

@@ -392,6 +392,10 @@ class StepBuilder:
         explainability = json_file(baselines, "explainability", "explainability.json")
         # The model-quality monitor's baseline (model_container.quality_constraints).
         quality = json_file(evaluate, "evaluation", "constraints.json")
+        # Clarify's analysis.json shape, one section each (model_container.bias); the post-training
+        # one is also the model-quality monitor's bias drift baseline.
+        bias_pre = json_file(bias, "bias", "pre_training_bias.json")
+        bias_post = json_file(bias, "bias", "post_training_bias.json")
         builder = ModelBuilder(
             image_uri=self.params["ImageUri"],
             s3_model_data_url=model_data,
@@ -412,15 +416,18 @@ class StepBuilder:
                 model_data_statistics=statistics,
                 model_data_constraints=constraints,
                 explainability=explainability,
-                # Clarify's analysis.json shape, one section each (model_container.bias).
-                bias_pre_training=json_file(bias, "bias", "pre_training_bias.json"),
-                bias_post_training=json_file(bias, "bias", "post_training_bias.json"),
+                bias_pre_training=bias_pre,
+                bias_post_training=bias_post,
             ),
+            # Every baseline a monitor compares with (DriftCheckBias has no ConfigFile: the facet
+            # is the model folder's project_model.BIAS, which the image carries).
             drift_check_baselines=DriftCheckBaselines(
                 model_constraints=quality,
                 model_data_statistics=statistics,
                 model_data_constraints=constraints,
                 explainability_constraints=explainability,
+                bias_pre_training_constraints=bias_pre,
+                bias_post_training_constraints=bias_post,
             ),
             customer_metadata_properties={
                 "image_uri": self.params["ImageUri"],

@@ -141,6 +141,22 @@ def quality_constraints_uri(package: dict[str, Any]) -> str:
     )
 
 
+def bias_baseline_uri(package: dict[str, Any]) -> str | None:
+    """The S3 URI of the package's post-training bias baseline: ``DriftCheckBaselines.Bias.
+    PostTrainingConstraints`` (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DriftCheckBias.html),
+    else ``ModelMetrics.Bias.PostTrainingReport`` (packages registered before the former); None
+    when it has neither (a model folder without a facet registers an empty report all the same)."""
+    drift = ((package.get("DriftCheckBaselines") or {}).get("Bias") or {}).get(
+        "PostTrainingConstraints"
+    )
+    report = ((package.get("ModelMetrics") or {}).get("Bias") or {}).get("PostTrainingReport")
+    for source in (drift, report):
+        uri = (source or {}).get("S3Uri")
+        if uri:
+            return str(uri)
+    return None
+
+
 def explainability_uri(package: dict[str, Any]) -> str:
     """The S3 URI of the package's ``DriftCheckBaselines.Explainability.Constraints`` (the baselines
     step's explainability.json; https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DriftCheckExplainability.html)."""

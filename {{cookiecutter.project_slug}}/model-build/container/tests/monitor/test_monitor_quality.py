@@ -309,6 +309,27 @@ def test_other_record_forms_and_bad_lines(tmp_path: Path) -> None:
     assert "no captureData.endpointOutput" in summary.capture.examples[1]
 
 
+def test_the_bias_baseline_of_the_approved_package() -> None:
+    """DriftCheckBaselines.Bias.PostTrainingConstraints first, else ModelMetrics' report (packages
+    registered before the drift baseline was), else none (the check is skipped, with the reason)."""
+    from model_container import registry  # noqa: PLC0415
+
+    def source(uri: str) -> dict:
+        return {"S3Uri": uri, "ContentType": "application/json"}
+
+    package: dict = {"ModelPackageArn": "arn:p"}
+    assert registry.bias_baseline_uri(package) is None
+    package["ModelMetrics"] = {"Bias": {"PostTrainingReport": source("s3://b/report.json")}}
+    assert registry.bias_baseline_uri(package) == "s3://b/report.json"
+    package["DriftCheckBaselines"] = {
+        "Bias": {
+            "PreTrainingConstraints": source("s3://b/pre.json"),
+            "PostTrainingConstraints": source("s3://b/drift.json"),
+        }
+    }
+    assert registry.bias_baseline_uri(package) == "s3://b/drift.json"
+
+
 def test_constraints_of_the_approved_package() -> None:
     """DriftCheckBaselines.ModelQuality first (what the job checks against), else ModelMetrics."""
     from model_container import registry  # noqa: PLC0415

@@ -41,10 +41,13 @@ def constraints_dir(work: Path, group: str | None, target: Path) -> Path:
         raise UsageError(f"constraints {uri} are missing (local file {source})")
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target / "constraints.json")
-    # The Bias step's post-training report, the job's bias drift baseline (model_container.bias).
-    bias = record.get("ModelMetrics", {}).get("Bias", {}).get("PostTrainingReport", {})
-    if bias.get("S3Uri") and s3_path(work, bias["S3Uri"]).is_file():
-        shutil.copy2(s3_path(work, bias["S3Uri"]), target / "post_training_bias.json")
+    # The Bias step's post-training report, the job's bias drift baseline (model_container.bias),
+    # found in the package as the job finds it.
+    from model_container.registry import bias_baseline_uri  # noqa: PLC0415 - the image's code
+
+    bias = bias_baseline_uri(record)
+    if bias and s3_path(work, bias).is_file():
+        shutil.copy2(s3_path(work, bias), target / "post_training_bias.json")
     return target
 
 

@@ -2,6 +2,7 @@
 
 The facet is the model folder's ``project_model.BIAS``; the baseline is the Bias step's
 ``post_training_bias.json`` (in ``--baseline-dir``, or the newest Approved package's
+``DriftCheckBaselines.Bias.PostTrainingConstraints``; packages registered before it have only
 ``ModelMetrics.Bias.PostTrainingReport``). ``model_container.bias_metrics.drift_violations``
 compares the window's DPPL and DI with it
 (https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-model-monitor-bias-drift.html). The check is
@@ -40,10 +41,11 @@ def _baseline(args: argparse.Namespace) -> tuple[dict[str, Any] | None, str]:
         return json.loads(path.read_text(encoding="utf-8")), str(path)
     sagemaker = registry.client("sagemaker", args.region)
     package = registry.newest_approved(sagemaker, args.model_package_group)
-    bias = (package.get("ModelMetrics") or {}).get("Bias") or {}
-    uri = (bias.get("PostTrainingReport") or {}).get("S3Uri")
+    uri = registry.bias_baseline_uri(package)
     if not uri:
-        return None, f"{package['ModelPackageArn']} has no ModelMetrics.Bias.PostTrainingReport"
+        return None, (
+            f"{package['ModelPackageArn']} has no DriftCheckBaselines.Bias.PostTrainingConstraints"
+        )
     with tempfile.TemporaryDirectory(prefix="bias-") as folder:
         path = registry.download(registry.client("s3", args.region), uri, Path(folder) / "b.json")
         return json.loads(path.read_text(encoding="utf-8")), str(uri)
