@@ -175,6 +175,12 @@ def make(project: Path, *targets: str, timeout: int = 900) -> subprocess.Complet
     )
 
 
+def twin_work(project: Path) -> str:
+    """`make twin`'s ARGS for a work folder beside the project (outside it, as the twin requires):
+    inside pytest's temporary folders, which pytest prunes, rather than in the system's."""
+    return f"ARGS=--work-dir {project.parent / 'twin-work'}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

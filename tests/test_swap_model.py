@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.baking import REPO, WHEELS, bake, free_port, make, wait_for_ping
+from tests.baking import REPO, WHEELS, bake, free_port, make, twin_work, wait_for_ping
 
 pytestmark = pytest.mark.slow
 EXAMPLE = REPO / "examples" / "orange-juice"
@@ -148,5 +148,5 @@ def test_orange_juice_replaces_the_sample_model(
     violations = json.loads((report / "constraint_violations.json").read_text())["violations"]
     assert {v["feature_name"] for v in violations} == SHIFTED
 
-    twin = make(project, "twin", timeout=1500)
+    twin = make(project, "twin", twin_work(project), timeout=1500)
     assert twin.returncode == 0, twin.stdout[-6000:] + twin.stderr[-3000:]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.baking import WHEELS, bake, make
+from tests.baking import WHEELS, bake, make, twin_work
 from tests.matrix import PROD, STAGING
 from tests.seams import MUTATIONS
 
@@ -41,7 +41,7 @@ def _project(template: Path, output: Path, extra: dict[str, object]) -> Path:
 
 
 def _twin(project: Path) -> tuple[int, str, dict[str, object]]:
-    done = make(project, "twin", timeout=1500)
+    done = make(project, "twin", twin_work(project), timeout=1500)
     output = done.stdout + done.stderr
     match = re.search(r"twin: report (\S+)", output)
     assert match, output[-4000:]

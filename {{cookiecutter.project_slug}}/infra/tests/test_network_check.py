@@ -154,6 +154,19 @@ def test_an_interface_endpoint_without_private_dns_does_not_count(ec2: Any) -> N
     assert f"no interface endpoint com.amazonaws.{REGION}.monitoring with private DNS" in line
 
 
+def test_an_endpoint_that_is_not_available_does_not_count(ec2: Any) -> None:
+    vpc = build_vpc(ec2, s3=False)
+    gateway = ec2.create_vpc_endpoint(
+        VpcId=vpc.network.vpc_id,
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        VpcEndpointType="Gateway",
+        RouteTableIds=[vpc.route_table],
+    )["VpcEndpoint"]["VpcEndpointId"]
+    assert problems(ec2, REGION, vpc.need()) == []
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[gateway])  # moto keeps it, in state "deleted"
+    assert len(problems(ec2, REGION, vpc.need())) == len(vpc.network.subnet_ids)
+
+
 def test_a_nat_route_stands_in_for_every_endpoint(ec2: Any) -> None:
     vpc = build_vpc(ec2, s3=False, apis=())
     public = ec2.create_subnet(

@@ -33,6 +33,8 @@ def test_artifact_bucket_is_encrypted_versioned_private_tls_only_and_retained(
         ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
     )
     assert "LoggingConfiguration" in props
+    # ACLs off: the bucket's account owns what the stage accounts' endpoints write (data capture).
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     assert artifact["DeletionPolicy"] == "Retain"
     template.has_resource_properties(
         "AWS::S3::BucketPolicy",

@@ -14,7 +14,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from cfnlint.decode import cfn_yaml
 
-from model_deploy.build import Project, StageTarget, stage_parameters
+from model_deploy.build import API_OFF, Project, StageTarget, stage_parameters
 from model_deploy.stage_config import load as load_stage_config
 
 HERE = Path(__file__).resolve().parents[1]
@@ -284,3 +284,21 @@ def _zip_of(folder: Path) -> bytes:
         for path in sorted(folder.glob("*.py")):
             archive.write(path, path.name)
     return buffer.getvalue()
+
+
+def test_a_stage_without_an_api_block_gets_the_templates_api_defaults(
+    template: dict[str, Any],
+) -> None:
+    """build.API_OFF stands for a missing `api` block: the values the template defaults to."""
+    defaults = {
+        name: template["Parameters"][parameter]["Default"]
+        for name, parameter in (
+            ("enabled", "ApiEnabled"),
+            ("throttle_rate_limit", "ApiThrottleRateLimit"),
+            ("throttle_burst_limit", "ApiThrottleBurstLimit"),
+            ("max_body_bytes", "ApiMaxBodyBytes"),
+        )
+    }
+    assert {name: str(value).lower() for name, value in API_OFF.items()} == {
+        name: str(value) for name, value in defaults.items()
+    }

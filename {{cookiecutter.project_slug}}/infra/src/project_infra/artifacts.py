@@ -76,6 +76,9 @@ def create(scope: Construct, settings: Settings, names: Names) -> Artifacts:
         bucket_key_enabled=True,
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix="artifact-bucket/",
+        # The stage accounts' endpoints write data capture here: this account owns what they write
+        # (S3's default for new buckets, stated so no account default or later edit changes it).
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     )
     # S3 -> EventBridge (new training data starts retraining). Set on the bucket itself: the L2's
     # event_bridge_enabled adds a Lambda-backed custom resource, which a Studio product avoids.

@@ -76,10 +76,10 @@ def problems(ec2: Any, region: str, need: Need) -> list[str]:
     given, where = need.network, need.table
     if not ec2.describe_vpcs(Filters=[_filter("vpc-id", [given.vpc_id])])["Vpcs"]:
         return [f"{where}: vpc_id {given.vpc_id}: no such VPC in this account and region {region}"]
-    subnets = ec2.describe_subnets(Filters=[_filter("subnet-id", given.subnet_ids)])["Subnets"]
-    groups = ec2.describe_security_groups(Filters=[_filter("group-id", given.security_group_ids)])[
-        "SecurityGroups"
-    ]
+    subnets = _all(ec2, "describe_subnets", "Subnets", "subnet-id", given.subnet_ids)
+    groups = _all(
+        ec2, "describe_security_groups", "SecurityGroups", "group-id", given.security_group_ids
+    )
     vpc = given.vpc_id
     found = _missing(where, "subnet_ids", given.subnet_ids, subnets, id_key="SubnetId", vpc=vpc)
     found += _missing(
@@ -101,8 +101,10 @@ def problems(ec2: Any, region: str, need: Need) -> list[str]:
             "HTTPS (tcp 443), which S3 and the AWS APIs need"
         )
     tables = _route_tables(ec2, given.vpc_id, [s["SubnetId"] for s in ours])
-    endpoints = ec2.describe_vpc_endpoints(Filters=[_filter("vpc-id", [given.vpc_id])])[
-        "VpcEndpoints"
+    endpoints = [  # a pending, failed or deleted endpoint routes nothing
+        e
+        for e in _all(ec2, "describe_vpc_endpoints", "VpcEndpoints", "vpc-id", [given.vpc_id])
+        if str(e.get("State", "")).lower() == "available"
     ]
     s3_tables = {
         table
@@ -140,6 +142,14 @@ def _filter(name: str, values: Iterable[str]) -> dict[str, Any]:
     return {"Name": name, "Values": list(values)}
 
 
+def _all(
+    ec2: Any, operation: str, key: str, name: str, values: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Every item of a Describe call filtered by ``name`` in ``values``, across its pages."""
+    pages = ec2.get_paginator(operation).paginate(Filters=[_filter(name, values)])
+    return [item for page in pages for item in page[key]]
+
+
 def _missing(
     where: str,
     key: str,
@@ -174,7 +184,7 @@ def _allows_https_out(group: dict[str, Any]) -> bool:
 
 def _route_tables(ec2: Any, vpc: str, subnets: list[str]) -> dict[str, dict[str, Any] | None]:
     """Each subnet's route table: the one associated with it, else the VPC's main table."""
-    tables = ec2.describe_route_tables(Filters=[_filter("vpc-id", [vpc])])["RouteTables"]
+    tables = _all(ec2, "describe_route_tables", "RouteTables", "vpc-id", [vpc])
     explicit = {
         a["SubnetId"]: t for t in tables for a in t.get("Associations", []) if a.get("SubnetId")
     }

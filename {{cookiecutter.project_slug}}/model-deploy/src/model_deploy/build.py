@@ -219,7 +219,8 @@ IN_PLACE = frozenset(
         "ApiHandlerRoleArn",
     }
 )
-# Stage configs without an `api` block get no API (the schema makes the block optional).
+# Stage configs without an `api` block get no API (the schema makes the block optional): the
+# template's own defaults (tests/test_endpoint_template.py holds them equal).
 API_OFF = {
     "enabled": False,
     "throttle_rate_limit": 50,
