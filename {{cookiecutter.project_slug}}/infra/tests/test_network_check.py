@@ -17,7 +17,7 @@ from project_infra import network_check
 from project_infra.network_check import Need, needs, problems
 from project_infra.settings import GivenNetwork, load
 
-REGION = "us-east-1"
+REGION = load(PROJECT_FILE).region  # the region `make check-network` reads the VPCs in
 JOB_APIS = ("sagemaker.api", "monitoring")
 
 
