@@ -29,6 +29,10 @@ CLEARED = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 )
+# make's own: `make twin ARGS=--keep` hands its command-line variables to every make beneath it
+# (MAKEFLAGS), so the README's `make deploy-infra` would get the twin's ARGS. What the twin runs
+# stands for a fresh terminal, which has none of them.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
 
 @dataclass
@@ -75,7 +79,8 @@ class Emulator:
 
     def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """``base`` (default: this process's environment) pointed at the emulator."""
-        env = {k: v for k, v in (os.environ if base is None else base).items() if k not in CLEARED}
+        cleared = {*CLEARED, *MAKE_VARIABLES}
+        env = {k: v for k, v in (os.environ if base is None else base).items() if k not in cleared}
         env = {k: v for k, v in env.items() if not k.startswith("AWS_ENDPOINT_URL")}
         env.update(
             AWS_ENDPOINT_URL=self.url,
