@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,10 +30,20 @@ CLEARED = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
 )
-# make's own: `make twin ARGS=--keep` hands its command-line variables to every make beneath it
-# (MAKEFLAGS), so the README's `make deploy-infra` would get the twin's ARGS. What the twin runs
-# stands for a fresh terminal, which has none of them.
+# make's own: `make twin ARGS=--keep` exports its command-line variables (ARGS itself, and MAKEFLAGS
+# naming them) to everything it starts, so the README's `make deploy-infra` would get the twin's
+# ARGS. What the twin runs stands for a fresh terminal, which has none of them.
 MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+
+
+def command_line_variables(makeflags: str) -> set[str]:
+    """The names of the variables set on make's command line, as MAKEFLAGS lists them after
+    ``--`` (``-- ARGS=--work-dir\\ /tmp/w X=1``: spaces inside a value are escaped)."""
+    _, separator, assignments = makeflags.partition("-- ")
+    if not separator:
+        return set()
+    words = re.split(r"(?<!\\) ", assignments)
+    return {word.split("=", 1)[0] for word in words if "=" in word}
 
 
 @dataclass
@@ -79,8 +90,9 @@ class Emulator:
 
     def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """``base`` (default: this process's environment) pointed at the emulator."""
-        cleared = {*CLEARED, *MAKE_VARIABLES}
-        env = {k: v for k, v in (os.environ if base is None else base).items() if k not in cleared}
+        base = dict(os.environ if base is None else base)
+        cleared = {*CLEARED, *MAKE_VARIABLES, *command_line_variables(base.get("MAKEFLAGS", ""))}
+        env = {k: v for k, v in base.items() if k not in cleared}
         env = {k: v for k, v in env.items() if not k.startswith("AWS_ENDPOINT_URL")}
         env.update(
             AWS_ENDPOINT_URL=self.url,
