@@ -93,6 +93,9 @@ def scopes(asset_bucket: str) -> dict[tuple[str, str], Scope]:
             ("*",), "CloudFormation names CodeBuild projects after their logical id only"
         ),
         ("sagemaker", "model-package-group"): Scope(("*",), f"<project>-<id>: {any_name}"),
+        ("sagemaker", "mlflow-app"): Scope(
+            ("*",), "the MLflow App (medium, large): its ARN holds an id SageMaker generates"
+        ),
         ("scheduler", "schedule"): Scope(
             ("*",),
             "schedules of the default group, named by CloudFormation",

@@ -13,7 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from project_infra.settings import Settings, find_project_file, load
-from project_infra.synth import build_app
+from project_infra.synth import app_for
 from project_infra.synth_checks import Resolver
 from project_infra.twin.bus import Bus, rules_from_template
 
@@ -44,18 +44,16 @@ class Synthesized:
 
 def synthesize(project_file: Path, outdir: Path) -> Synthesized:
     """Synthesize; a cdk-nag finding that is not acknowledged raises here (validation failure)."""
-    settings = load(project_file)
-    assembly = build_app(project_file, outdir).synth()
-    (stack,) = assembly.stacks
+    return synthesize_settings(load(project_file), project_file.parent, outdir)
+
+
+def synthesize_settings(settings: Settings, repo_root: Path, outdir: Path) -> Synthesized:
+    """The stack of ``settings`` (e.g. this project's with one value changed), checked the same way."""
+    (stack,) = app_for(settings, repo_root, outdir).synth().stacks
     template_file = outdir / stack.template_file
     template = json.loads(template_file.read_text(encoding="utf-8"))
     return Synthesized(
-        settings,
-        project_file.parent,
-        outdir,
-        template_file,
-        template,
-        Resolver(template, settings.region),
+        settings, repo_root, outdir, template_file, template, Resolver(template, settings.region)
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import Synthesized
 
-from project_infra.network import JOB_ENDPOINTS, S3_ACTIONS
+from project_infra.network import JOB_ENDPOINTS, S3_ACTIONS, TRACKING_SERVICE
 
 CONTAINER_SOURCE = Path("model-build/container/src/model_container")
 NETWORK_TYPES = (
@@ -183,10 +183,13 @@ def test_endpoints_are_the_derived_list(large: Synthesized) -> None:
         name = large.resolver.resolve(props["ServiceName"])
         found[name] = props
     region = large.settings.region
-    assert set(found) == {f"com.amazonaws.{region}.{e.name}" for e in JOB_ENDPOINTS.values()}
-    for endpoint in JOB_ENDPOINTS.values():
-        props = found[f"com.amazonaws.{region}.{endpoint.name}"]
-        if endpoint.gateway:
+    expected = {f"com.amazonaws.{region}.{e.name}": e.gateway for e in JOB_ENDPOINTS.values()}
+    if large.settings.mlflow_app:  # the MLflow App's API, for the Track and LinkRun steps
+        expected[TRACKING_SERVICE.format(region=region)] = False
+    assert set(found) == set(expected)
+    for service, gateway in expected.items():
+        props = found[service]
+        if gateway:
             assert props["VpcEndpointType"] == "Gateway"
             assert {t["Ref"] for t in props["RouteTableIds"]} == route_tables
         else:

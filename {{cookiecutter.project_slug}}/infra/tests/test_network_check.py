@@ -14,6 +14,7 @@ from moto import mock_aws
 from test_given_network import PROJECT_FILE, _block, _with_table
 
 from project_infra import network_check
+from project_infra.network import TRACKING_SERVICE
 from project_infra.network_check import Need, needs, problems
 from project_infra.settings import GivenNetwork, load
 
@@ -62,7 +63,9 @@ def build_vpc(
     for name in apis:
         ec2.create_vpc_endpoint(
             VpcId=vpc,
-            ServiceName=f"com.amazonaws.{REGION}.{name}",
+            ServiceName=name.format(region=REGION)
+            if "{" in name
+            else f"com.amazonaws.{REGION}.{name}",
             VpcEndpointType="Interface",
             SubnetIds=subnets,
             SecurityGroupIds=[group],
@@ -133,11 +136,32 @@ def test_the_jobs_need_an_interface_endpoint_per_api_they_call(ec2: Any, tmp_pat
         "would time out"
     ]
     assert problems(ec2, REGION, vpc.need(())) == []
-    assert {
-        n.interface_endpoints
-        for n in needs(_settings_with(tmp_path, network=vpc.network), None)
-        if n.table == "[network]"
-    } == {JOB_APIS}
+    settings = _settings_with(tmp_path, network=vpc.network)
+    # With MLflow (medium, large): the app's API too (network.TRACKING_SERVICE).
+    expected = JOB_APIS + ((TRACKING_SERVICE,) if settings.mlflow_app else ())
+    assert {n.interface_endpoints for n in needs(settings, None) if n.table == "[network]"} == {
+        expected
+    }
+
+
+def test_with_mlflow_the_jobs_need_the_apps_endpoint(ec2: Any) -> None:
+    """The Track and LinkRun steps call the MLflow App (aws.sagemaker.<region>.experiments)."""
+    vpc = build_vpc(ec2)
+    tracked = vpc.need((*JOB_APIS, TRACKING_SERVICE))
+    service = f"aws.sagemaker.{REGION}.experiments"
+    assert problems(ec2, REGION, tracked) == [
+        f"[network]: no interface endpoint {service} with private DNS in {vpc.network.vpc_id}, "
+        "and not every subnet has a NAT route: the steps that call it would time out"
+    ]
+    ec2.create_vpc_endpoint(
+        VpcId=vpc.network.vpc_id,
+        ServiceName=service,
+        VpcEndpointType="Interface",
+        SubnetIds=list(vpc.network.subnet_ids),
+        SecurityGroupIds=list(vpc.network.security_group_ids),
+        PrivateDnsEnabled=True,
+    )
+    assert problems(ec2, REGION, tracked) == []
 
 
 def test_an_interface_endpoint_without_private_dns_does_not_count(ec2: Any) -> None:
@@ -251,9 +275,11 @@ def test_the_command_checks_before_anything_is_deployed(
     monkeypatch.chdir(tmp_path)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
+    # Every interface endpoint this project's jobs call (with MLflow, the app's too).
+    tracked = (TRACKING_SERVICE,) if load(PROJECT_FILE).mlflow_app else ()
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=REGION)
-        vpc = build_vpc(ec2, s3=False)
+        vpc = build_vpc(ec2, s3=False, apis=JOB_APIS + tracked)
         assert _settings_with(tmp_path, network=vpc.network).network == vpc.network
         assert network_check.main([]) == 1
         errors = capsys.readouterr().err.splitlines()

@@ -5,7 +5,10 @@
 # Environment: IMAGE_URI (digest-pinned: <repository URI>@sha256:...) or IMAGE_URI_FILE (a file holding
 # it, e.g. the image build's image-uri.txt), SAGEMAKER_PROJECT_NAME, SAGEMAKER_PROJECT_ID,
 # ARTIFACT_BUCKET, SAGEMAKER_PIPELINE_ROLE_ARN, KMS_KEY_ARN, AWS_REGION; for large projects
-# JOB_SUBNET_IDS and JOB_SECURITY_GROUP_IDS (comma-separated). Runs in the environment
+# JOB_SUBNET_IDS and JOB_SECURITY_GROUP_IDS (comma-separated); SOURCE_GIT_REPOSITORY,
+# SOURCE_GIT_BRANCH and SOURCE_GIT_COMMIT (default: CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION),
+# which every model package records; with MLflow tracking MLFLOW_TRACKING_URI and
+# MLFLOW_EXPERIMENT_NAME. Runs in the environment
 # model-build/ci/install.sh made, with AWS credentials of the tooling account.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -21,6 +24,8 @@ case "${IMAGE_URI:-}" in
     ;;
 esac
 export IMAGE_URI
+# The commit the runs are built from: the packages' source_git_commit (and MLflow's tag).
+export SOURCE_GIT_COMMIT="${SOURCE_GIT_COMMIT:-${CODEBUILD_RESOLVED_SOURCE_VERSION:-}}"
 
 get-pipeline-definition --output pipeline-definition.json
 # A new project's first run trains the bundled sample data unless yours is already there.

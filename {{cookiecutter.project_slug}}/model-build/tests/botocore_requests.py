@@ -45,7 +45,11 @@ def simulate(
     ctx = Context(
         parameters={**params, **(parameters or {})},
         execution=dict(EXECUTION),
-        property_files=property_files or {},
+        # The Track step's run id (with tracking), unless the caller gives its own.
+        property_files={
+            "Track": {"TrackingRun": {"run_id": "0123456789abcdef"}},
+            **(property_files or {}),
+        },
     )
     resolved = []
     for step in all_steps(definition["Steps"]):
@@ -54,7 +58,14 @@ def simulate(
         args = resolve(step["Arguments"], ctx)
         if step["Type"] == "Training":
             model = f"{args['OutputDataConfig']['S3OutputPath']}/job/output/model.tar.gz"
-            ctx.steps[step["Name"]] = {**args, "ModelArtifacts": {"S3ModelArtifacts": model}}
+            ctx.steps[step["Name"]] = {
+                **args,
+                "TrainingJobName": "job",
+                "ModelArtifacts": {"S3ModelArtifacts": model},
+            }
+        elif step["Type"] == "RegisterModel":
+            arn = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/group/1"
+            ctx.steps[step["Name"]] = {**args, "ModelPackageArn": arn}
         else:
             ctx.steps[step["Name"]] = args
         resolved.append((step["Name"], step["Type"], args))

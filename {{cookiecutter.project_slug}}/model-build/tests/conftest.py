@@ -84,9 +84,10 @@ def batch_definition() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def definition_file(definition: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def definition_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The definition run-local builds: with the tracking steps (MlflowTrackingUri set by it)."""
     path = tmp_path_factory.mktemp("definition") / "definition.json"
-    path.write_text(json.dumps(definition), encoding="utf-8")
+    path.write_text(get_definition(dataclasses.replace(CONFIG, tracking=True)), encoding="utf-8")
     return path
 
 

@@ -17,6 +17,7 @@ from moto import mock_aws
 from model_build import cloud, definitions, errors, options
 from model_build.errors import run_cli
 from model_build.local import commands, registry
+from model_build.pipeline import get_definition
 from tests.botocore_requests import simulate
 from tests.conftest import CONFIG, LOCAL_NAMES, NAME_ENV
 
@@ -248,7 +249,7 @@ def test_aws_errors_are_one_line(
 
 
 def test_get_pipeline_definition_writes_the_sdk_definition(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, definition: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
     for key in [*NAME_ENV, "AWS_DEFAULT_REGION"]:
@@ -256,4 +257,6 @@ def test_get_pipeline_definition_writes_the_sdk_definition(
     out = tmp_path / "definition.json"
     args = [*LOCAL_NAMES, "-o", str(out)]
     assert run_cli(definitions.definition_main, args) == 0
-    assert json.loads(out.read_text()) == definition  # a real build, same names -> the same JSON
+    # A real build, same names -> the same JSON (--local: with the tracking steps, as run-local's).
+    local = dataclasses.replace(CONFIG, tracking=True)
+    assert json.loads(out.read_text()) == json.loads(get_definition(local))

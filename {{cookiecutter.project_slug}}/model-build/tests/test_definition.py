@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from model_build.local.resolve import Context, resolve
+from model_build.pipeline import get_definition
 from tests.botocore_requests import REQUESTS, request_errors, simulate
 from tests.conftest import CONFIG, all_steps
 
@@ -63,6 +65,34 @@ def test_parameters_and_defaults(definition: dict[str, Any]) -> None:
     }
 
 
+def test_the_tracking_steps_follow_the_container_contract() -> None:
+    """With tracking, Track reads the three records and the model where model_container.track
+    looks, and LinkRun gets the run and the package it tags."""
+    tracked = json.loads(get_definition(dataclasses.replace(CONFIG, tracking=True)))
+    steps = {s["Name"]: s for s in all_steps(tracked["Steps"])}
+    track = steps["Track"]["Arguments"]
+    assert track["AppSpecification"]["ContainerEntrypoint"] == [
+        "python3",
+        "-m",
+        "model_container.track",
+    ]
+    assert track["AppSpecification"]["ContainerArguments"] == ["publish"]
+    assert sorted(i["S3Input"]["LocalPath"] for i in track["ProcessingInputs"]) == [
+        "/opt/ml/processing/model",
+        "/opt/ml/processing/records/evaluate",
+        "/opt/ml/processing/records/preprocess",
+        "/opt/ml/processing/records/train",
+    ]
+    (output,) = track["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/tracking"
+    link = steps["LinkRun"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert link[:2] == ["link", "--run-id"]
+    assert link[3:] == [
+        "--model-package-arn",
+        {"Get": "Steps.Register.ModelPackageArn"},
+    ]
+
+
 def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) -> None:
     steps = {s["Name"]: s for s in all_steps(definition["Steps"])}
     for name, module in (
@@ -96,12 +126,13 @@ def test_entry_points_follow_the_container_contract(definition: dict[str, Any]) 
                 "input/raw",
                 "output/baseline",
                 "output/test",
+                "output/tracking",
                 "output/train",
                 "output/validation",
             )
         ],
         "Champion": [base + "champion"],
-        "Evaluate": [base + p for p in ("champion", "evaluation", "model", "test")],
+        "Evaluate": [base + p for p in ("champion", "evaluation", "model", "test", "tracking")],
         "Baselines": [base + p for p in ("baselines", "explainability", "model", "train")],
         "Bias": [base + p for p in ("bias", "model", "test", "train")],
     }

@@ -652,6 +652,9 @@ def test_two_preprocess_hosts_write_the_split_one_host_writes(
         for host in ("algo-1", "algo-2")
     ]
     assert shares == [["part-0.csv", "part-2.csv"], ["part-1.csv"]]
+    # The MLflow record comes from the first host only.
+    assert [p.name for p in two.pop("tracking").iterdir()] == ["Preprocess"]
+    del one["tracking"]
     for name, folder in two.items():
         assert sorted(p.name for p in folder.iterdir()) == [
             f"{name}-algo-1.csv",

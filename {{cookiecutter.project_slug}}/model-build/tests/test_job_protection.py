@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 
 from model_build import errors, options, pipeline_kinds
-from model_build.steps import NETWORK_ISOLATION, TRACKED_STEPS, network_isolation
+from model_build.steps import NETWORK_ISOLATION, network_isolation
 from tests.botocore_requests import operation_errors, request_errors, simulate
 from tests.conftest import CONFIG, NAME_ENV, all_steps
 from tests.test_scheduled_definitions import approved_stand_in
 
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-KEYED = dataclasses.replace(CONFIG, kms_key_arn=KEY, size="large")
+APP = "arn:aws:sagemaker:eu-west-1:111122223333:mlflow-app/app-0123456789ab"
+# Every job there is: a large project's build with tracking on (Track and LinkRun).
+KEYED = dataclasses.replace(CONFIG, kms_key_arn=KEY, size="large", tracking=True, tracking_uri=APP)
 
 # Where each job type carries its volume key, output key and isolation (botocore's member names).
 VOLUME_KEY = {
@@ -47,6 +49,8 @@ EXPECTED_ISOLATION = {
     "CheckBatchInput": True,
     "MonitorDataCapture": False,
     "MonitorModelQuality": False,
+    "Track": False,
+    "LinkRun": False,
 }
 
 
@@ -91,6 +95,9 @@ def test_every_job_encrypts_volume_and_output_with_the_project_key(
     assert {kind for _, kind, _ in jobs} == {"Processing", "Training", "Transform"}
     for name, kind, args in jobs:
         assert _get(args, VOLUME_KEY[kind]) == KEY, name
+        if name == "LinkRun":  # writes no output: nothing to encrypt
+            assert "ProcessingOutputConfig" not in args
+            continue
         assert _get(args, OUTPUT_KEY[kind]) == KEY, name
 
 
@@ -101,7 +108,8 @@ def test_without_a_key_no_job_names_one(
 ) -> None:
     plain = {"build": definition, "batch": batch_definition, "monitoring": monitoring_definition}
     jobs = _jobs(plain)
-    assert len(jobs) == len(EXPECTED_ISOLATION) + 1  # the transform has no isolation of its own
+    # The transform has no isolation of its own; Track and LinkRun come with tracking only.
+    assert len(jobs) == len(EXPECTED_ISOLATION) + 1 - 2
     for name, kind, args in jobs:
         assert _get(args, VOLUME_KEY[kind]) is None, name
         assert _get(args, OUTPUT_KEY[kind]) is None, name
@@ -267,38 +275,69 @@ def test_a_malformed_vpc_is_one_line(
         _vpc_config(monkeypatch, subnets, groups)
 
 
-def test_tracking_reaches_the_tracked_steps_only_when_configured_and_not_isolated(
+def test_tracking_adds_the_publishing_steps_only_when_configured(
     monkeypatch: pytest.MonkeyPatch, definition: dict[str, Any]
 ) -> None:
-    """MLFLOW_TRACKING_URI from the build goes to Preprocess, Train and Evaluate with the execution's
-    ARN; an isolated tracked step refuses it (it could not reach the server); unset, no step has it."""
-    assert not any(
-        (step["Arguments"].get("Environment") or {}).get("MLFLOW_TRACKING_URI")
-        for step in all_steps(definition["Steps"])
-    )
-    app = "arn:aws:sagemaker:eu-west-1:111122223333:mlflow-app/app-0123456789ab"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", app)
+    """MLFLOW_TRACKING_URI from the build adds Track and LinkRun, not isolated (they reach the
+    server), with the URI as the MlflowTrackingUri parameter's default; the steps that record stay
+    isolated; unset, neither step nor parameter exists."""
+    names = {step["Name"] for step in all_steps(definition["Steps"])}
+    assert not names & {"Track", "LinkRun"}
+    assert "MlflowTrackingUri" not in {p["Name"] for p in definition["Parameters"]}
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", APP)
     monkeypatch.setenv("SOURCE_GIT_COMMIT", "0" * 40)
     config = _config(monkeypatch, None)
-    assert config.tracking_environment == {
-        "MLFLOW_TRACKING_URI": app,
-        "SOURCE_GIT_COMMIT": "0" * 40,
-    }
-    with pytest.raises(ValueError, match=r"step 'Preprocess' runs network-isolated"):
-        pipeline_kinds.definition(pipeline_kinds.MODEL_BUILD, config)
-    for step in TRACKED_STEPS:
-        monkeypatch.setitem(NETWORK_ISOLATION, step, False)
+    assert config.tracking and config.tracking_uri == APP
+    assert config.source_git == {"source_git_commit": "0" * 40}
+    assert config.tracking_environment == {"SOURCE_GIT_COMMIT": "0" * 40}
     tracked = json.loads(pipeline_kinds.definition(pipeline_kinds.MODEL_BUILD, config))
-    environments = {
-        step["Name"]: step["Arguments"].get("Environment") for step in all_steps(tracked["Steps"])
+    (parameter,) = [p for p in tracked["Parameters"] if p["Name"] == "MlflowTrackingUri"]
+    assert parameter["DefaultValue"] == APP
+    steps = {step["Name"]: step for step in all_steps(tracked["Steps"])}
+    for name in ("Track", "LinkRun"):
+        environment = steps[name]["Arguments"]["Environment"]
+        assert environment == {
+            "SOURCE_GIT_COMMIT": "0" * 40,
+            "MLFLOW_TRACKING_URI": {"Get": "Parameters.MlflowTrackingUri"},
+            "PIPELINE_EXECUTION_ARN": {"Get": "Execution.PipelineExecutionArn"},
+        }, name
+        network = steps[name]["Arguments"]["NetworkConfig"]
+        assert network["EnableNetworkIsolation"] is False, name
+    for name in ("Preprocess", "Evaluate"):
+        assert steps[name]["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is True
+    assert steps["Train"]["Arguments"]["EnableNetworkIsolation"] is True
+    # The package records the run; the gates wait for the run to be published.
+    metadata = steps["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert metadata["mlflow_run_id"] == {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Track.PropertyFiles.TrackingRun"},
+            "Path": "run_id",
+        }
     }
-    for name, environment in environments.items():
-        if name in TRACKED_STEPS:
-            assert environment["MLFLOW_TRACKING_URI"] == app, name
-            assert environment["PIPELINE_EXECUTION_ARN"] == {
-                "Get": "Execution.PipelineExecutionArn"
-            }
-        else:
-            assert not environment, name
+    assert "Track" in steps["QualityGate"]["DependsOn"]
     for name, step_type, args in simulate(tracked):
         assert not request_errors(name, step_type, args), name
+
+
+def test_every_package_records_the_builds_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SOURCE_GIT_* from the build go into Register's CustomerMetadataProperties, with or without
+    tracking; a value the API would refuse is one line."""
+    source = {
+        "SOURCE_GIT_REPOSITORY": "https://git-codecommit.eu-west-1.amazonaws.com/v1/repos/sagemaker-p",
+        "SOURCE_GIT_BRANCH": "release/2026.12",
+        "SOURCE_GIT_COMMIT": "0123456789abcdef0123456789abcdef01234567",
+    }
+    for name, value in source.items():
+        monkeypatch.setenv(name, value)
+    config = _config(monkeypatch, None)
+    built = json.loads(pipeline_kinds.definition(pipeline_kinds.MODEL_BUILD, config))
+    steps = {step["Name"]: step for step in all_steps(built["Steps"])}
+    metadata = steps["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert {k: v for k, v in metadata.items() if k.startswith("source_git_")} == {
+        name.lower(): value for name, value in source.items()
+    }
+    for name, step_type, args in simulate(built):
+        assert not request_errors(name, step_type, args), name
+    monkeypatch.setenv("SOURCE_GIT_BRANCH", "fix#12")
+    with pytest.raises(errors.UsageError, match=r"^SOURCE_GIT_BRANCH='fix#12' cannot be model"):
+        _config(monkeypatch, None)

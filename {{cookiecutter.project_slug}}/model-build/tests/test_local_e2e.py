@@ -150,7 +150,10 @@ def check_tracking(
         if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     }
     assert set(children) == {"Preprocess", "Train", "Evaluate"}
-    assert record["CustomerMetadataProperties"]["mlflow_run_id"] == parent.info.run_id
+    metadata = record["CustomerMetadataProperties"]
+    assert metadata["mlflow_run_id"] == parent.info.run_id
+    assert metadata["source_git_commit"] == commit and metadata["source_git_branch"] == "main"
+    assert metadata["source_git_repository"] == "https://git.example.com/project.git"
     assert parent.data.tags["sagemaker.model_package_arn"] == record["ModelPackageArn"]
     assert parent.info.status == "FINISHED"
     for run in (parent, *children.values()):
@@ -217,8 +220,8 @@ def test_shuffled_labels_fail_the_gate_and_register_nothing(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # An unreachable tracking server: each tracked step warns once and goes on (MLflow's documented
-    # retry settings keep the failed calls short).
+    # An unreachable tracking server: the Track step warns once and goes on (MLflow's documented
+    # retry settings keep the failed calls short); the gate after it fails the run.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
@@ -238,16 +241,22 @@ def test_shuffled_labels_fail_the_gate_and_register_nothing(
     )
     captured = capsys.readouterr()
     assert code == 1, captured.err
-    failed = captured.err.split("\nfailed: ", 1)[-1]  # after run-local's own tracking warning
+    failed = captured.err.split("failed: ", 1)[-1]
     assert failed.startswith(
         "AucBelowThreshold: Quality gate: binary_classification_metrics.auc.value 0."
     )
     assert captured.err.rstrip().endswith("is below the AucThreshold 0.83")
-    assert captured.err.count("WARNING: MLflow tracking off") == 1
     assert not (tmp_path / "w" / "registry").exists()
-    for step in ("Preprocess", "Train", "Evaluate"):  # they ran; the gate after them failed
-        log = (tmp_path / "w" / "jobs" / step / "log.txt").read_text()
-        assert log.count("WARNING: MLflow tracking off") == 1, log
+    logs = {
+        step: (tmp_path / "w" / "jobs" / step / "log.txt").read_text()
+        for step in ("Preprocess", "Train", "Evaluate", "Track")  # they ran before the gate
+    }
+    assert {step: log.count("WARNING: MLflow tracking off") for step, log in logs.items()} == {
+        "Preprocess": 0,
+        "Train": 0,
+        "Evaluate": 0,
+        "Track": 1,
+    }
 
 
 def test_a_weaker_candidate_than_the_champion_is_blocked_or_reported(

@@ -104,10 +104,13 @@ def pipeline_run(
     upserted: list[str],
     *,
     network: JobsVpc | None = None,
+    variables: dict[str, str] | None = None,
 ) -> codebuild.PipelineProject:
     """Tests model-build, then upserts and starts the SageMaker pipeline, and upserts the
     ``upserted`` pipelines (the scheduled ones) without starting them. With ``network`` (large) the
-    pipelines' jobs run in its subnets and security group."""
+    pipelines' jobs run in its subnets and security group. ``variables``: SOURCE_GIT_REPOSITORY
+    and SOURCE_GIT_BRANCH (recorded in every model package) and, with MLflow, the variables that
+    add the Track and LinkRun steps (model_build.options.TRACKING_VARIABLES)."""
     environment = {
         "SAGEMAKER_PROJECT_NAME": names.slug,
         "SAGEMAKER_PROJECT_ID": names.project_id,
@@ -121,6 +124,7 @@ def pipeline_run(
         # deploy_build).
         environment["JOB_SUBNET_IDS"] = network.subnet_ids
         environment["JOB_SECURITY_GROUP_IDS"] = network.security_group_ids
+    environment.update(variables or {})
     project = _project(
         scope,
         "PipelineRun",

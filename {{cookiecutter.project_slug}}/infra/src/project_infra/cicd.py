@@ -13,6 +13,7 @@ from constructs import Construct
 from project_infra import arns, artifacts, builds, events, monitoring, nag, pipelines, roles
 from project_infra.builds import STAGES, Targets
 from project_infra.cleanup import ProjectCleanup, deployment_roles
+from project_infra.mlflow_app import MlflowTracking
 from project_infra.network import GivenVpc, JobNetwork, JobsVpc
 from project_infra.parameters import StackNames, declare
 from project_infra.pipelines import StageDeployment
@@ -48,7 +49,7 @@ class ProjectCiCd(Construct):
         if settings.network is not None:
             network = GivenVpc(settings.network)
         elif settings.creates_job_vpc:
-            network = JobNetwork(self, "JobNetwork", artifacts=shared)
+            network = JobNetwork(self, "JobNetwork", artifacts=shared, tracking=settings.mlflow_app)
         stage_networks: dict[str, JobsVpc] = {
             stage: GivenVpc(given) for stage, given in settings.endpoint_networks.items()
         }
@@ -108,8 +109,20 @@ class ProjectCiCd(Construct):
         image_build = builds.image_build(self, names, shared)
         if network is not None:
             roles.network_interface_access(pipeline_role, network)
+        # MLflow (medium and large by default): the build's definition gets the Track and LinkRun
+        # steps, which log to the app with the pipeline role.
+        tracking = MlflowTracking.create(self, settings, names, shared, client=pipeline_role)
         pipeline_run = builds.pipeline_run(
-            self, names, shared, pipeline_role, scheduled, network=network
+            self,
+            names,
+            shared,
+            pipeline_role,
+            scheduled,
+            network=network,
+            variables={
+                **source.git_variables(),
+                **(tracking.variables(names) if tracking is not None else {}),
+            },
         )
         deploy_build = builds.deploy_build(self, names, shared, targets)
         endpoint_tests = builds.endpoint_tests(self, names, shared, targets)
@@ -167,6 +180,8 @@ class ProjectCiCd(Construct):
             ("BatchInputPrefix", names.batch_input_prefix, "input of the batch pipeline"),
         ):
             CfnOutput(stack, name, value=value, description=description)
+        if tracking is not None:
+            CfnOutput(stack, "MlflowAppArn", value=tracking.arn, description="MLflow tracking URI")
         if source.repository is not None:
             CfnOutput(
                 stack,

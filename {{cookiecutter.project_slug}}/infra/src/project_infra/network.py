@@ -67,6 +67,11 @@ JOB_ENDPOINTS: dict[str, Endpoint] = {
     ),
 }
 
+# The MLflow App's API: an interface endpoint of its own (not a com.amazonaws service), for
+# projects with [tracking] mlflow_app only; the Track and LinkRun steps call it.
+TRACKING_ENDPOINT = "sagemaker-mlflow"
+TRACKING_SERVICE = "aws.sagemaker.{region}.experiments"
+
 # What SageMaker's data copy and the containers do in the project's buckets (GetObject also serves
 # HeadObject, ListBucket HeadBucket; multipart uploads for large outputs).
 S3_ACTIONS = (
@@ -169,7 +174,9 @@ class GivenVpc:
 class JobNetwork(Construct):
     """The VPC, subnets, security groups and endpoints the pipelines' jobs run with."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, artifacts: Artifacts) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, artifacts: Artifacts, tracking: bool = False
+    ) -> None:
         super().__init__(scope, construct_id)
         self.vpc = ec2.Vpc(
             self,
@@ -253,6 +260,18 @@ class JobNetwork(Construct):
                     private_dns_enabled=True,  # boto3's default endpoint names resolve to it
                     open=False,  # only the rule above, not the whole VPC range
                 )
+        if tracking:
+            # The MLflow App's API (<region>.experiments.sagemaker.aws, which the sagemaker-mlflow
+            # plugin calls) for the Track and LinkRun jobs; their artifacts go through S3's endpoint
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/mlflow-interface-endpoint.html).
+            self.endpoints[TRACKING_ENDPOINT] = self.vpc.add_interface_endpoint(
+                "MlflowEndpoint",
+                service=ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS,
+                subnets=subnets,
+                security_groups=[endpoints],
+                private_dns_enabled=True,
+                open=False,
+            )
 
     @property
     def vpc_id(self) -> str:

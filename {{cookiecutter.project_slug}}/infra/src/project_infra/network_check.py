@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from project_infra.network import JOB_ENDPOINTS
+from project_infra.network import JOB_ENDPOINTS, TRACKING_SERVICE
 from project_infra.settings import GivenNetwork, Settings, SettingsError, find_project_file, load
 from project_names import STAGES
 
@@ -52,6 +52,7 @@ class Need:
 
     table: str  # "[network]", "[network.prod]"
     network: GivenNetwork
+    # com.amazonaws.<region>.<name>, or a full service name with {region} (TRACKING_SERVICE)
     interface_endpoints: tuple[str, ...]
 
 
@@ -59,6 +60,8 @@ def needs(settings: Settings, account: str | None) -> list[Need]:
     """What to check with one account's credentials: ``account`` None is the tooling account (the
     jobs' [network]; the stages' too when they deploy there), else a stage account's id."""
     jobs = tuple(e.name for e in JOB_ENDPOINTS.values() if not e.gateway)
+    if settings.mlflow_app:
+        jobs += (TRACKING_SERVICE,)
     found = []
     if account is None and settings.network is not None:
         found.append(Need("[network]", settings.network, jobs))
@@ -129,9 +132,12 @@ def problems(ec2: Any, region: str, need: Need) -> list[str]:
         if e["VpcEndpointType"] == "Interface" and e.get("PrivateDnsEnabled")
     }
     for name in need.interface_endpoints:
-        if f"com.amazonaws.{region}.{name}" not in private:
+        service = (
+            name.format(region=region) if "{region}" in name else f"com.amazonaws.{region}.{name}"
+        )
+        if service not in private:
             found.append(
-                f"{where}: no interface endpoint com.amazonaws.{region}.{name} with private DNS in "
+                f"{where}: no interface endpoint {service} with private DNS in "
                 f"{given.vpc_id}, and not every subnet has a NAT route: the steps that call it "
                 "would time out"
             )

@@ -12,6 +12,7 @@ from project_names import STAGES, Names
 
 SIZES = ("small", "medium", "large")
 MONITORED_SIZES = ("medium", "large")  # data capture -> drift monitor -> retraining
+MLFLOW_SIZES = ("medium", "large")  # [tracking] mlflow_app's default
 # REPLACE: sizes whose pipeline jobs run in the project's own VPC (network.py); add "medium" to opt in.
 JOB_VPC_SIZES = ("large",)
 LAYOUTS = ("single", "multi")
@@ -59,6 +60,9 @@ class Settings:
     # Stage -> the VPC its endpoint runs in ([network.<stage>]); a stage without one runs in the
     # jobs' VPC (endpoints_in_job_vpc) or in none.
     endpoint_networks: dict[str, GivenNetwork] = field(default_factory=dict)
+    # [tracking] mlflow_app: the infra creates a SageMaker MLflow App (mlflow_app.py) and the
+    # pipeline publishes every execution's run to it. Absent: on for MLFLOW_SIZES.
+    mlflow_app: bool = False
 
     def names(self, project_id: str = "local") -> Names:
         return Names(self.slug, project_id)
@@ -124,6 +128,7 @@ def load(path: Path) -> Settings:
         notification_email=value("notifications", "email"),
         network=given_network(path, data.get("network", {}), subtables=STAGES),
         endpoint_networks=endpoint_networks(path, data.get("network", {})),
+        mlflow_app=mlflow_app(path, data),
     )
     if settings.size not in SIZES:
         raise SettingsError(
@@ -139,6 +144,20 @@ def load(path: Path) -> Settings:
         raise SettingsError(f"{path} [accounts]: layout='multi' needs both staging and prod ids")
     _check_generated_layout(path, settings.account_layout)
     return settings
+
+
+def mlflow_app(path: Path, data: dict[str, Any]) -> bool:
+    """[tracking] mlflow_app: true or false; absent: the size's default (MLFLOW_SIZES)."""
+    table = data.get("tracking", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path} [tracking]: must be a table")
+    unknown = sorted(set(table) - {"mlflow_app"})
+    if unknown:
+        raise SettingsError(f"{path} [tracking]: unknown key {unknown[0]!r}; allowed: mlflow_app")
+    value = table.get("mlflow_app", data.get("project", {}).get("size") in MLFLOW_SIZES)
+    if not isinstance(value, bool):
+        raise SettingsError(f"{path} [tracking]: mlflow_app={value!r}: allowed: true | false")
+    return value
 
 
 def given_network(

@@ -67,6 +67,16 @@ class Source(Construct):
             code_build_clone_output=True,
         )
 
+    def git_variables(self) -> dict[str, str]:
+        """SOURCE_GIT_REPOSITORY and SOURCE_GIT_BRANCH of what the pipelines build (the commit is
+        the build's own: model-build/ci/start-pipelines.sh)."""
+        p = self.parameters
+        if self.repository is not None:
+            repository = self.repository.repository_clone_url_http
+        else:
+            repository = f"{p.repository_owner}/{p.repository_name}"
+        return {"SOURCE_GIT_REPOSITORY": repository, "SOURCE_GIT_BRANCH": p.branch}
+
     def triggers(
         self, action: actions.Action, paths: list[str]
     ) -> list[codepipeline.TriggerProps] | None:

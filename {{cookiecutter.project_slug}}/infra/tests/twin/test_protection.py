@@ -78,6 +78,18 @@ def test_a_missing_or_foreign_key_is_named() -> None:
     ]
 
 
+def test_a_job_without_outputs_needs_no_output_key() -> None:
+    """LinkRun (with MLflow) writes nothing: no ProcessingOutputConfig, so no output key; its
+    volume key is still checked."""
+    definition = _definition()
+    del definition["Steps"][1]["Arguments"]["ProcessingOutputConfig"]
+    assert protection.problems(protection.jobs(definition, RAN), KEY_ID) == []
+    definition["Steps"][1]["Arguments"]["ProcessingResources"]["ClusterConfig"] = {}
+    assert protection.problems(protection.jobs(definition, RAN), KEY_ID) == [
+        f"Champion: volume key None, not the project's key {KEY_ID}"
+    ]
+
+
 def test_isolation_other_than_the_steps_decision_is_named() -> None:
     definition = _definition()
     definition["Steps"][0]["Arguments"].pop("NetworkConfig")  # Preprocess: decided isolated

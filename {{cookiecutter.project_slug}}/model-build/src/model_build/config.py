@@ -38,9 +38,15 @@ class PipelineConfig:
     # jobs run in SageMaker's own network, no VpcConfig.
     job_subnets: tuple[str, ...] = ()
     job_security_groups: tuple[str, ...] = ()
-    # MLflow tracking of Preprocess, Train and Evaluate (model_container.tracking): the environment
-    # they get (MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME, SOURCE_GIT_*). Empty (the default in the
-    # cloud): no tracking; `run-local` tracks to a file store under its work folder on its own.
+    # MLflow tracking (model_container.tracking): the Track and LinkRun steps publish what
+    # Preprocess, Train and Evaluate record. On when the build gives a tracking URI (the
+    # MlflowTrackingUri parameter's default) and always locally (run-local sets the parameter);
+    # their environment besides the URI: MLFLOW_EXPERIMENT_NAME, SOURCE_GIT_*.
+    # The repository, branch and commit the build was built from (source_git_* keys): recorded in
+    # every registered model package; empty locally (run-local adds them after the run).
+    source_git: dict[str, str] = field(default_factory=dict)
+    tracking: bool = False
+    tracking_uri: str = ""
     tracking_environment: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -8,6 +8,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from model_build.config import SIZES, PipelineConfig
 from model_build.errors import UsageError
@@ -28,7 +29,10 @@ ENVIRONMENT = {
     "job_subnet_ids": "JOB_SUBNET_IDS",
     "job_security_group_ids": "JOB_SECURITY_GROUP_IDS",
 }
-# Passed to the tracked steps when MLFLOW_TRACKING_URI is set (model_container.tracking reads them).
+# The build's MLflow settings. MLFLOW_TRACKING_URI set (a SageMaker MLflow App's ARN, which the infra
+# gives medium and large projects): the definition gets the Track and LinkRun steps, with it as the
+# MlflowTrackingUri parameter's default and the others in their environment
+# (model_container.tracking reads them).
 TRACKING_VARIABLES = (
     "MLFLOW_TRACKING_URI",
     "MLFLOW_EXPERIMENT_NAME",
@@ -39,6 +43,11 @@ TRACKING_VARIABLES = (
 _ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# What the build was built from (SOURCE_GIT_*, set by the build); each goes into the model package's
+# CustomerMetadataProperties, whose values are up to 256 letters, digits, spaces and _.:/=+-@
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html).
+SOURCE_VARIABLES = ("SOURCE_GIT_REPOSITORY", "SOURCE_GIT_BRANCH", "SOURCE_GIT_COMMIT")
+_METADATA_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]{1,128}$")
 _SUBNETS = re.compile(r"^subnet-[0-9a-f]{8,17}(,subnet-[0-9a-f]{8,17}){0,15}$")  # VpcConfig: 1-16
 _SECURITY_GROUPS = re.compile(r"^sg-[0-9a-f]{8,17}(,sg-[0-9a-f]{8,17}){0,4}$")  # VpcConfig: 1-5
@@ -156,8 +165,7 @@ def build_config(
     if values["job_subnet_ids"]:
         extra["job_subnets"] = tuple(str(values["job_subnet_ids"]).split(","))
         extra["job_security_groups"] = tuple(str(values["job_security_group_ids"]).split(","))
-    # Locally run-local gives the steps their tracking environment itself.
-    extra["tracking_environment"] = {} if local else tracking_environment(env)
+    extra.update(_from_build(env, local=local))
     for key in ("processing_instance_type", "training_instance_type"):
         if key in from_file:
             extra[key] = from_file[key]
@@ -172,12 +180,44 @@ def build_config(
     )
 
 
+def _from_build(env: Mapping[str, str], *, local: bool) -> dict[str, Any]:
+    """PipelineConfig's tracking and source fields. Locally the definition always tracks: run-local
+    sets MlflowTrackingUri (a file store under its work folder unless MLFLOW_TRACKING_URI says
+    otherwise), gives the steps the rest, and records the folder's commit in the package itself."""
+    if local:
+        return {"tracking": True}
+    if not env.get("MLFLOW_TRACKING_URI"):
+        return {"source_git": source_git(env)}
+    return {
+        "source_git": source_git(env),
+        "tracking": True,
+        "tracking_uri": env["MLFLOW_TRACKING_URI"],
+        "tracking_environment": tracking_environment(env),
+    }
+
+
+def source_git(env: Mapping[str, str]) -> dict[str, str]:
+    """The model package's ``source_git_*`` metadata from the build's SOURCE_GIT_* variables."""
+    found = {}
+    for name in SOURCE_VARIABLES:
+        value = env.get(name, "")
+        if not value:
+            continue
+        if not _METADATA_VALUE.match(value):
+            raise UsageError(
+                f"{name}={value!r} cannot be model package metadata; allowed: up to 256 letters, "
+                "digits, spaces and _.:/=+-@"
+            )
+        found[name.lower()] = value
+    return found
+
+
 def tracking_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """The tracked steps' MLflow variables (TRACKING_VARIABLES) when the build sets
-    MLFLOW_TRACKING_URI (a cloud tracking server, e.g. a SageMaker MLflow App's ARN); else none."""
+    """The Track and LinkRun steps' MLflow variables besides the URI (TRACKING_VARIABLES) when the
+    build sets MLFLOW_TRACKING_URI; else none."""
     if not env.get("MLFLOW_TRACKING_URI"):
         return {}
-    return {name: env[name] for name in TRACKING_VARIABLES if env.get(name)}
+    return {name: env[name] for name in TRACKING_VARIABLES[1:] if env.get(name)}
 
 
 def _vpc_checks(values: Mapping[str, str | None]) -> list[tuple[str, re.Pattern[str], str]]:

@@ -25,6 +25,7 @@ __all__ = ["MONITORED_SIZES", "SIZES", "PipelineConfig", "get_definition", "get_
 if TYPE_CHECKING:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
+# The steps of a definition without tracking; with it (PipelineConfig.tracking) also Track and LinkRun.
 STEP_NAMES = (
     "Preprocess",
     "Champion",
@@ -49,7 +50,8 @@ def get_definition(config: PipelineConfig) -> str:
 
 
 def get_pipeline(config: PipelineConfig) -> Pipeline:
-    """Build the model-build pipeline: seven job steps, the two gates and a FailStep for each.
+    """Build the model-build pipeline: seven job steps, the two gates and a FailStep for each (and,
+    with tracking, the Track and LinkRun steps).
 
     Call it inside ``no_metadata_credentials()`` (or use get_definition) when no AWS credentials are
     configured, so boto3 does not probe the EC2 metadata endpoint.
@@ -75,7 +77,8 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
             "model_container.preprocess",
             inputs=[("raw", p["InputDataUrl"], "input/raw")],
             outputs=[
-                (name, f"output/{name}") for name in ("train", "validation", "test", "baseline")
+                (name, f"output/{name}")
+                for name in ("train", "validation", "test", "baseline", "tracking")
             ],
             arguments=["--seed", p["Seed"].to_string()],
             instance_count=p["ProcessingInstanceCount"],
@@ -103,7 +106,7 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
                 ("test", output_uri(preprocess, "test"), "test"),
                 ("champion", output_uri(champion, "champion"), "champion"),
             ],
-            outputs=[("evaluation", "evaluation")],
+            outputs=[("evaluation", "evaluation"), ("tracking", "tracking")],
             arguments=[
                 "--champion-comparison",
                 p["ChampionComparison"],
@@ -135,19 +138,24 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
             ],
             outputs=[("bias", "bias")],
         )
-        # How the gate compared it with the champion; both scores are in its model metrics
-        # (evaluation.json, ModelQuality statistics: the champion section).
-        register = build.register(
-            model_data,
-            evaluate,
-            baselines,
-            bias,
-            metadata={
-                "champion_comparison": p["ChampionComparison"],
-                "champion_absolute_tolerance": p["ChampionAbsoluteTolerance"].to_string(),
-                "champion_relative_tolerance": p["ChampionRelativeTolerance"].to_string(),
-            },
+        metadata = {
+            # How the gate compared it with the champion; both scores are in its model metrics
+            # (evaluation.json, ModelQuality statistics: the champion section).
+            "champion_comparison": p["ChampionComparison"],
+            "champion_absolute_tolerance": p["ChampionAbsoluteTolerance"].to_string(),
+            "champion_relative_tolerance": p["ChampionRelativeTolerance"].to_string(),
+            **config.source_git,
+        }
+        # MLflow (model-build/README.md, "Experiment tracking"): Track publishes what the isolated
+        # steps recorded before the gates (a rejected candidate is tracked too); the package
+        # records the run's id, and LinkRun tags the run with the package.
+        track, run_id = (
+            build.track(preprocess, train, evaluate) if config.tracking else (None, None)
         )
+        if run_id is not None:
+            metadata["mlflow_run_id"] = run_id
+        register = build.register(model_data, evaluate, baselines, bias, metadata=metadata)
+        after_register = [build.link_run(run_id, register)] if run_id is not None else []
 
     def evaluation(path: str) -> JsonGet:
         return JsonGet(step_name=evaluate.name, property_file=evaluation_file, json_path=path)
@@ -179,7 +187,7 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
     champion_gate = ConditionStep(
         "ChampionGate",
         conditions=[ConditionEquals(left=evaluation("champion.gate"), right="pass")],
-        if_steps=[register],
+        if_steps=[register, *after_register],
         else_steps=[worse],
     )
     gate = ConditionStep(
@@ -187,12 +195,21 @@ def get_pipeline(config: PipelineConfig) -> Pipeline:
         conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=p["AucThreshold"])],
         if_steps=[champion_gate],
         else_steps=[fail],
-        depends_on=[baselines, bias],
+        depends_on=[baselines, bias, *([track] if track is not None else [])],
     )
     return Pipeline(
         name=config.resolved_pipeline_name,
         parameters=list(p.values()),
-        steps=[preprocess, champion, train, evaluate, baselines, bias, gate],
+        steps=[
+            preprocess,
+            champion,
+            train,
+            evaluate,
+            baselines,
+            bias,
+            *([track] if track is not None else []),
+            gate,
+        ],
         sagemaker_session=session,
     )
 
@@ -230,4 +247,10 @@ def _parameters(config: PipelineConfig) -> list[Any]:
         ParameterFloat("ChampionAbsoluteTolerance", default_value=0.05),
         ParameterFloat("ChampionRelativeTolerance", default_value=0.1),
         ParameterString("ModelApprovalStatus", default_value="PendingManualApproval"),
+        # Where the Track and LinkRun steps publish (empty: nowhere); only with tracking.
+        *(
+            [ParameterString("MlflowTrackingUri", default_value=config.tracking_uri)]
+            if config.tracking
+            else []
+        ),
     ]

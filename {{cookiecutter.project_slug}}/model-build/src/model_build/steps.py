@@ -100,13 +100,10 @@ NETWORK_ISOLATION: dict[str, bool] = {
     "LatestApprovedModel": False,  # the registry, S3 and CreateModel
     "MonitorDataCapture": False,  # the registry, S3 (capture) and CloudWatch (metrics)
     "MonitorModelQuality": False,  # the registry, S3 (capture, ground truth) and CloudWatch
+    # The tracking server (model_container.track): the isolated steps record, these publish.
+    "Track": False,
+    "LinkRun": False,
 }
-
-
-# The steps that log to MLflow (model_container.tracking) when PipelineConfig.tracking_environment is
-# set. An isolated job cannot reach a tracking server, so the build refuses a tracking URI while one of
-# them is isolated (model-build/README.md, "Experiment tracking").
-TRACKED_STEPS = ("Preprocess", "Train", "Evaluate")
 
 
 def retry_policies(step_type: str) -> list[Any]:
@@ -189,22 +186,16 @@ class StepBuilder:
         ]
         return cls(config, session, [*image_parameters(config), *parameters])
 
-    def tracking(self, name: str) -> dict[str, Any] | None:
-        """Step ``name``'s tracking environment (with the execution's ARN, which finds its parent
-        run), or None: not tracked, or no tracking configured. It makes each run's environment
-        different, so a tracked step is never a cache hit."""
+    def tracking(self) -> dict[str, Any]:
+        """The Track and LinkRun steps' environment (model_container.tracking): the build's MLflow
+        variables, the tracking URI (the MlflowTrackingUri parameter) and the execution's ARN."""
         from sagemaker.core.workflow.execution_variables import ExecutionVariables
 
-        environment = self.config.tracking_environment
-        if name not in TRACKED_STEPS or not environment:
-            return None
-        if network_isolation(name):
-            raise ValueError(
-                f"MLFLOW_TRACKING_URI is set, but step {name!r} runs network-isolated and cannot "
-                "reach a tracking server; allowed: unset MLFLOW_TRACKING_URI, or set "
-                f"NETWORK_ISOLATION[{name!r}] to False in model_build.steps"
-            )
-        return {**environment, "PIPELINE_EXECUTION_ARN": ExecutionVariables.PIPELINE_EXECUTION_ARN}
+        return {
+            **self.config.tracking_environment,
+            "MLFLOW_TRACKING_URI": self.params["MlflowTrackingUri"],
+            "PIPELINE_EXECUTION_ARN": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+        }
 
     def s3_uri(self, *parts: Any) -> Any:
         """``s3://<bucket>/<project>-<id>/<execution id>/...``: runs never mix artifacts."""
@@ -225,6 +216,7 @@ class StepBuilder:
         property_files: list[Any] | None = None,
         instance_count: Any = 1,
         sharded: tuple[str, ...] = (),
+        env: Mapping[str, Any] | None = None,
     ) -> Any:
         """A ProcessingStep running ``python3 -m <module>`` in the image; paths under /opt/ml/processing.
 
@@ -255,7 +247,7 @@ class StepBuilder:
             sagemaker_session=self.session,
             base_job_name=f"{self.config.base_name}-{name.lower()}",
             tags=tag_list(self.config.all_tags),
-            env=self.tracking(name),
+            env=dict(env) if env else None,
             # ProcessingResources.ClusterConfig.VolumeKmsKeyId, ProcessingOutputConfig.KmsKeyId.
             volume_kms_key=self.config.kms_key_arn,
             output_kms_key=self.config.kms_key_arn,
@@ -351,7 +343,6 @@ class StepBuilder:
                 s3_output_path=self.s3_uri("train"), kms_key_id=self.config.kms_key_arn
             ),
             hyperparameters={key: p[name].to_string() for key, name in names.items()},
-            environment=self.tracking("Train"),
             tags=[Tag(key=key, value=value) for key, value in sorted(self.config.all_tags.items())],
         )
         channels = [
@@ -455,6 +446,55 @@ class StepBuilder:
         }
         return ModelStep(
             "Register", step_args=step_args, retry_policies=retry_policies("RegisterModel")
+        )
+
+    def track(self, preprocess: Any, train: Any, evaluate: Any) -> tuple[Any, Any]:
+        """The Track step (model_container.track publish): the three steps' records and the model
+        in, the execution's MLflow run out; with the run id's JsonGet (``none`` untracked)."""
+        from sagemaker.core.workflow.functions import Join, JsonGet
+        from sagemaker.core.workflow.properties import PropertyFile
+
+        # Train's record is in its output.tar.gz (what its container wrote to /opt/ml/output/data).
+        train_output = Join(
+            on="/",
+            values=[
+                train.properties.OutputDataConfig.S3OutputPath,
+                train.properties.TrainingJobName,
+                "output/output.tar.gz",
+            ],
+        )
+        run = PropertyFile(name="TrackingRun", output_name="tracking", path="tracking.json")
+        step = self.processing(
+            "Track",
+            "model_container.track",
+            inputs=[
+                ("preprocess", output_uri(preprocess, "tracking"), "records/preprocess"),
+                ("train", train_output, "records/train"),
+                ("evaluate", output_uri(evaluate, "tracking"), "records/evaluate"),
+                ("model", train.properties.ModelArtifacts.S3ModelArtifacts, "model"),
+            ],
+            outputs=[("tracking", "tracking")],
+            arguments=["publish"],
+            property_files=[run],
+            env=self.tracking(),
+        )
+        return step, JsonGet(step_name=step.name, property_file=run, json_path="run_id")
+
+    def link_run(self, run_id: Any, register: Any) -> Any:
+        """The LinkRun step (model_container.track link): tags the run with the package."""
+        return self.processing(
+            "LinkRun",
+            "model_container.track",
+            inputs=[],
+            outputs=[],
+            arguments=[
+                "link",
+                "--run-id",
+                run_id,
+                "--model-package-arn",
+                register.properties.ModelPackageArn,
+            ],
+            env=self.tracking(),
         )
 
     def transform(self, name: str, model_name: Any, data: Any, output_path: Any) -> Any:

@@ -35,7 +35,7 @@ from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
 from project_infra.twin.provision import ProvisionError, Resource, Stack, deploy, undeploy
 from project_infra.twin.reuse import PassedTests
 from project_infra.twin.runtime import Runtime
-from project_infra.twin.sagemaker import Execution, executions, run_execution
+from project_infra.twin.sagemaker import Execution, executions, run_execution, tracked_run
 from project_model import SCHEMA
 from project_names import Names
 
@@ -317,6 +317,7 @@ class Twin:
             self.ran.append(execution)
             self._publish_statuses(execution)
             self.check_job_protection(execution, report)
+            self.check_tracking(execution, report)
         if expect and not any(e.pipeline == expect for e in ran):
             raise StageError(f"no execution of SageMaker pipeline {expect!r} was started")
         for execution in ran:
@@ -325,6 +326,16 @@ class Twin:
                     f"SageMaker pipeline {expect}: {execution.failure or execution.status}"
                 )
         return ran
+
+    def check_tracking(self, execution: Execution, report: StageReport) -> None:
+        """With tracking, the run the Track step published (and LinkRun tagged) is in the store
+        standing in for the MLflow App (twin/sagemaker.py)."""
+        try:
+            detail = tracked_run(execution)
+        except ValueError as error:
+            raise StageError(f"SageMaker pipeline {execution.pipeline}: {error}") from None
+        if detail:
+            report.detail.append(detail)
 
     def check_job_protection(self, execution: Execution, report: StageReport) -> None:
         """Every job of the run carries the stack's KMS key (volume, output), its step's network

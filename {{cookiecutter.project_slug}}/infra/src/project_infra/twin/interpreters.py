@@ -451,4 +451,6 @@ NOT_EMULATED: dict[str, str] = {
     "AWS::CDK::Metadata": "CDK's version report; no behaviour",
     # provision.MOTO_DEFECTS; nothing in the flow reads the flow logs.
     "AWS::EC2::FlowLog": "the jobs' VPC flow logs (large): moto cannot deliver into an S3 prefix",
+    # moto has no MLflow; twin.sagemaker points the executions' MlflowTrackingUri at a file store.
+    "AWS::SageMaker::MlflowApp": "the MLflow App: the executions publish to a file store instead",
 }

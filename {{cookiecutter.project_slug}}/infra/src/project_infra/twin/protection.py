@@ -50,6 +50,7 @@ class Job:
     output_key: Any
     isolated: Any  # None for a transform job
     vpc: Any = None  # the request's VpcConfig; a transform job's: its Model's (with_model_vpcs)
+    writes: bool = True  # False: a processing job without outputs (LinkRun): no output key to set
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def jobs(definition: dict[str, Any], ran: dict[str, str]) -> list[Job]:
                 _member(args, output),
                 None if isolation is None else _member(args, isolation),
                 None if vpc is None else _member(args, vpc),
+                writes=output[0] in args,
             )
         )
     return found
@@ -151,7 +153,8 @@ def problems(found: list[Job], key_id: str, network: Network | None = None) -> l
     and, when the stack has one, the jobs' ``network``."""
     wrong = []
     for job in found:
-        for where, value in (("volume", job.volume_key), ("output", job.output_key)):
+        keys = [("volume", job.volume_key)] + ([("output", job.output_key)] if job.writes else [])
+        for where, value in keys:
             if not (isinstance(value, str) and value.endswith(f":key/{key_id}")):
                 wrong.append(f"{job.step}: {where} key {value!r}, not the project's key {key_id}")
         if job.kind != "Transform" and job.isolated is not NETWORK_ISOLATION.get(job.step):

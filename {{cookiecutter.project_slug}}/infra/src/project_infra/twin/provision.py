@@ -109,6 +109,7 @@ NAME_PROPERTY = {
     "AWS::SageMaker::Model": "ModelName",
     "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SageMaker::Endpoint": "EndpointName",
+    "AWS::SageMaker::MlflowApp": "Name",
 }
 
 
@@ -156,6 +157,10 @@ ATTRIBUTES: dict[str, Callable[[Stack, str], dict[str, str]]] = {
     "AWS::Scheduler::Schedule": lambda s, n: {"Arn": _arn(s, "scheduler", f"schedule/default/{n}")},
     "AWS::CodeCommit::Repository": _codecommit,
     "AWS::ApplicationAutoScaling::ScalingPolicy": lambda _s, n: {"Arn": n},
+    # The app's name is not part of its ARN (CreateMlflowApp): an app id stands in.
+    "AWS::SageMaker::MlflowApp": lambda s, n: {
+        "Arn": _arn(s, "sagemaker", f"mlflow-app/app-{hashlib.sha256(n.encode()).hexdigest()[:12]}")
+    },
     # The custom resource's Data, from its handler's own function (twin.project_name runs the
     # whole handler on Create and checks the answer is this).
     project_name_handler.RESOURCE_TYPE: lambda s, _n: project_name_handler.data(

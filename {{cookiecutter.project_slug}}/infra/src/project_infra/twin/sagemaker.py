@@ -7,14 +7,18 @@ Transform steps run by the twin's batch transform (``transform.py``).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from model_build.local.commands import TRACKING_PARAMETER
 from model_build.local.executor import LocalExecutor
 from model_build.local.resolve import UnsupportedDefinitionError
+from model_container.track import RECORDED_STEPS
+from model_container.tracking import EXECUTION_TAG, PACKAGE_TAG
 from project_infra.twin import protection, transform
 
 Clients = Callable[[str], Any]
@@ -33,6 +37,8 @@ class Execution:
     seconds: float = 0.0
     values: dict[str, str] = field(default_factory=dict)  # every parameter, defaults included
     jobs: list[protection.Job] = field(default_factory=list)  # the job steps that ran
+    # The ARN the local executor ran it under (its steps' Execution.PipelineExecutionArn).
+    run_arn: str = ""
 
 
 def _jsonable(value: Any) -> Any:
@@ -164,6 +170,7 @@ def run_execution(
         execution.status, execution.failure = "NotRunLocally", str(error)
         return execution
     mirror = S3Mirror(clients, work)
+    parameters = {**parameters, **_tracking_stand_in(definition, parameters, work)}
     values = executor.parameters(parameters)
     execution.values = {k: str(v) for k, v in values.items()}
     buckets = buckets_of(definition, {k: str(v) for k, v in values.items()})
@@ -173,6 +180,7 @@ def run_execution(
         mirror.push(bucket, before[bucket])
     execution.status = result.status
     execution.failure = result.failure or ""
+    execution.run_arn = result.execution_arn
     execution.steps = {name: step["status"] for name, step in result.steps.items()}
     execution.step_types = {
         step["Name"]: step["Type"] for step in LocalExecutor.all_steps(definition["Steps"])
@@ -183,6 +191,56 @@ def run_execution(
     )
     execution.seconds = sum(step["seconds"] for step in result.steps.values())
     return execution
+
+
+def _tracking_stand_in(
+    definition: dict[str, Any], parameters: dict[str, str], work: Path
+) -> dict[str, str]:
+    """MlflowTrackingUri for a run that would publish to an MLflow App (the emulator has none):
+    a file store in the twin's work folder, one per app, which `mlflow ui` can open."""
+    declared = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
+    uri = parameters.get(TRACKING_PARAMETER, declared.get(TRACKING_PARAMETER))
+    if not isinstance(uri, str) or ":mlflow-app/" not in uri:
+        return {}
+    return {TRACKING_PARAMETER: (work / "mlflow" / uri.rsplit("/", 1)[-1]).as_uri()}
+
+
+def tracked_run(execution: Execution) -> str:
+    """What the execution's Track and LinkRun steps published to the stand-in store (one detail
+    line), or "" when it has no Track step or publishes to no stand-in. Raises ValueError when a
+    step that succeeded left no run, a step's child run or the package tag out."""
+    uri = execution.values.get(TRACKING_PARAMETER, "")
+    if execution.steps.get("Track") != "Succeeded" or not uri.startswith("file:"):
+        return ""
+    from mlflow import MlflowClient  # noqa: PLC0415 (only for runs with tracking)
+
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient(uri)
+    quoted = execution.run_arn.replace("'", "\\'")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    found = client.search_runs(
+        experiments, filter_string=f"tags.`{EXECUTION_TAG}` = '{quoted}'", max_results=1
+    )
+    if not found:
+        raise ValueError(f"Track succeeded but published no MLflow run for it to {uri}")
+    parent = found[0]
+    children = client.search_runs(
+        experiments, filter_string=f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    )
+    steps = sorted(child.info.run_name for child in children)
+    if steps != sorted(RECORDED_STEPS):
+        raise ValueError(
+            f"MLflow run {parent.info.run_id} has child runs {steps}, not {sorted(RECORDED_STEPS)}"
+        )
+    package = parent.data.tags.get(PACKAGE_TAG, "")
+    if execution.steps.get("LinkRun") == "Succeeded" and [package] != execution.registered[-1:]:
+        raise ValueError(
+            f"LinkRun succeeded but MLflow run {parent.info.run_id} is tagged with package "
+            f"{package or 'none'}, not {execution.registered[-1:] or 'none'}"
+        )
+    return f"MLflow run {parent.info.run_id} ({', '.join(steps)}) in {uri}" + (
+        f", tagged with {package}" if package else ""
+    )
 
 
 def executions(clients: Clients) -> list[str]:

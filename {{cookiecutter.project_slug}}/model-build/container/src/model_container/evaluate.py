@@ -7,7 +7,8 @@ Monitor and the model registry use), ``constraints.json`` (Model Monitor's model
 for the model-quality monitor: ``model_container.quality_constraints``), ``report.html`` and its PNG
 plots. When ``processing/champion/`` holds the approved model (the Champion step's output), it is
 scored on the same test rows and the comparison (``model_container.comparison``) is the report's
-``champion`` section, which the pipeline's ChampionGate reads.
+``champion`` section, which the pipeline's ChampionGate reads. Its MLflow record (with the
+evaluation folder) goes to ``processing/tracking/`` (model_container.tracking).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
         f"{champion_section['message']}"
     )
     champion_auc = champion_section.get("auc")
-    with tracking.step_run("Evaluate") as run:
+    with tracking.step_run("Evaluate", processing("tracking")) as run:
         run.log(
             params={
                 "champion_comparison": args.champion_comparison,

@@ -3,7 +3,8 @@
 ``python3 -m model_container.preprocess [--seed N] [--train-fraction F] [--validation-fraction F]``
 reads ``processing/input/raw/`` (columns: ``project_model.SCHEMA``) and writes
 ``processing/output/{train,validation,test}/<split>-<host>.csv`` (header, label first) and
-``processing/output/baseline/baseline-<host>.csv`` (the training rows' features) for the drift monitor.
+``processing/output/baseline/baseline-<host>.csv`` (the training rows' features) for the drift monitor; its MLflow record (first host) goes to
+``processing/output/tracking/`` (model_container.tracking).
 
 It runs on one instance or several (ProcessingInstanceCount): SageMaker then gives each instance a
 share of the raw objects (ShardedByS3Key) and uploads every instance's files to the same S3 prefixes,
@@ -85,7 +86,7 @@ def preprocess(argv: Sequence[str] | None = None) -> None:
     )
     print(f"split (seed {args.seed}): {sizes}")
     if cluster.index == 0:  # one child run per step, from its first host
-        with tracking.step_run("Preprocess") as run:
+        with tracking.step_run("Preprocess", processing("output", "tracking")) as run:
             counts = {f"{name}_rows": len(rows) for name, rows in splits.items()}
             run.log(
                 params={"seed": args.seed, "instances": cluster.size, **fractions},

@@ -3,7 +3,8 @@
 Reads ``input/config/hyperparameters.json`` (every value a string), ``resourceconfig.json`` (hosts)
 and ``inputdataconfig.json`` (how channels were distributed), the ``train`` and ``validation``
 channels, trains with ``project_model.fit`` and writes the model artifact (model_container.artifact)
-into ``model/``. With more than one host, every host trains on its shard inside the model's
+into ``model/`` and its MLflow record into ``output/data/tracking/`` (first host;
+model_container.tracking). With more than one host, every host trains on its shard inside the model's
 ``distributed(cluster)`` (the sample: xgboost's collective) and writes the same model.
 """
 
@@ -26,6 +27,7 @@ from model_container.entrypoint import StepError, run_step
 from model_container.paths import (
     TRAINING_FAILURE_FILE,
     model_dir,
+    opt_ml,
     training_channel,
     training_config,
 )
@@ -112,11 +114,12 @@ def train(argv: Sequence[str] | None = None) -> None:
     for name, value in fitted.metrics.items():
         print(f"{name}: {value:.5f}")
     if cluster.index == 0:  # one child run per step, from its first host
-        with tracking.step_run("Train") as run:
+        # Into output.tar.gz (SageMaker uploads /opt/ml/output/data beside model.tar.gz); the Track
+        # step logs the model itself, from model.tar.gz.
+        with tracking.step_run("Train", opt_ml("output", "data", "tracking")) as run:
             run.log(
                 params={**_fields(hyperparameters), "instances": cluster.size},
                 metrics=fitted.metrics,
-                artifacts={"model": model_dir()},
             )
 
 

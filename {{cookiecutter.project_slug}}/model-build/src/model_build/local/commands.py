@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from model_build.definitions import cached_definition
 from model_build.errors import StepFailedError, UsageError, UsageParser
 from model_build.options import (
+    SOURCE_VARIABLES,
     add_name_arguments,
     build_config,
     parse_overrides,
@@ -33,8 +34,10 @@ SUMMARY_METRICS = ("auc", "accuracy", "precision", "recall", "f1")
 # The packages the image runs the steps from: locally their sources stand in for its digest.
 STEP_CODE = ("model_container", "project_model")
 DEFAULT_WORK = Path(os.environ.get("LOCAL_WORK_DIR", ".local"))
-# Unset: the steps track to a file store under the work folder; set empty: no tracking.
+# Unset: the run tracks to a file store under the work folder; set empty: no tracking. It becomes
+# the definition's MlflowTrackingUri parameter (the Track and LinkRun steps publish there).
 TRACKING_URI = "MLFLOW_TRACKING_URI"
+TRACKING_PARAMETER = "MlflowTrackingUri"
 
 
 # -- run-local --------------------------------------------------------------------------------------------
@@ -90,12 +93,18 @@ def run_local_main(argv: list[str] | None = None) -> int:
         code_version=step_code_version(),
     )
     overrides = parse_overrides(args.parameter)
+    tracking = tracking_environment(work, definition)
+    uri = tracking.pop(TRACKING_URI)
+    if TRACKING_PARAMETER in executor.parameters({}):
+        overrides.setdefault(TRACKING_PARAMETER, uri)
     params = executor.parameters(overrides)
     upload_data(args.data, s3_path(work, params["InputDataUrl"]))
     # The Champion step reads the local registry and S3 folders (model_container.local_aws).
-    env = {"LOCAL_AWS_ROOT": str(work), **tracking_environment(work, definition)}
+    env = {"LOCAL_AWS_ROOT": str(work), **tracking}
     result = executor.run(overrides, env=env, started=started)
-    link_run(result, work, env)
+    record_source(result, work, tracking)
+    if params.get(TRACKING_PARAMETER):
+        print(f"MLflow: {params[TRACKING_PARAMETER]} (make mlflow-ui browses the local store)")
     print(summary(result, work))
     if result.status != "Succeeded":
         raise StepFailedError(result.failure or "the run failed")
@@ -104,12 +113,10 @@ def run_local_main(argv: list[str] | None = None) -> int:
 
 
 def tracking_environment(work: Path, definition: dict[str, Any]) -> dict[str, str]:
-    """The steps' MLflow settings (model_container.tracking): a file store under ``work`` unless
-    MLFLOW_TRACKING_URI is set (set empty: no tracking), the pipeline's name as the experiment, and
-    the git repository, branch and commit of this folder."""
-    env = {}
-    if TRACKING_URI not in os.environ:
-        env[TRACKING_URI] = (work / "mlruns").as_uri()
+    """The run's MLflow settings (model_container.tracking): MLFLOW_TRACKING_URI (a file store under
+    ``work`` unless set; set empty: no tracking), the pipeline's name as the experiment, and the git
+    repository, branch and commit of this folder."""
+    env = {TRACKING_URI: os.environ.get(TRACKING_URI, (work / "mlruns").as_uri())}
     if not os.environ.get("MLFLOW_EXPERIMENT_NAME"):
         env["MLFLOW_EXPERIMENT_NAME"] = str(definition.get("PipelineName", "model-build"))
     git = {
@@ -136,23 +143,16 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def link_run(result: RunResult, work: Path, env: dict[str, str]) -> None:
-    """End the execution's MLflow run, tagged with the package it registered, and record the run's
-    id in that package (CustomerMetadataProperties ``mlflow_run_id``)."""
+def record_source(result: RunResult, work: Path, env: dict[str, str]) -> None:
+    """Record the folder's repository, branch and commit in the package the run registered, as
+    the cloud build's definition does (model_build.options.source_git)."""
     from model_build.local.registry import set_metadata
-    from model_container.tracking import finish_execution
 
-    package = result.registered[-1] if result.registered else None
-    run_id = finish_execution(
-        result.execution_arn,
-        result.status == "Succeeded",
-        package["ModelPackageArn"] if package else None,
-        env=env,
-    )
-    if run_id and package:
-        result.registered[-1] = set_metadata(work, package, "mlflow_run_id", run_id)
-    if run_id:
-        print(f"MLflow run {run_id} in {env.get(TRACKING_URI) or os.environ[TRACKING_URI]}")
+    for name in SOURCE_VARIABLES:
+        if result.registered and env.get(name):
+            result.registered[-1] = set_metadata(
+                work, result.registered[-1], name.lower(), env[name]
+            )
 
 
 def step_code_version(packages: tuple[str, ...] = STEP_CODE) -> str:
@@ -200,7 +200,7 @@ def summary(result: RunResult, work: Path) -> str:
                     f"{step}: champion ({champion.get('mode')}, gate {champion.get('gate')}): "
                     f"{champion['message']}"
                 )
-        reports = sorted((work / "jobs" / step).glob("opt_ml/processing/**/report.html"))
+        reports = sorted((work / "jobs" / step).glob("opt_ml/processing/*/report.html"))
         lines += [f"report: {report}" for report in reports]
     for record in result.registered:
         lines.append(

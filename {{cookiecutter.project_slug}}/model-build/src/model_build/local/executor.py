@@ -187,7 +187,9 @@ class LocalExecutor:
         by_name = {step["Name"]: step for step in steps}
         graph = TopologicalSorter()
         for step in steps:
-            needs = (references(step) | set(step.get("DependsOn", []))) - {step["Name"]}
+            # A branch's steps may read each other (LinkRun reads Register): they run in the branch.
+            inner = {nested["Name"] for nested in self.all_steps([step])}
+            needs = (references(step) | set(step.get("DependsOn", []))) - inner
             graph.add(step["Name"], *(need for need in needs if need in by_name))
             missing = [need for need in needs if need not in by_name and need not in ctx.steps]
             if missing:

@@ -236,6 +236,10 @@ def run_training(
     with tarfile.open(archive, "w:gz") as tar:  # SageMaker uploads the first host's model/ folder
         for path in sorted((folders[hosts[0]] / "model").iterdir()):
             tar.add(path, arcname=path.name)
+    # ... and its output/data/ folder as output.tar.gz beside it.
+    with tarfile.open(archive.with_name("output.tar.gz"), "w:gz") as tar:
+        for path in sorted((folders[hosts[0]] / "output" / "data").iterdir()):
+            tar.add(path, arcname=path.name)
     return {
         **args,
         "TrainingJobName": job_name,
