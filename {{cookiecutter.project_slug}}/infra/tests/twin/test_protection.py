@@ -83,7 +83,9 @@ def test_a_job_without_outputs_needs_no_output_key() -> None:
     volume key is still checked."""
     definition = _definition()
     del definition["Steps"][1]["Arguments"]["ProcessingOutputConfig"]
-    assert protection.problems(protection.jobs(definition, RAN), KEY_ID) == []
+    jobs = protection.jobs(definition, RAN)
+    assert protection.problems(jobs, KEY_ID) == []
+    assert "(volume and output, but Champion writes none)" in protection.summary("p", jobs)
     definition["Steps"][1]["Arguments"]["ProcessingResources"]["ClusterConfig"] = {}
     assert protection.problems(protection.jobs(definition, RAN), KEY_ID) == [
         f"Champion: volume key None, not the project's key {KEY_ID}"

@@ -173,8 +173,10 @@ def problems(found: list[Job], key_id: str, network: Network | None = None) -> l
 def summary(pipeline: str, found: list[Job], network: Network | None = None) -> str:
     """One detail line: how many jobs carried the key, which ran isolated, and in the VPC."""
     isolated = [job.step for job in found if job.isolated]
+    silent = [job.step for job in found if not job.writes]
+    outputs = f"output, but {', '.join(silent)} writes none" if silent else "output"
     line = (
-        f"{pipeline}: {len(found)} job(s) encrypted with the project key (volume and output); "
+        f"{pipeline}: {len(found)} job(s) encrypted with the project key (volume and {outputs}); "
         f"network-isolated: {', '.join(isolated) or 'none'}"
     )
     if network is not None:
