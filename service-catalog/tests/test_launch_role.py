@@ -287,3 +287,21 @@ def test_names_outside_the_scopes_are_reported(published: Published) -> None:
     assert "(AWS::IAM::Role) sets RoleName" in problems
     assert "(AWS::ECR::Repository): RepositoryName must start with sagemaker-" in problems
     assert "schedules in the default group only" in problems
+
+
+def test_a_codecommit_product_gets_no_pass_connection() -> None:
+    """CodePipeline's handlers call PassConnection for a CodeConnections source; a product without
+    the connection parameter (CodeCommit) has none to pass, so it is dropped, with its reason (it
+    also keeps the large CodeCommit launch role under IAM's inline policy quota)."""
+    pipeline = ["AWS::CodePipeline::Pipeline"]
+    with_connection = launch_role.derive(pipeline, asset_bucket="sm-x", passed_to_services=[])
+    without = launch_role.derive(
+        pipeline, asset_bucket="sm-x", passed_to_services=[], takes_connection=False
+    )
+    passes = {"codestar-connections:PassConnection", "codeconnections:PassConnection"}
+    granted = {a for actions in with_connection.scoped.values() for a in actions}
+    assert passes <= granted
+    assert not passes & {a for actions in without.scoped.values() for a in actions}
+    assert {without.dropped[a] for a in passes} == {
+        "the product's pipelines take no connection (CodeCommit source)"
+    }

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Acknowledgment, Aws, CfnResource, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnParameter, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 from project_infra.nag import render
@@ -308,13 +308,21 @@ def _drop_reason(action: Action, table: Mapping[tuple[str, str], Scope]) -> str 
     return "; ".join(sorted(set(reasons)))
 
 
+# The product's parameter for a CodeConnections source; without it (CodeCommit) the pipelines pass
+# no connection, so CodePipeline's PassConnection permissions are not granted.
+CONNECTION_PARAMETER = "CodeConnectionArn"
+CONNECTION_SERVICES = ("codestar-connections", "codeconnections")
+
+
 def derive(
     resource_types: Iterable[str],
     *,
     asset_bucket: str,
     passed_to_services: Iterable[str],
+    takes_connection: bool = True,
 ) -> Grants:
-    """The launch role's grants for a product template holding ``resource_types``."""
+    """The launch role's grants for a product template holding ``resource_types``;
+    ``takes_connection``: whether it has the CONNECTION_PARAMETER."""
     table = scopes(asset_bucket)
     pass_role = {"StringEquals": {"iam:PassedToService": sorted(set(passed_to_services))}}
     grants = Grants()
@@ -323,6 +331,8 @@ def derive(
         action = describe(name)
         if action is None:
             grants.dropped[name] = "not an action in IAM's service authorization reference"
+        elif not takes_connection and action.service in CONNECTION_SERVICES:
+            grants.dropped[name] = "the product's pipelines take no connection (CodeCommit source)"
         elif not action.resource_types or name in CALLED_WITHOUT_RESOURCE:
             grants.unscoped[name] = CALLED_WITHOUT_RESOURCE.get(
                 name, "no resource-level permissions in IAM"
@@ -353,6 +363,15 @@ def resource_types(stack: Stack) -> set[str]:
         node.cfn_resource_type
         for node in stack.node.find_all()
         if isinstance(node, CfnResource) and Stack.of(node) is stack
+    }
+
+
+def parameter_names(stack: Stack) -> set[str]:
+    """The logical ids of the stack's parameters."""
+    return {
+        stack.resolve(node.logical_id)
+        for node in stack.node.find_all()
+        if isinstance(node, CfnParameter) and Stack.of(node) is stack
     }
 
 
@@ -387,6 +406,7 @@ class LaunchRole(Construct):
             resource_types(product),
             asset_bucket=asset_bucket,
             passed_to_services=passed_to_services(product),
+            takes_connection=CONNECTION_PARAMETER in parameter_names(product),
         )
         self.role = iam.Role(
             self,

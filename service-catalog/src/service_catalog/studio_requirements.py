@@ -239,7 +239,12 @@ def launch_role_problems(product: Template, catalog: Template, region: str) -> l
     types = {r["Type"] for r in product.get("Resources", {}).values()}
     trusted = _trusted_services(product)
     try:
-        grants = launch_role.derive(types, asset_bucket="", passed_to_services=trusted)
+        grants = launch_role.derive(
+            types,
+            asset_bucket="",
+            passed_to_services=trusted,
+            takes_connection=launch_role.CONNECTION_PARAMETER in product.get("Parameters", {}),
+        )
     except PermissionsError as error:
         return [str(error)]
     dropped = set(grants.dropped)
