@@ -168,8 +168,8 @@ class LocalExecutor:
         arn = ctx.execution["PipelineExecutionArn"]
         result = RunResult(execution_id=execution_id, status="Executing", execution_arn=arn)
         self._started = time.perf_counter() if started is None else started
-        # Every job learns its execution, as a definition with tracking gives it to the tracked steps
-        # (model_build.steps.StepBuilder.tracking): they find the execution's MLflow run by it.
+        # Every job learns its execution, as a definition with tracking gives it to the Track and
+        # LinkRun steps (model_build.steps.StepBuilder.tracking): the run is tagged with it.
         env = {"PIPELINE_EXECUTION_ARN": arn, **(env or {})}
         try:
             self._run_steps(self.definition["Steps"], ctx, result, env)
