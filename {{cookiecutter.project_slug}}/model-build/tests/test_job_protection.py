@@ -303,6 +303,9 @@ def test_tracking_adds_the_publishing_steps_only_when_configured(
         }, name
         network = steps[name]["Arguments"]["NetworkConfig"]
         assert network["EnableNetworkIsolation"] is False, name
+    for name, step in steps.items():  # no other step gets an environment
+        if name not in ("Track", "LinkRun"):
+            assert not step["Arguments"].get("Environment"), name
     for name in ("Preprocess", "Evaluate"):
         assert steps[name]["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] is True
     assert steps["Train"]["Arguments"]["EnableNetworkIsolation"] is True
