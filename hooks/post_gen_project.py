@@ -18,6 +18,18 @@ from pathlib import Path, PurePosixPath
 MANIFEST: dict[str, dict[str, tuple[str, ...]]] = {
     # Roles the tooling account assumes in the staging and prod accounts (medium/large).
     "infra/bootstrap": {"__account_layout": ("multi",)},
+    # The CI system's own files (project.toml [ci] system). CodePipeline runs the CodeBuild
+    # buildspecs; GitHub Actions and GitLab CI/CD run their workflow files, which call ci/ to assume
+    # the job's role and read its environment. model-deploy/ci/deploy-stage.sh is kept for every
+    # system (CodePipeline's own CloudFormation actions do what it does).
+    "model-build/buildspec.yml": {"ci_system": ("codepipeline",)},
+    "model-build/container/buildspec.yml": {"ci_system": ("codepipeline",)},
+    "model-deploy/buildspec.yml": {"ci_system": ("codepipeline",)},
+    "model-deploy/buildspec-endpoint-test.yml": {"ci_system": ("codepipeline",)},
+    ".github": {"ci_system": ("github-actions",)},
+    ".gitlab-ci.yml": {"ci_system": ("gitlab-ci",)},
+    "ci": {"ci_system": ("github-actions", "gitlab-ci")},
+    "ci/gitlab-aws-credentials.sh": {"ci_system": ("gitlab-ci",)},
 }
 
 

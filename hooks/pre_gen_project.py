@@ -21,6 +21,10 @@ from pathlib import Path
 SIZES = ("small", "medium", "large")
 GIT_PROVIDERS = ("github", "gitlab", "bitbucket", "codecommit")
 CONNECTION_PROVIDERS = ("github", "gitlab", "bitbucket")
+CI_SYSTEMS = ("codepipeline", "github-actions", "gitlab-ci")
+# The CI systems that run on one git provider's own servers: that provider only.
+CI_PROVIDER = {"github-actions": "github", "gitlab-ci": "gitlab"}
+CI_NAMES = {"github-actions": "GitHub Actions", "gitlab-ci": "GitLab CI/CD"}
 SLUG_MAX = 32
 NAME_MAX = 100
 DESCRIPTION_MAX = 1024  # SageMaker CreateProject ProjectDescription
@@ -57,6 +61,9 @@ ALLOWED: dict[str, str] = {
     "mlops_size": " | ".join(SIZES),
     "git_provider": " | ".join(GIT_PROVIDERS),
     "codeconnection_arn": "blank, or arn:aws:codeconnections:<region>:<account>:connection/<uuid>",
+    "ci_system": (
+        "codepipeline | github-actions (git_provider github) | gitlab-ci (git_provider gitlab)"
+    ),
     "single_account": "yes | no",
     "staging_account_id": "blank or a 12-digit AWS account id",
     "prod_account_id": "blank or a 12-digit AWS account id",
@@ -167,6 +174,10 @@ def check_codeconnection_arn(value: object) -> None:
         raise ValidationError("codeconnection_arn", value, "is not a connection ARN", allowed)
 
 
+def check_ci_system(value: object) -> None:
+    _choice("ci_system", value, CI_SYSTEMS, "a supported CI system")
+
+
 def check_single_account(value: object) -> None:
     if not isinstance(value, bool):
         raise ValidationError(
@@ -234,6 +245,7 @@ FIELD_CHECKS: dict[str, Callable[[object], None]] = {
     "mlops_size": check_mlops_size,
     "git_provider": check_git_provider,
     "codeconnection_arn": check_codeconnection_arn,
+    "ci_system": check_ci_system,
     "single_account": check_single_account,
     "staging_account_id": check_staging_account_id,
     "prod_account_id": check_prod_account_id,
@@ -292,16 +304,50 @@ def check_combinations(answers: Mapping[str, object]) -> list[ValidationError]:
                     "a different account id, or answer single_account=yes",
                 )
             )
-    if answers["git_provider"] == "codecommit" and answers["codeconnection_arn"]:
-        errors.append(
+    ci_error = check_ci_provider(answers["ci_system"], answers["git_provider"])
+    errors += [ci_error] if ci_error else check_connection(answers)
+    return errors
+
+
+def check_connection(answers: Mapping[str, object]) -> list[ValidationError]:
+    """A CodeConnections ARN only where CodePipeline reads the code through one."""
+    arn = answers["codeconnection_arn"]
+    if not arn:
+        return []
+    if answers["git_provider"] == "codecommit":
+        return [
             ValidationError(
                 "codeconnection_arn",
-                answers["codeconnection_arn"],
+                arn,
                 "git_provider=codecommit does not use a connection",
                 "blank, or choose git_provider=" + " | ".join(CONNECTION_PROVIDERS),
             )
-        )
-    return errors
+        ]
+    if answers["ci_system"] != "codepipeline":
+        return [
+            ValidationError(
+                "codeconnection_arn",
+                arn,
+                f"ci_system={answers['ci_system']} fetches the code itself, without a connection",
+                "blank, or choose ci_system=codepipeline",
+            )
+        ]
+    return []
+
+
+def check_ci_provider(ci_system: object, provider: object) -> ValidationError | None:
+    """A CI system of a git provider's own (GitHub Actions, GitLab CI/CD) runs only where the code
+    lives there; CodePipeline runs with any provider."""
+    needed = CI_PROVIDER.get(str(ci_system))
+    if needed is None or provider == needed:
+        return None
+    fits = ["codepipeline", *(ci for ci, p in CI_PROVIDER.items() if p == provider)]
+    return ValidationError(
+        "ci_system",
+        ci_system,
+        f"git_provider={provider} does not run {CI_NAMES[str(ci_system)]}",
+        f"{' | '.join(fits)}, or choose git_provider={needed}",
+    )
 
 
 # --- derived answers --------------------------------------------------------------------------------

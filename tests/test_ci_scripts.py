@@ -1,5 +1,6 @@
-"""The generated CI step scripts (`*/ci/*.sh`, each step's one home that every CI system calls) are
-shellcheck clean: their quoting and error handling decide whether a failed step fails the build."""
+"""The generated CI step scripts (`*/ci/*.sh`, each step's one home that every CI system calls, and
+`ci/*.sh`, the GitHub Actions / GitLab CI jobs' AWS access) are shellcheck clean: their quoting and
+error handling decide whether a failed step fails the build."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1] / "{{cookiecutter.project_slug}}"
-SCRIPTS = sorted(PROJECT.glob("*/ci/*.sh"))
+SCRIPTS = sorted([*PROJECT.glob("*/ci/*.sh"), *PROJECT.glob("ci/*.sh")])
 
 
 def shellcheck() -> str:
@@ -25,7 +26,11 @@ def test_every_step_script_is_shellcheck_clean() -> None:
         "model-build/ci/build-image.sh",
         "model-build/ci/start-pipelines.sh",
         "model-deploy/ci/build-config.sh",
+        "model-deploy/ci/deploy-stage.sh",
         "model-deploy/ci/endpoint-tests.sh",
+        "ci/job-env.sh",
+        "ci/gitlab-aws-credentials.sh",
+        "ci/lint.sh",
     }
     done = subprocess.run(
         [shellcheck(), "--format=gcc", *map(str, SCRIPTS)],
@@ -40,7 +45,11 @@ def test_every_step_script_stops_at_the_first_failure() -> None:
     for script in SCRIPTS:
         lines = script.read_text(encoding="utf-8").splitlines()
         assert lines[0] == "#!/usr/bin/env bash", script
-        assert "set -euo pipefail" in lines, f"{script}: a failed command must fail the step"
+        # (indented in a sourced script: there its checks run in a subshell, so that the options
+        # stay off in the job's own shell)
+        assert "set -euo pipefail" in {line.strip() for line in lines}, (
+            f"{script}: a failed command must fail the step"
+        )
 
 
 def test_shellcheck_does_flag_a_bad_script(tmp_path: Path) -> None:

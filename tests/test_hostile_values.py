@@ -78,6 +78,22 @@ def test_broken_jinja_in_an_answer_fails_before_any_file(template: Path, tmp_pat
             },
             "git_provider=codecommit does not use a connection",
         ),
+        (
+            {"git_provider": "gitlab", "ci_system": "github-actions"},
+            'ERROR: ci_system="github-actions": git_provider=gitlab does not run GitHub Actions',
+        ),
+        (
+            {"ci_system": "gitlab-ci"},
+            'ERROR: ci_system="gitlab-ci": git_provider=github does not run GitLab CI/CD',
+        ),
+        (
+            {
+                "ci_system": "github-actions",
+                "codeconnection_arn": "arn:aws:codeconnections:us-east-1:123456789012:connection/"
+                "0f1e2d3c-4b5a-6978-8091-a2b3c4d5e6f7",
+            },
+            "ci_system=github-actions fetches the code itself, without a connection",
+        ),
     ],
     ids=[
         "slug-33",
@@ -91,6 +107,9 @@ def test_broken_jinja_in_an_answer_fails_before_any_file(template: Path, tmp_pat
         "medium-no-accounts",
         "small-with-account",
         "codecommit-with-arn",
+        "github-actions-on-gitlab",
+        "gitlab-ci-on-github",
+        "github-actions-with-arn",
     ],
 )
 def test_rejected_leaves_nothing_behind(

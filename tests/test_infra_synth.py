@@ -74,7 +74,12 @@ def test_stack_synthesizes_clean(
     multi = "staging_account_id" in extra
     codecommit = extra["git_provider"] == "codecommit"
     assert kinds.count("AWS::CodeCommit::Repository") == (1 if codecommit else 0)
-    assert ("CodeConnectionArn" in cfn["Parameters"]) is not codecommit
+    external = extra.get("ci_system", "codepipeline") != "codepipeline"
+    # GitHub Actions / GitLab CI: no connection, no pipelines; the jobs' roles trust OIDC tokens.
+    assert ("CodeConnectionArn" in cfn["Parameters"]) is not (codecommit or external)
+    assert ("AWS::CodePipeline::Pipeline" in kinds) is not external
+    assert kinds.count("AWS::IAM::OIDCProvider") == (1 if external else 0)
+    assert ("GitLabProjectId" in cfn["Parameters"]) is (extra.get("ci_system") == "gitlab-ci")
     assert kinds.count("AWS::SNS::Subscription") == (1 if extra.get("notification_email") else 0)
     # Single layout: the endpoints' role lives here; multi: it comes from bootstrap in each account.
     text = json.dumps(cfn)
@@ -136,8 +141,11 @@ def test_stack_synthesizes_clean(
 def test_every_buildspec_the_stack_runs_is_generated(
     template: Path, tmp_path: Path, path: str
 ) -> None:
-    """Buildspecs do not depend on the answers, so one bake per size is enough."""
+    """Buildspecs depend on no answer but ci_system (CodePipeline's projects alone have them), so
+    one codepipeline bake per size is enough."""
     for size in ("small", "medium", "large"):
-        extra = next(e for _, e in MATRIX if e["mlops_size"] == size)
+        extra = next(
+            e for _, e in MATRIX if e["mlops_size"] == size and e["ci_system"] == "codepipeline"
+        )
         project = bake(template, tmp_path / size, extra)
         assert (project / path).is_file(), f"{size}: {path} missing"

@@ -2,7 +2,9 @@
 from the pristine template with the bake's answers, synthesized in-process, with cdk-nag as a gate,
 zero cfn-lint errors on the catalog, product and S3-route templates, what SageMaker Projects
 requires of them, and a launch role that can create everything the product template holds. The default tier runs one connection provider per size (rotated) and CodeCommit;
-the slow tier runs the other six combinations, so CI covers all twelve."""
+the slow tier runs the other six combinations, so CI covers all twelve. The product publishes
+codepipeline projects only: each bake's answers are published with ci_system=codepipeline, and the
+bakes of another CI system are refused in one line."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 import yaml
 from project_infra.scan import load_acknowledgements, run_checkov, unacknowledged
 from project_infra.synth_checks import lint_errors, nag_violations
+from service_catalog.answers import PublishError
 from service_catalog.publish import product_template_file, synth
 from service_catalog.studio_requirements import (
     catalog_problems,
@@ -76,9 +79,25 @@ def test_default_and_slow_tiers_cover_the_whole_matrix() -> None:
     assert len(SUBSET) + len(REST) == len(combinations()) == 12
 
 
-def _check_publish(template: Path, tmp_path: Path, extra: dict[str, Any]) -> None:
+EXTERNAL_CI = [(n, e) for n, e in combinations() if e["ci_system"] != "codepipeline"]
+
+
+@pytest.mark.parametrize(("name", "extra"), EXTERNAL_CI, ids=[n for n, _ in EXTERNAL_CI])
+def test_other_ci_systems_are_refused_in_one_line(
+    template: Path, tmp_path: Path, name: str, extra: dict[str, Any]
+) -> None:
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps(extra), encoding="utf-8")
+    with pytest.raises(PublishError, match=f"ci_system='{extra['ci_system']}': ") as refused:
+        synth(answers, tmp_path / "cdk.out", template)
+    assert "\n" not in str(refused.value)
+    assert not (tmp_path / "cdk.out").exists()
+
+
+def _check_publish(template: Path, tmp_path: Path, extra: dict[str, Any]) -> None:
+    answers = tmp_path / "answers.json"
+    # The product runs CodePipeline (above): every other answer of the bake, with it.
+    answers.write_text(json.dumps({**extra, "ci_system": "codepipeline"}), encoding="utf-8")
     outdir = tmp_path / "cdk.out"
     studio = synth(answers, outdir, template)  # a cdk-nag finding raises here
     assert nag_violations(outdir) == []

@@ -83,6 +83,8 @@ def test_accepted(prompt: str, value: str) -> None:
         ("mlops_size", "huge", "is not a known size"),
         ("git_provider", "svn", "is not a supported git provider"),
         ("codeconnection_arn", "arn:aws:s3:::bucket", "is not a connection ARN"),
+        ("ci_system", "jenkins", "is not a supported CI system"),
+        ("ci_system", "GitHub-Actions", "is not a supported CI system"),
         ("single_account", "yes", "is not a yes/no answer"),
         ("staging_account_id", "12345678901", "is not a 12-digit account id"),
         ("prod_account_id", "12345678901a", "is not a 12-digit account id"),
@@ -158,6 +160,55 @@ def test_unsupported_combinations(changes: dict[str, Any], expected: list[str]) 
     assert errors_of(**changes) == expected
 
 
+@pytest.mark.parametrize(
+    ("ci_system", "provider"),
+    [
+        *[("codepipeline", provider) for provider in pre_gen.GIT_PROVIDERS],
+        ("github-actions", "github"),
+        ("gitlab-ci", "gitlab"),
+    ],
+)
+def test_ci_system_with_its_provider_is_fine(ci_system: str, provider: str) -> None:
+    assert errors_of(ci_system=ci_system, git_provider=provider) == []
+
+
+@pytest.mark.parametrize(
+    ("ci_system", "provider", "expected"),
+    [
+        (
+            "github-actions",
+            "gitlab",
+            'ERROR: ci_system="github-actions": git_provider=gitlab does not run GitHub Actions; '
+            "allowed: codepipeline | gitlab-ci, or choose git_provider=github",
+        ),
+        (
+            "github-actions",
+            "bitbucket",
+            'ERROR: ci_system="github-actions": git_provider=bitbucket does not run GitHub '
+            "Actions; allowed: codepipeline, or choose git_provider=github",
+        ),
+        (
+            "gitlab-ci",
+            "github",
+            'ERROR: ci_system="gitlab-ci": git_provider=github does not run GitLab CI/CD; '
+            "allowed: codepipeline | github-actions, or choose git_provider=gitlab",
+        ),
+        (
+            "gitlab-ci",
+            "codecommit",
+            'ERROR: ci_system="gitlab-ci": git_provider=codecommit does not run GitLab CI/CD; '
+            "allowed: codepipeline, or choose git_provider=gitlab",
+        ),
+    ],
+)
+def test_ci_system_on_another_provider_is_one_line(
+    ci_system: str, provider: str, expected: str
+) -> None:
+    errors = errors_of(ci_system=ci_system, git_provider=provider)
+    assert errors == [expected]
+    assert LINE.fullmatch(errors[0])
+
+
 def test_medium_with_accounts_or_single_account_is_fine() -> None:
     assert (
         errors_of(
@@ -229,6 +280,9 @@ INVALID = {
     "aws_region": st.text(max_size=20).filter(lambda s: s not in pre_gen.AWS_REGIONS),
     "mlops_size": st.text(max_size=10).filter(lambda s: s not in pre_gen.SIZES),
     "git_provider": st.text(max_size=10).filter(lambda s: s not in pre_gen.GIT_PROVIDERS),
+    "ci_system": st.one_of(
+        st.text(max_size=15), st.sampled_from(pre_gen.CI_SYSTEMS).map(str.upper)
+    ).filter(lambda s: s not in pre_gen.CI_SYSTEMS),
     "codeconnection_arn": st.text(min_size=1, max_size=120).filter(
         lambda s: not pre_gen.CONNECTION_ARN_RE.fullmatch(s)
     ),

@@ -73,6 +73,27 @@ def test_bad_answers_files(tmp_path: Path, content: str, message: str) -> None:
         answers.load(path, TEMPLATE_ROOT)
 
 
+@pytest.mark.parametrize(
+    ("ci_system", "provider"), [("github-actions", "github"), ("gitlab-ci", "gitlab")]
+)
+def test_only_codepipeline_projects_are_published(
+    tmp_path: Path, ci_system: str, provider: str
+) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(
+        json.dumps({"git_provider": provider, "ci_system": ci_system}), encoding="utf-8"
+    )
+    with pytest.raises(PublishError) as refused:
+        answers.load(path, TEMPLATE_ROOT)
+    assert str(refused.value) == (
+        f"{path}: ci_system={ci_system!r}: the Studio product runs the project's CI/CD in "
+        f"CodePipeline; allowed: codepipeline (bake a {ci_system} project with cookiecutter and "
+        "deploy its infra/ by hand)"
+    )
+    path.write_text(json.dumps({"ci_system": "codepipeline"}), encoding="utf-8")
+    assert answers.load(path, TEMPLATE_ROOT).questions == {"ci_system": "codepipeline"}
+
+
 def test_missing_answers_file(tmp_path: Path) -> None:
     with pytest.raises(PublishError, match="cannot read answers"):
         answers.load(tmp_path / "nope.json", TEMPLATE_ROOT)

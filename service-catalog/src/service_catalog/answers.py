@@ -13,6 +13,10 @@ from typing import Any
 NETWORK = "network"
 NETWORK_KEYS = ("vpc_id", "subnet_ids", "security_group_ids")
 NETWORK_STAGES = ("staging", "prod")
+# The product's stack runs the project's CI/CD in CodePipeline: GitHub Actions and GitLab CI/CD
+# projects (cookiecutter.json ci_system) are baked and deployed by hand (their infra/README.md).
+CI_SYSTEM = "ci_system"
+PUBLISHED_CI_SYSTEMS = ("codepipeline",)
 
 
 class PublishError(ValueError):
@@ -52,6 +56,13 @@ def load(path: Path, template_root: Path) -> Answers:
             )
         if not isinstance(value, str | bool):
             raise PublishError(f"{path}: {key}={value!r}: answers are strings (or true/false)")
+    ci_system = data.get(CI_SYSTEM, PUBLISHED_CI_SYSTEMS[0])
+    if ci_system not in PUBLISHED_CI_SYSTEMS:
+        raise PublishError(
+            f"{path}: {CI_SYSTEM}={ci_system!r}: the Studio product runs the project's CI/CD in "
+            f"CodePipeline; allowed: {' | '.join(PUBLISHED_CI_SYSTEMS)} (bake a {ci_system} "
+            "project with cookiecutter and deploy its infra/ by hand)"
+        )
     return Answers(data, network)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from project_infra.settings import Settings, find_project_file, load
+from project_infra.settings import CiSettings, Settings, find_project_file, load
 from project_infra.synth import app_for
 from project_infra.synth_checks import Resolver
 from project_infra.twin.bus import Bus, rules_from_template
@@ -61,6 +62,36 @@ def synthesize_settings(settings: Settings, repo_root: Path, outdir: Path) -> Sy
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     project_file = find_project_file(Path(__file__).resolve().parent)
     return synthesize(project_file, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def codepipeline_synthesized(
+    synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> Synthesized:
+    """This project's stack with [ci] system codepipeline: what the tests of the CodePipeline and
+    CodeBuild resources read. A GitHub Actions / GitLab CI project's own stack has neither
+    (test_external_ci.py checks its jobs get what these projects get)."""
+    if not synthesized.settings.ci.external:
+        return synthesized
+    settings = dataclasses.replace(synthesized.settings, ci=CiSettings())
+    return synthesize_settings(settings, synthesized.repo_root, tmp_path_factory.mktemp("cp"))
+
+
+@pytest.fixture(scope="session")
+def external_synthesized(
+    synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> Synthesized:
+    """A GitHub Actions / GitLab CI stack of this project: its own, or (a CodePipeline project)
+    the GitHub Actions one of the same settings. The GitLab CI stack is checked in the bakes
+    generated with it."""
+    if synthesized.settings.ci.external:
+        return synthesized
+    settings = dataclasses.replace(
+        synthesized.settings,
+        git_provider="github",
+        ci=CiSettings("github-actions", dispatch_token_secret=f"{synthesized.settings.slug}-ci"),
+    )
+    return synthesize_settings(settings, synthesized.repo_root, tmp_path_factory.mktemp("gh"))
 
 
 @pytest.fixture(scope="module")

@@ -235,27 +235,29 @@ def test_the_code_the_stage_role_reads_is_the_deploy_builds_upload() -> None:
 
 
 def test_the_api_handler_role_comes_from_outside_the_endpoint_stack(
-    synthesized: Synthesized,
+    codepipeline_synthesized: Synthesized,
 ) -> None:
     """The deploy build gets each stage's handler role (<STAGE>_API_HANDLER_ROLE_ARN): the bootstrap's
     <project>-api-handler in a stage account, else this stack's role, trusted by Lambda, that may
     invoke the project's endpoints and write the handlers' log groups only."""
     (build,) = [
         p
-        for p in synthesized.resources("AWS::CodeBuild::Project").values()
+        for p in codepipeline_synthesized.resources("AWS::CodeBuild::Project").values()
         if p["Properties"]["Source"]["BuildSpec"] == "model-deploy/buildspec.yml"
     ]
     variables = {
         v["Name"]: v["Value"] for v in build["Properties"]["Environment"]["EnvironmentVariables"]
     }
-    settings = synthesized.settings
-    name = synthesized.lowercase_name
+    settings = codepipeline_synthesized.settings
+    name = codepipeline_synthesized.lowercase_name
     if BOOTSTRAP.is_file():
         for stage, account in (
             ("STAGING", settings.staging_account),
             ("PROD", settings.prod_account),
         ):
-            arn = synthesized.resolver.resolve(variables[f"{stage}_API_HANDLER_ROLE_ARN"])
+            arn = codepipeline_synthesized.resolver.resolve(
+                variables[f"{stage}_API_HANDLER_ROLE_ARN"]
+            )
             assert arn == f"arn:aws:iam::{account}:role/{name}-api-handler"
         bootstrap = _load(BOOTSTRAP)["Resources"]["ApiHandlerRole"]["Properties"]
         principal = bootstrap["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
@@ -270,15 +272,17 @@ def test_the_api_handler_role_comes_from_outside_the_endpoint_stack(
             ["logs:CreateLogStream", "logs:PutLogEvents"],
         ]
     else:
-        (role_id,) = [k for k in synthesized.resources("AWS::IAM::Role") if "ApiHandlerRole" in k]
+        (role_id,) = [
+            k for k in codepipeline_synthesized.resources("AWS::IAM::Role") if "ApiHandlerRole" in k
+        ]
         for stage in ("STAGING", "PROD"):
             assert variables[f"{stage}_API_HANDLER_ROLE_ARN"] == {"Fn::GetAtt": [role_id, "Arn"]}
-        role = synthesized.template["Resources"][role_id]["Properties"]
+        role = codepipeline_synthesized.template["Resources"][role_id]["Properties"]
         principal = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
         assert principal == {"Service": "lambda.amazonaws.com"}
         (policy,) = [
             p
-            for p in synthesized.resources("AWS::IAM::Policy").values()
+            for p in codepipeline_synthesized.resources("AWS::IAM::Policy").values()
             if p["Properties"]["Roles"] == [{"Ref": role_id}]
         ]
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -287,7 +291,9 @@ def test_the_api_handler_role_comes_from_outside_the_endpoint_stack(
             ["logs:CreateLogStream", "logs:PutLogEvents"],
         ]
         resources = [
-            synthesized.resolver.resolve(r) for s in statements for r in _as_list(s["Resource"])
+            codepipeline_synthesized.resolver.resolve(r)
+            for s in statements
+            for r in _as_list(s["Resource"])
         ]
     endpoints = [r for r in resources if ":endpoint/" in r]
     log_groups = [r for r in resources if ":log-group:" in r]

@@ -78,9 +78,15 @@ def test_only_release_image_pushes_start_the_build_pipeline(
 
 @pytest.mark.parametrize(("state", "expected"), [("FAILED", True), ("SUCCEEDED", False)])
 def test_failed_codepipeline_runs_notify(
-    synthesized: Synthesized, patterns: dict[str, Any], state: str, expected: bool
+    codepipeline_synthesized: Synthesized, state: str, expected: bool
 ) -> None:
-    pattern = _pattern(patterns, "CiCdPipelineFailure")
+    synthesized = codepipeline_synthesized
+    (rule,) = [
+        r
+        for k, r in synthesized.resources("AWS::Events::Rule").items()
+        if k.startswith("CiCdPipelineFailure")
+    ]
+    pattern = synthesized.resolver.resolve(rule["Properties"]["EventPattern"])
     for suffix in ("build", "deploy"):
         event = {
             "source": "aws.codepipeline",
@@ -93,6 +99,12 @@ def test_failed_codepipeline_runs_notify(
             },
         }
         assert event_matches(pattern, event, synthesized.settings.region) is expected
+
+
+def test_with_another_ci_no_codepipeline_failure_rule(synthesized: Synthesized) -> None:
+    """GitHub Actions / GitLab CI report their own failures; no rule waits for CodePipeline's."""
+    failures = [k for k in synthesized.resources("AWS::Events::Rule") if "CiCdPipelineFailure" in k]
+    assert bool(failures) is (not synthesized.settings.ci.external)
 
 
 @pytest.mark.parametrize(("status", "expected"), [("Failed", True), ("Succeeded", False)])

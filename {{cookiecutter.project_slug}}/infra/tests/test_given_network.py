@@ -119,6 +119,13 @@ def test_a_bad_network_is_refused_in_one_line(tmp_path: Path, block: str, messag
     assert "\n" not in str(error.value)
 
 
+@pytest.fixture(scope="session")
+def synthesized(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The CodePipeline and CodeBuild resources: this project's stack with [ci] system
+    codepipeline (conftest.codepipeline_synthesized)."""
+    return codepipeline_synthesized
+
+
 @pytest.fixture(scope="module")
 def given(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """This project's stack with GIVEN in project.toml (cdk-nag checks it as it synthesizes)."""

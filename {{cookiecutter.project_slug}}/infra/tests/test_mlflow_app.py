@@ -17,8 +17,12 @@ from project_infra.settings import MLFLOW_SIZES, SettingsError, load
 
 
 @pytest.fixture(scope="module")
-def flipped(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """This project with [tracking] mlflow_app the other way round (cdk-nag checks it too)."""
+def flipped(
+    codepipeline_synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
+) -> Synthesized:
+    """This project with [tracking] mlflow_app the other way round (cdk-nag checks it too); the
+    build's variables are read from its CodeBuild project (CodePipeline)."""
+    synthesized = codepipeline_synthesized
     settings = dataclasses.replace(
         synthesized.settings, mlflow_app=not synthesized.settings.mlflow_app
     )
@@ -91,9 +95,11 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_the_app_as_generated(synthesized: Synthesized) -> None:
-    assert synthesized.settings.mlflow_app is (synthesized.settings.size in MLFLOW_SIZES)
-    _check(synthesized)
+def test_the_app_as_generated(codepipeline_synthesized: Synthesized) -> None:
+    assert codepipeline_synthesized.settings.mlflow_app is (
+        codepipeline_synthesized.settings.size in MLFLOW_SIZES
+    )
+    _check(codepipeline_synthesized)
 
 
 def test_the_app_with_the_setting_flipped(flipped: Synthesized, synthesized: Synthesized) -> None:

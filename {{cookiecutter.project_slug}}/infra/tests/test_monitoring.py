@@ -573,24 +573,24 @@ def test_pipeline_role_publishes_drift_metrics_only_in_its_namespace(
 
 
 def test_pipeline_run_upserts_the_scheduled_pipelines_without_starting_them(
-    synthesized: Synthesized,
+    codepipeline_synthesized: Synthesized,
 ) -> None:
     (project,) = [
         p
-        for p in synthesized.resources("AWS::CodeBuild::Project").values()
+        for p in codepipeline_synthesized.resources("AWS::CodeBuild::Project").values()
         if p["Properties"]["Source"]["BuildSpec"] == "model-build/buildspec.yml"
     ]
     statements = _role_statements(
-        synthesized, _role_logical_id(project["Properties"]["ServiceRole"])
+        codepipeline_synthesized, _role_logical_id(project["Properties"]["ServiceRole"])
     )
-    scheduled = [_pipeline(synthesized, "batch-inference")]
-    if synthesized.settings.monitored:
-        scheduled.append(_pipeline(synthesized, "monitoring"))
+    scheduled = [_pipeline(codepipeline_synthesized, "batch-inference")]
+    if codepipeline_synthesized.settings.monitored:
+        scheduled.append(_pipeline(codepipeline_synthesized, "monitoring"))
     for action in ("CreatePipeline", "UpdatePipeline", "DescribePipeline", "AddTags"):
         assert _resources(statements, f"sagemaker:{action}") == [
-            _pipeline(synthesized, "model-build"),
+            _pipeline(codepipeline_synthesized, "model-build"),
             *scheduled,
         ], action
     assert _resources(statements, "sagemaker:StartPipelineExecution") == [
-        _pipeline(synthesized, "model-build")
+        _pipeline(codepipeline_synthesized, "model-build")
     ]

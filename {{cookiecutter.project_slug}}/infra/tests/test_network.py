@@ -102,7 +102,10 @@ def _pipeline_run_variables(synthesized: Synthesized) -> dict[str, Any]:
 
 
 @pytest.fixture
-def large(synthesized: Synthesized) -> Synthesized:
+def large(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The stack with [ci] system codepipeline: some checks read the CodeBuild projects'
+    variables (a GitHub Actions / GitLab CI job gets the same: test_external_ci.py)."""
+    synthesized = codepipeline_synthesized
     if synthesized.settings.network is not None:
         pytest.skip("the jobs run in the VPC project.toml [network] gives (test_given_network.py)")
     if not synthesized.settings.creates_job_vpc:
@@ -110,13 +113,13 @@ def large(synthesized: Synthesized) -> Synthesized:
     return synthesized
 
 
-def test_other_sizes_have_no_job_network(synthesized: Synthesized) -> None:
-    if synthesized.settings.job_vpc:
+def test_other_sizes_have_no_job_network(codepipeline_synthesized: Synthesized) -> None:
+    if codepipeline_synthesized.settings.job_vpc:
         pytest.skip("the jobs run in a VPC (size large, or project.toml [network])")
     for kind in NETWORK_TYPES:
-        assert not synthesized.resources(kind), kind
+        assert not codepipeline_synthesized.resources(kind), kind
     assert not {"JOB_SUBNET_IDS", "JOB_SECURITY_GROUP_IDS"} & set(
-        _pipeline_run_variables(synthesized)
+        _pipeline_run_variables(codepipeline_synthesized)
     )
 
 

@@ -11,6 +11,13 @@ from conftest import Synthesized
 from project_infra.roles import NETWORK_DESCRIBE_ACTIONS
 
 
+@pytest.fixture(scope="session")
+def synthesized(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The CodePipeline and CodeBuild resources: this project's stack with [ci] system
+    codepipeline (conftest.codepipeline_synthesized)."""
+    return codepipeline_synthesized
+
+
 @pytest.fixture(scope="module")
 def template(synthesized: Synthesized) -> Template:
     return Template.from_json(synthesized.template)

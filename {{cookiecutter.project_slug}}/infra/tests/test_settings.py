@@ -88,3 +88,89 @@ def test_layout_is_fixed_when_generated(tmp_path: Path) -> None:
         load(edited)
     (tmp_path / "project.toml").write_text(text)
     assert load(tmp_path / "project.toml").account_layout == generated
+
+
+def _with_ci(tmp_path: Path, provider: str, table: str) -> Path:
+    """This project's file with [source] provider and the [ci] table replaced."""
+    text = re.sub(r"\n\[ci\]\n(?:(?!\n\[)[\s\S])*", "\n", PROJECT_FILE.read_text(encoding="utf-8"))
+    text = re.sub(r'(?m)^provider = "[a-z]+"', f'provider = "{provider}"', text)
+    edited = tmp_path / "project.toml"
+    edited.write_text(f"{text}\n[ci]\n{table}\n", encoding="utf-8")
+    return edited
+
+
+def test_ci_defaults_to_codepipeline_and_reads_the_other_systems(tmp_path: Path) -> None:
+    text = re.sub(r"\n\[ci\]\n(?:(?!\n\[)[\s\S])*", "\n", PROJECT_FILE.read_text(encoding="utf-8"))
+    (tmp_path / "project.toml").write_text(text, encoding="utf-8")
+    assert load(tmp_path / "project.toml").ci.system == "codepipeline"
+    gitlab = load(
+        _with_ci(
+            tmp_path,
+            "gitlab",
+            'system = "gitlab-ci"\ndispatch_token_secret = "x/ci-dispatch"\n'
+            'gitlab_url = "https://gitlab.example.com/ml"\n'
+            'oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/gitlab.example.com/ml"',
+        )
+    ).ci
+    assert (gitlab.system, gitlab.gitlab_url, gitlab.external) == (
+        "gitlab-ci",
+        "https://gitlab.example.com/ml",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "table", "message"),
+    [
+        ("github", 'system = "jenkins"', r"system='jenkins': allowed: codepipeline \| github-"),
+        (
+            "gitlab",
+            'system = "github-actions"\ndispatch_token_secret = "s"',
+            r"system='github-actions' needs \[source\] provider='github' \(got 'gitlab'\)",
+        ),
+        (
+            "github",
+            'system = "github-actions"\ndispatch_token_secret = "s"\ngitlab_url = "https://x"',
+            r"unknown key 'gitlab_url' for system='github-actions'; allowed: system, oidc_",
+        ),
+        (
+            "github",
+            'system = "github-actions"\ndispatch_token_secret = "has space"',
+            r"dispatch_token_secret='has space': allowed: a Secrets Manager secret name",
+        ),
+        (
+            "github",
+            'system = "github-actions"\ndispatch_token_secret = "s"\noidc_provider_arn = "x"',
+            r"oidc_provider_arn='x': allowed: blank \(the stack creates it\) or arn:aws:iam::",
+        ),
+        (
+            "gitlab",
+            'system = "gitlab-ci"\ndispatch_token_secret = "s"\ngitlab_url = "https://g.example/"',
+            r"gitlab_url='https://g.example/': allowed: https://<host>\[/<path>\] without",
+        ),
+        ("github", 'system = "codepipeline"\ndispatch_token_secret = "s"', r"unknown key"),
+    ],
+)
+def test_bad_ci_values_give_one_line(
+    tmp_path: Path, provider: str, table: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message) as raised:
+        load(_with_ci(tmp_path, provider, table))
+    assert "\n" not in str(raised.value)
+
+
+def test_ci_system_is_fixed_when_generated(tmp_path: Path) -> None:
+    """Only the generated system's files exist: another system in [ci] is refused in one line."""
+    (tmp_path / "infra").mkdir()
+    if (PROJECT_FILE.parent / "infra" / "bootstrap").is_dir():
+        (tmp_path / "infra" / "bootstrap").mkdir()
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    edited = _with_ci(tmp_path, "github", 'system = "codepipeline"')
+    with pytest.raises(
+        SettingsError,
+        match=r"system='codepipeline': this project was generated with 'github-actions' "
+        r"\(\.github/workflows exists\); allowed: 'github-actions'",
+    ):
+        load(edited)
+    _with_ci(tmp_path, "github", 'system = "github-actions"\ndispatch_token_secret = "s"')
+    assert load(tmp_path / "project.toml").ci.system == "github-actions"

@@ -35,7 +35,13 @@ def test_parameters_serve_studio_and_hand_deploys(synthesized: Synthesized) -> N
         "BatchInferenceScheduleState",
     }
     if synthesized.settings.git_provider != "codecommit":
-        expected |= {"CodeConnectionArn", "RepositoryOwner", "RepositoryName"}
+        expected |= {"RepositoryOwner", "RepositoryName"}
+    if synthesized.settings.ci.system == "codepipeline" and synthesized.settings.git_provider != (
+        "codecommit"
+    ):
+        expected.add("CodeConnectionArn")
+    if synthesized.settings.ci.system == "gitlab-ci":
+        expected.add("GitLabProjectId")
     assert expected <= set(parameters)
     # Drift monitoring exists in medium and large only; small has none of its parameters.
     monitoring = {"MonitoringSchedule", "MonitoringScheduleState"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ ROOT = Path(__file__).parents[1]
 FAKE_PYTHON = f"""#!/bin/sh
 # the real interpreter, but `-m pytest` only reports what it would test
 if [ "$1" = "-m" ] && [ "$2" = "pytest" ]; then
-  echo "pytest in $(basename "$PWD") endpoint=$ENDPOINT_NAME key=${{AWS_ACCESS_KEY_ID:-}} token=${{AWS_SESSION_TOKEN:-}}"
+  echo "pytest in $(basename "$PWD") endpoint=$ENDPOINT_NAME key=${{AWS_ACCESS_KEY_ID:-}} token=${{AWS_SESSION_TOKEN:-}} p50=$ENDPOINT_MAX_P50_MS p99=$ENDPOINT_MAX_P99_MS"
   exit 0
 fi
 exec {sys.executable} "$@"
@@ -37,6 +38,13 @@ printf 'AKIDSTAGE\\tsecret\\ttoken-1\\n'
     ],
 )
 def test_buildspecs_only_call_the_steps_scripts(buildspec: str, calls: list[str]) -> None:
+    system = tomllib.loads((ROOT.parent / "project.toml").read_text(encoding="utf-8"))["ci"][
+        "system"
+    ]
+    if system != "codepipeline":
+        # GitHub Actions / GitLab CI call the same scripts (infra/tests/test_ci_files.py).
+        assert not (ROOT / buildspec).exists(), f"{buildspec}: only CodePipeline projects have it"
+        pytest.skip(f"[ci] system {system}: no CodeBuild buildspecs")
     spec = yaml.safe_load((ROOT / buildspec).read_text(encoding="utf-8"))
     commands = [c for phase in spec["phases"].values() for c in phase["commands"]]
     assert [c.split("bash ", 1)[1] for c in commands] == calls
@@ -50,7 +58,11 @@ def _endpoint_tests(tmp_path: Path, *args: str, **env: str) -> subprocess.Comple
     for name, body in {"python": FAKE_PYTHON, "aws": FAKE_AWS}.items():
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(0o755)
-    environ = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")} | {
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "ENDPOINT_MAX_"))
+    } | {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "SAGEMAKER_PROJECT_NAME": "Demo-Project",
         "CALLS": str(tmp_path / "calls"),
@@ -88,3 +100,13 @@ def test_endpoint_tests_refuse_an_unknown_stage_in_one_line(tmp_path: Path) -> N
     done = _endpoint_tests(tmp_path, "qa")
     assert done.returncode == 1
     assert done.stdout == "error: stage 'qa' is not one of: staging, prod\n"
+
+
+def test_endpoint_tests_hold_the_ci_latency_bounds(tmp_path: Path) -> None:
+    """The bounds every CI system's endpoint tests use have one home, the script (150 / 1000 ms);
+    a variable of the job's environment still overrides them."""
+    done = _endpoint_tests(tmp_path, "staging")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith(" p50=150 p99=1000")
+    done = _endpoint_tests(tmp_path, "staging", ENDPOINT_MAX_P99_MS="800")
+    assert done.stdout.rstrip().endswith(" p50=150 p99=800")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import botocore.session
 import pytest
 
-from project_names import STAGES, Names
+from project_names import CI_JOBS, STAGES, Names
 
 _SESSION = botocore.session.get_session()
 
@@ -80,6 +80,22 @@ CHECKS: dict[str, tuple[dict[str, object], Callable[[Names], str]]] = {
         f"{stage} deploy stack": (STACK_NAME, lambda n, stage=stage: n.deploy_stack(stage))
         for stage in STAGES
     },
+    **{
+        f"ci role {job}": (
+            _shape("iam", "CreateRole", "RoleName"),
+            lambda n, job=job: n.ci_role(job),
+        )
+        for job in CI_JOBS
+    },
+    **{
+        f"ci environment {job}": (
+            # PutParameter's Name: the API model says 1-2048; a name with slashes is a path of at
+            # most 15 levels (https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-su-create.html).
+            {**_shape("ssm", "PutParameter", "Name"), "pattern": r"(/[a-zA-Z0-9_.-]+){1,15}"},
+            lambda n, job=job: n.ci_environment(job),
+        )
+        for job in CI_JOBS
+    },
 }
 
 
@@ -135,3 +151,8 @@ def test_names_in_arns_are_what_sagemaker_writes() -> None:
 def test_in_arn_refuses_a_name_of_another_project() -> None:
     with pytest.raises(ValueError, match="'other-p-1' does not start with project name 'Churn'"):
         Names("Churn", "p-1").in_arn("other-p-1")
+
+
+def test_ci_names_refuse_an_unknown_job() -> None:
+    with pytest.raises(ValueError, match="CI job 'deploy': allowed: image, pipeline"):
+        Names("churn").ci_role("deploy")

@@ -1,9 +1,12 @@
-"""The CodeBuild projects: each runs a buildspec from the repository, with its own role that can do
-only what that buildspec does. Paths are relative to the repository root (the project folder)."""
+"""The build steps: each runs a buildspec from the repository in a CodeBuild project with its own role
+that can do only what that buildspec does, or (GitHub Actions / GitLab CI: external_ci.py) is a CI
+job whose role gets the same permissions and whose environment the same variables. Paths are
+relative to the repository root (the project folder)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aws_cdk import Duration
 from aws_cdk import aws_codebuild as codebuild
@@ -40,6 +43,28 @@ class Targets:
     endpoint_networks: dict[str, JobsVpc] = field(default_factory=dict)
 
 
+class Runner(Protocol):
+    """Makes what runs one step (``construct_id`` names it): a CodeBuild project, or a CI job's
+    role (external_ci.ExternalCi.runner). The step's permissions go to its grant principal."""
+
+    def __call__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        artifacts: Artifacts,
+        buildspec: str,
+        description: str,
+        environment: dict[str, str],
+        privileged: bool = False,
+        cache: codebuild.Cache | None = None,
+    ) -> iam.IGrantable: ...
+
+
+def _allow(step: iam.IGrantable, statement: iam.PolicyStatement) -> None:
+    step.grant_principal.add_to_principal_policy(statement)
+
+
 def _variables(values: dict[str, str]) -> dict[str, codebuild.BuildEnvironmentVariable]:
     return {name: codebuild.BuildEnvironmentVariable(value=value) for name, value in values.items()}
 
@@ -72,9 +97,11 @@ def _project(
     )
 
 
-def image_build(scope: Construct, names: Names, artifacts: Artifacts) -> codebuild.PipelineProject:
+def image_build(
+    scope: Construct, names: Names, artifacts: Artifacts, runner: Runner = _project
+) -> iam.IGrantable:
     """Builds and pushes the one image (Docker needs privileged mode)."""
-    project = _project(
+    project = runner(
         scope,
         "ImageBuild",
         artifacts=artifacts,
@@ -88,10 +115,11 @@ def image_build(scope: Construct, names: Names, artifacts: Artifacts) -> codebui
         cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
     )
     artifacts.repository.grant_pull_push(project)
-    project.add_to_role_policy(
+    _allow(
+        project,
         iam.PolicyStatement(
             actions=["ecr:DescribeImages"], resources=[artifacts.repository.repository_arn]
-        )
+        ),
     )
     return project
 
@@ -105,7 +133,8 @@ def pipeline_run(
     *,
     network: JobsVpc | None = None,
     variables: dict[str, str] | None = None,
-) -> codebuild.PipelineProject:
+    runner: Runner = _project,
+) -> iam.IGrantable:
     """Tests model-build, then upserts and starts the SageMaker pipeline, and upserts the
     ``upserted`` pipelines (the scheduled ones) without starting them. With ``network`` (large) the
     pipelines' jobs run in its subnets and security group. ``variables``: SOURCE_GIT_REPOSITORY
@@ -125,7 +154,7 @@ def pipeline_run(
         environment["JOB_SUBNET_IDS"] = network.subnet_ids
         environment["JOB_SECURITY_GROUP_IDS"] = network.security_group_ids
     environment.update(variables or {})
-    project = _project(
+    project = runner(
         scope,
         "PipelineRun",
         artifacts=artifacts,
@@ -134,7 +163,8 @@ def pipeline_run(
         environment=environment,
     )
     pipeline = arns.build_pipeline(names)
-    project.add_to_role_policy(
+    _allow(
+        project,
         iam.PolicyStatement(
             actions=[
                 "sagemaker:CreatePipeline",
@@ -145,9 +175,10 @@ def pipeline_run(
                 "sagemaker:ListTags",
             ],
             resources=[pipeline],
-        )
+        ),
     )
-    project.add_to_role_policy(
+    _allow(
+        project,
         iam.PolicyStatement(
             actions=[
                 "sagemaker:CreatePipeline",
@@ -157,20 +188,22 @@ def pipeline_run(
                 "sagemaker:ListTags",
             ],
             resources=[arns.pipeline(names, name) for name in upserted],
-        )
+        ),
     )
-    project.add_to_role_policy(
+    _allow(
+        project,
         iam.PolicyStatement(
             actions=["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps"],
             resources=[f"{pipeline}/execution/*"],
-        )
+        ),
     )
-    project.add_to_role_policy(
+    _allow(
+        project,
         iam.PolicyStatement(
             actions=["iam:PassRole"],
             resources=[pipeline_role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
+        ),
     )
     # The SDK uploads step code and the input data under the bucket.
     artifacts.bucket.grant_read_write(project)
@@ -178,8 +211,12 @@ def pipeline_run(
 
 
 def deploy_build(
-    scope: Construct, names: Names, artifacts: Artifacts, targets: Targets
-) -> codebuild.PipelineProject:
+    scope: Construct,
+    names: Names,
+    artifacts: Artifacts,
+    targets: Targets,
+    runner: Runner = _project,
+) -> iam.IGrantable:
     """Picks the newest approved model package and writes each stage's stack parameters (with its
     endpoint's subnets and security groups where ``targets`` gives the stage a VPC)."""
     environment = {
@@ -205,7 +242,7 @@ def deploy_build(
             # The stage's endpoint.yml SubnetIds / SecurityGroupIds (model_deploy.build reads them).
             environment[f"{prefix}_SUBNET_IDS"] = network.subnet_ids
             environment[f"{prefix}_SECURITY_GROUP_IDS"] = network.security_group_ids
-    project = _project(
+    project = runner(
         scope,
         "DeployBuild",
         artifacts=artifacts,
@@ -215,18 +252,20 @@ def deploy_build(
     )
     # `aws cloudformation package` uploads under the project's prefix.
     artifacts.bucket.grant_read_write(project, f"{names.deploy_prefix}*")
-    project.add_to_role_policy(
+    _allow(
+        project,
         iam.PolicyStatement(
             # ListModelPackages takes no resource ARN; it is listed with the group it reads.
             actions=["sagemaker:ListModelPackages"],
             resources=["*"],
-        )
+        ),
     )
-    project.add_to_role_policy(
+    _allow(
+        project,
         iam.PolicyStatement(
             actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
             resources=[arns.model_package_group(names), arns.model_packages(names)],
-        )
+        ),
     )
     # The live stage stacks (model_deploy.release): in another account through its bootstrap
     # pipeline-action role (which may describe them), else read here.
@@ -237,27 +276,32 @@ def deploy_build(
     ]
     local = [s for s in STAGES if s not in targets.pipeline_action_role_arns]
     if roles:
-        project.add_to_role_policy(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=roles))
+        _allow(project, iam.PolicyStatement(actions=["sts:AssumeRole"], resources=roles))
     if local:
-        project.add_to_role_policy(
+        _allow(
+            project,
             iam.PolicyStatement(
                 actions=["cloudformation:DescribeStacks"],
                 resources=[arns.deploy_stack(names, stage) for stage in local],
-            )
+            ),
         )
     return project
 
 
 def endpoint_tests(
-    scope: Construct, names: Names, artifacts: Artifacts, targets: Targets
-) -> codebuild.PipelineProject:
+    scope: Construct,
+    names: Names,
+    artifacts: Artifacts,
+    targets: Targets,
+    runner: Runner = _project,
+) -> iam.IGrantable:
     """Runs the endpoint contract suite against the staging endpoint: directly in the tooling
     account, or through the staging account's ``<name>-endpoint-test`` role (bootstrap)."""
     environment = {"SAGEMAKER_PROJECT_NAME": names.slug}
     test_role = targets.endpoint_test_role_arn
     if test_role:
         environment["STAGING_TEST_ROLE_ARN"] = test_role
-    project = _project(
+    project = runner(
         scope,
         "EndpointTests",
         artifacts=artifacts,
@@ -266,13 +310,12 @@ def endpoint_tests(
         environment=environment,
     )
     if test_role:
-        project.add_to_role_policy(
-            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[test_role])
-        )
+        _allow(project, iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[test_role]))
     else:
-        project.add_to_role_policy(
+        _allow(
+            project,
             iam.PolicyStatement(
                 actions=["sagemaker:InvokeEndpoint"], resources=[arns.endpoint(names, "staging")]
-            )
+            ),
         )
     return project

@@ -1,5 +1,6 @@
 """What starts what: EventBridge rules (model package decisions -> deploy pipeline, release image
-pushes -> build pipeline, failures -> the topic). The patterns are plain functions so the tests
+pushes -> build pipeline, failures -> the topic). With GitHub Actions or GitLab CI the first two
+start its workflows instead (external_ci.Triggers). The patterns are plain functions so the tests
 match them against sample events with a real matcher. Schedules, the drift alarm and the retraining
 triggers live in :mod:`project_infra.monitoring`."""
 
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
@@ -95,40 +95,36 @@ def wire(
     scope: Construct,
     names: Names,
     artifacts: Artifacts,
-    build: codepipeline.Pipeline,
-    deploy: codepipeline.Pipeline,
     *,
+    deploy: events.IRuleTarget,
+    build: events.IRuleTarget,
+    codepipelines: list[str],
     sagemaker_pipelines: list[str],
 ) -> None:
-    """``sagemaker_pipelines``: names of the project's SageMaker pipelines whose failures notify."""
+    """``deploy``/``build``: what starts the deploy and the build (the CodePipeline pipelines, or
+    the CI's workflows). ``codepipelines``: the CodePipeline pipelines whose failures notify (none
+    with another CI, which reports its own failures). ``sagemaker_pipelines``: names of the
+    project's SageMaker pipelines whose failures notify."""
     decision = rule(
         scope,
         "ModelPackageDecision",
-        f"Approved or rejected packages of {names.model_package_group} start the deploy pipeline",
+        f"Approved or rejected packages of {names.model_package_group} start the deploy",
         model_package_decision(names.model_package_group),
     )
-    decision.add_target(targets.CodePipeline(deploy))
+    decision.add_target(deploy)
 
     image = rule(
         scope,
         "ReleaseImagePush",
-        f"Pushes of {RELEASE_TAG_PREFIX}* images start the build pipeline",
+        f"Pushes of {RELEASE_TAG_PREFIX}* images start the build",
         release_image_push(names.ecr_repository),
     )
-    image.add_target(targets.CodePipeline(build))
+    image.add_target(build)
 
     # One message per failure (the batch pipeline's come per step, from monitoring.wire): what
     # failed, where to look, and that nothing was started in response.
     field = events.EventField.from_path
-    for construct_id, description, pattern, message in (
-        (
-            "PipelineFailure",
-            "Failed CodePipeline runs notify the topic",
-            codepipeline_failure([build.pipeline_name, deploy.pipeline_name]),
-            f"CodePipeline pipeline {field('$.detail.pipeline')} failed (execution "
-            f"{field('$.detail.execution-id')}). {NOTHING_STARTED} Its failed action and log: the "
-            "CodePipeline console.",
-        ),
+    failures = [
         (
             "SageMakerPipelineFailure",
             f"Failed runs of the SageMaker pipelines of {names.model_package_group} notify the topic",
@@ -137,8 +133,21 @@ def wire(
             ),
             f"SageMaker pipeline execution {field('$.detail.pipelineExecutionArn')} failed. "
             f"{NOTHING_STARTED} Its failed step and reason: SageMaker Studio, Pipelines.",
-        ),
-    ):
+        )
+    ]
+    if codepipelines:
+        failures.insert(
+            0,
+            (
+                "PipelineFailure",
+                "Failed CodePipeline runs notify the topic",
+                codepipeline_failure(codepipelines),
+                f"CodePipeline pipeline {field('$.detail.pipeline')} failed (execution "
+                f"{field('$.detail.execution-id')}). {NOTHING_STARTED} Its failed action and log: "
+                "the CodePipeline console.",
+            ),
+        )
+    for construct_id, description, pattern, message in failures:
         failure = rule(scope, construct_id, description, pattern)
         failure.add_target(
             targets.SnsTopic(artifacts.topic, message=events.RuleTargetInput.from_text(message))

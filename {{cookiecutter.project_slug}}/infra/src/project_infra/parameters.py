@@ -67,6 +67,7 @@ class Parameters:
     connection_arn: str = ""  # CodeConnections sources only
     repository_owner: str = ""
     repository_name: str = ""
+    gitlab_project_id: str = ""  # [ci] system gitlab-ci: the approval trigger's API path
 
 
 def declare(stack: Stack, settings: Settings) -> Parameters:
@@ -130,25 +131,37 @@ def declare(stack: Stack, settings: Settings) -> Parameters:
         )
     if settings.git_provider == "codecommit":
         return Parameters(project_name, project_id, branch, **schedules)
-    connection_props: dict[str, object] = {"allowed_pattern": CONNECTION_ARN_PATTERN}
-    if settings.codeconnection_arn:
-        connection_props["default"] = settings.codeconnection_arn
-    return Parameters(
-        project_name,
-        project_id,
-        branch,
-        **schedules,
-        connection_arn=parameter(
+    # GitHub Actions / GitLab CI fetch the code themselves: no connection (external_ci.py).
+    connection_arn = ""
+    if not settings.ci.external:
+        connection_props: dict[str, object] = {"allowed_pattern": CONNECTION_ARN_PATTERN}
+        if settings.codeconnection_arn:
+            connection_props["default"] = settings.codeconnection_arn
+        connection_arn = parameter(
             "CodeConnectionArn",
             f"ARN of the AWS CodeConnections connection to {settings.git_provider}.",
             **connection_props,
+        )
+    repository = {
+        "repository_owner": parameter(
+            "RepositoryOwner",
+            "Owner (user, group or workspace) of the repository.",
+            min_length=1,
         ),
-        repository_owner=parameter(
-            "RepositoryOwner", "Owner (user, group or workspace) of the repository.", min_length=1
-        ),
-        repository_name=parameter(
+        "repository_name": parameter(
             "RepositoryName",
             "Name of the repository that holds this project.",
             default=settings.slug,
         ),
+    }
+    if settings.ci.system == "gitlab-ci":
+        repository["gitlab_project_id"] = parameter(
+            "GitLabProjectId",
+            "Numeric id of the GitLab project (its settings page shows it): model package "
+            "decisions start its deploy jobs through the pipelines API.",
+            allowed_pattern="^[0-9]{1,19}$",
+            constraint_description="the project's numeric id",
+        )
+    return Parameters(
+        project_name, project_id, branch, **schedules, **repository, connection_arn=connection_arn
     )

@@ -23,10 +23,39 @@ GIVEN_NETWORK = {
     "security_group_ids": (re.compile(r"sg-[0-9a-f]{8,17}"), 1, 5),
 }
 VPC_ID = re.compile(r"vpc-[0-9a-f]{8,17}")
+# [ci] system: who runs the build and deploy steps, and the git provider each needs.
+CI_SYSTEMS = {"codepipeline": None, "github-actions": "github", "gitlab-ci": "gitlab"}
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html (the ARN an
+# account's provider has; one provider per issuer URL in an account).
+OIDC_PROVIDER_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9./_-]+")
+# CreateSecret's Name: 1-512 of these characters (botocore secretsmanager NameType).
+SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+GITLAB_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*")
+# The files only one CI system's projects have: the [ci] system a project was generated with.
+CI_FILES = {
+    "codepipeline": "model-build/buildspec.yml",
+    "github-actions": ".github/workflows",
+    "gitlab-ci": ".gitlab-ci.yml",
+}
 
 
 class SettingsError(ValueError):
     """A value in project.toml that the stacks cannot use."""
+
+
+@dataclass(frozen=True)
+class CiSettings:
+    """[ci]: CodePipeline (the stack's own pipelines), or GitHub Actions / GitLab CI running the same
+    steps with OIDC roles the stack creates (external_ci.py)."""
+
+    system: str = "codepipeline"
+    oidc_provider_arn: str = ""  # blank: the stack creates the provider of the CI's issuer
+    dispatch_token_secret: str = ""  # the approval trigger's token (events.py)
+    gitlab_url: str = "https://gitlab.com"
+
+    @property
+    def external(self) -> bool:
+        return self.system != "codepipeline"
 
 
 @dataclass(frozen=True)
@@ -63,6 +92,7 @@ class Settings:
     # [tracking] mlflow_app: the infra creates a SageMaker MLflow App (mlflow_app.py) and the
     # pipeline publishes every execution's run to it. Absent: on for MLFLOW_SIZES.
     mlflow_app: bool = False
+    ci: CiSettings = field(default_factory=CiSettings)
 
     def names(self, project_id: str = "local") -> Names:
         return Names(self.slug, project_id)
@@ -129,6 +159,7 @@ def load(path: Path) -> Settings:
         network=given_network(path, data.get("network", {}), subtables=STAGES),
         endpoint_networks=endpoint_networks(path, data.get("network", {})),
         mlflow_app=mlflow_app(path, data),
+        ci=ci_settings(path, data),
     )
     if settings.size not in SIZES:
         raise SettingsError(
@@ -143,7 +174,75 @@ def load(path: Path) -> Settings:
     ):
         raise SettingsError(f"{path} [accounts]: layout='multi' needs both staging and prod ids")
     _check_generated_layout(path, settings.account_layout)
+    needs = CI_SYSTEMS[settings.ci.system]
+    if needs is not None and settings.git_provider != needs:
+        raise SettingsError(
+            f"{path} [ci]: system={settings.ci.system!r} needs [source] provider={needs!r} "
+            f"(got {settings.git_provider!r}); allowed with it: codepipeline"
+        )
+    _check_generated_ci(path, settings.ci.system)
     return settings
+
+
+def ci_settings(path: Path, data: dict[str, Any]) -> CiSettings:
+    """[ci]: absent = codepipeline (projects generated before the table existed)."""
+    table = data.get("ci", {})
+    where = f"{path} [ci]"
+    if not isinstance(table, dict):
+        raise SettingsError(f"{where}: must be a table")
+    system = table.get("system", "codepipeline")
+    if system not in CI_SYSTEMS:
+        raise SettingsError(f"{where}: system={system!r}: allowed: {' | '.join(CI_SYSTEMS)}")
+    allowed = ["system"]
+    if system != "codepipeline":
+        allowed += ["oidc_provider_arn", "dispatch_token_secret"]
+    if system == "gitlab-ci":
+        allowed.append("gitlab_url")
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise SettingsError(
+            f"{where}: unknown key {unknown[0]!r} for system={system!r}; allowed: "
+            + ", ".join(allowed)
+        )
+    values = {key: table[key] for key in allowed[1:] if key in table}
+    for key, item in values.items():
+        if not isinstance(item, str):
+            raise SettingsError(f"{where}: {key}={item!r}: must be a string")
+    provider = values.get("oidc_provider_arn", "")
+    if provider and not OIDC_PROVIDER_ARN.fullmatch(provider):
+        raise SettingsError(
+            f"{where}: oidc_provider_arn={provider!r}: allowed: blank (the stack creates it) or "
+            "arn:aws:iam::<account>:oidc-provider/<issuer host and path>"
+        )
+    if system != "codepipeline":
+        secret = values.get("dispatch_token_secret", "")
+        if not SECRET_NAME.fullmatch(secret):
+            raise SettingsError(
+                f"{where}: dispatch_token_secret={secret!r}: allowed: a Secrets Manager secret "
+                "name (1-512 of letters, digits and / _ + = . @ -)"
+            )
+    gitlab_url = values.get("gitlab_url", CiSettings.gitlab_url)
+    if not GITLAB_URL.fullmatch(gitlab_url):
+        raise SettingsError(
+            f"{where}: gitlab_url={gitlab_url!r}: allowed: https://<host>[/<path>] without a "
+            "trailing slash, e.g. https://gitlab.com"
+        )
+    return CiSettings(system=system, **values)
+
+
+def _check_generated_ci(path: Path, system: str) -> None:
+    """Only the CI files of the system a project was generated with exist (the template's
+    manifest): an edited [ci] system would run steps from files that are not there."""
+    root = path.parent
+    if not (root / "infra").is_dir():
+        return
+    generated = [name for name, marker in CI_FILES.items() if (root / marker).exists()]
+    if len(generated) == 1 and generated[0] != system:
+        raise SettingsError(
+            f"{path} [ci]: system={system!r}: this project was generated with "
+            f"{generated[0]!r} ({CI_FILES[generated[0]]} exists); allowed: {generated[0]!r} "
+            "(generate a new project for another CI system)"
+        )
 
 
 def mlflow_app(path: Path, data: dict[str, Any]) -> bool:

@@ -38,7 +38,7 @@ class Source(Construct):
         super().__init__(scope, construct_id)
         self.parameters = parameters
         self.repository: codecommit.Repository | None = None
-        if not parameters.connection_arn:
+        if not parameters.repository_owner:  # CodeCommit: the stack creates the repository
             seed = assets.Asset(self, "Seed", path=str(repo_root), exclude=SEED_EXCLUDES)
             self.repository = codecommit.Repository(
                 self,

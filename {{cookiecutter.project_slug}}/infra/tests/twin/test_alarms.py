@@ -18,6 +18,14 @@ from project_infra.twin.alarms import AlarmSpec, Datapoint
 from project_infra.twin.bus import Bus, rules_from_template
 from project_infra.twin.emulator import Emulator
 
+
+@pytest.fixture(scope="session")
+def synthesized(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The twin's CodePipeline and CodeBuild emulation reads this project's stack with [ci] system
+    codepipeline (test_ci_jobs.py covers what the twin does for GitHub Actions / GitLab CI)."""
+    return codepipeline_synthesized
+
+
 REGION = "us-east-1"
 END = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -15,6 +15,14 @@ from project_infra.twin import samples
 from project_infra.twin.bus import Bus, Delivery, render_template, rules_from_template
 from project_infra.twin.emulator import Emulator
 
+
+@pytest.fixture(scope="session")
+def synthesized(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The twin's CodePipeline and CodeBuild emulation reads this project's stack with [ci] system
+    codepipeline (test_ci_jobs.py covers what the twin does for GitHub Actions / GitLab CI)."""
+    return codepipeline_synthesized
+
+
 REGION = "us-east-1"
 
 

@@ -817,6 +817,8 @@ def test_the_image_buildspec_pushes_and_exports_a_digest_pinned_uri(
 ) -> None:
     """The project's own model-build/container/buildspec.yml: build, push, export the digest."""
     buildspec = TEMPLATE / "model-build" / "container" / "buildspec.yml"
+    if not buildspec.is_file():
+        pytest.skip("generated for another CI system: no buildspecs")
     text = buildspec.read_text(encoding="utf-8")
     if any(mark in text for mark in ("{" + "{", "{" + "%")):  # split: bakes check for leftovers
         pytest.skip(

@@ -10,6 +10,13 @@ from project_infra.twin.codepipeline import path_matches, triggered
 from project_infra.twin.provision import Resource
 
 
+@pytest.fixture(scope="session")
+def synthesized(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The twin's CodePipeline and CodeBuild emulation reads this project's stack with [ci] system
+    codepipeline (test_ci_jobs.py covers what the twin does for GitHub Actions / GitLab CI)."""
+    return codepipeline_synthesized
+
+
 @pytest.mark.parametrize(
     ("path", "pattern", "expected"),
     [

@@ -15,6 +15,14 @@ from project_infra.twin.interpreters import DELETERS, INTERPRETERS, NOT_EMULATED
 from project_infra.twin.intrinsics import ResolveError, Resolver, references
 from project_infra.twin.provision import MOTO, TWIN, ProvisionError, deploy
 
+
+@pytest.fixture(scope="session")
+def synthesized(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The twin's CodePipeline and CodeBuild emulation reads this project's stack with [ci] system
+    codepipeline (test_ci_jobs.py covers what the twin does for GitHub Actions / GitLab CI)."""
+    return codepipeline_synthesized
+
+
 REGION = "us-east-1"
 
 

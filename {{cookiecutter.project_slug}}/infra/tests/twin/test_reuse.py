@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from project_infra.twin.codebuild import BuildInput, BuildResult, run_build
 from project_infra.twin.reuse import REUSABLE, PassedTests
 
@@ -120,6 +122,8 @@ def test_the_reusable_commands_are_the_buildspecs_own() -> None:
     """A renamed script would silently turn reuse off: each command must be in a buildspec."""
     root = Path(__file__).resolve().parents[3]
     buildspecs = "".join(p.read_text() for p in root.glob("*/buildspec*.yml"))
+    if not buildspecs:
+        pytest.skip("generated for another CI system: the twin runs no CodeBuild build")
     for command, folders in REUSABLE.items():
         assert f"- {command}\n" in buildspecs, command
         assert all((root / folder).is_dir() for folder in folders), folders

@@ -15,6 +15,14 @@ from project_infra.synth_checks import ACCOUNT
 from project_infra.twin import samples
 from project_infra.twin.bus import Bus
 
+
+@pytest.fixture(scope="session")
+def synthesized(codepipeline_synthesized: Synthesized) -> Synthesized:
+    """The twin's CodePipeline and CodeBuild emulation reads this project's stack with [ci] system
+    codepipeline (test_ci_jobs.py covers what the twin does for GitHub Actions / GitLab CI)."""
+    return codepipeline_synthesized
+
+
 ENVELOPE = [
     "version",
     "id",

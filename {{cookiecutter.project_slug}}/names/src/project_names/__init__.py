@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STAGES = ("staging", "prod")
+# The jobs of GitHub Actions / GitLab CI projects ([ci] system): each has its own role and environment.
+CI_JOBS = ("image", "pipeline", "deploy-config", "staging", "prod")
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,22 @@ class Names:
         """Lowercase: CloudFormation keeps a stack name's case in its ARN, and the bootstrap role's
         stack pattern (``bootstrap/target-account.yml``) holds the lowercase name."""
         return f"sagemaker-{self.lowercase}-deploy-{stage}"
+
+    def ci_role(self, job: str) -> str:
+        """The IAM role a GitHub Actions / GitLab CI job of ``job`` assumes (RoleName: up to 64
+        characters; the workflows build its ARN from the project slug and this suffix)."""
+        return f"{self.slug}-ci-{self._ci_job(job)}"
+
+    def ci_environment(self, job: str) -> str:
+        """The SSM parameter holding the ``KEY=value`` lines of ``job``'s environment
+        (ci/job-env.sh reads it)."""
+        return f"/{self.slug}/ci/{self._ci_job(job)}"
+
+    @staticmethod
+    def _ci_job(job: str) -> str:
+        if job not in CI_JOBS:
+            raise ValueError(f"CI job {job!r}: allowed: {', '.join(CI_JOBS)}")
+        return job
 
     @staticmethod
     def capture_prefix(stage: str) -> str:  # below the artifact bucket: a stage's data capture

@@ -19,7 +19,7 @@ from model_container.monitor.requests import values
 from model_container.serve.codec import codes_of
 from project_infra.monitoring import SCHEDULED_TIME, WINDOW_END
 from project_infra.settings import SettingsError, find_project_file
-from project_infra.twin import alarms, deletion, quality, samples
+from project_infra.twin import alarms, ci_jobs, deletion, quality, samples
 from project_infra.twin.codepipeline import triggered
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
 from project_infra.twin.flow import StageError, StageReport, Twin, load, sample_rows
@@ -103,6 +103,11 @@ def default_work_dir(root: Path, slug: str) -> Path:
 
 def run_flow(twin: Twin) -> None:
     twin.stage("1 first run: the README's steps", twin.first_run)
+    if twin.settings.ci.external:
+        # GitHub Actions / GitLab CI: their runners are not emulated (flow.CI_NOT_RUN).
+        twin.stage(ci_jobs.STAGE, lambda r: ci_jobs.check(twin, r))
+        twin.stage(DELETE_STAGE, lambda r: deletion.delete_project(twin, r))
+        return
     twin.stage("2 push: pipelines start", twin.start_pipelines_on_create)
     twin.stage("3 SageMaker pipeline: train, evaluate, register", lambda r: _build_run(twin, r))
     twin.stage("4 approval -> deploy: staging, tests, approval, prod", twin.approve)

@@ -41,10 +41,23 @@ CICD_DELETERS: dict[str, Callable[[Callable[[str], Any], Resource], None]] = {
         repositoryName=r.physical_id
     ),
     "AWS::SNS::Subscription": lambda c, r: c("sns").unsubscribe(SubscriptionArn=r.physical_id),
+    "AWS::IAM::OIDCProvider": lambda c, r: c("iam").delete_open_id_connect_provider(
+        OpenIDConnectProviderArn=f"arn:aws:iam::{_account(c)}:oidc-provider/"
+        f"{r.physical_id.removeprefix('https://')}"
+    ),
+    "AWS::Events::ApiDestination": lambda c, r: c("events").delete_api_destination(
+        Name=r.physical_id
+    ),
+    "AWS::Events::Connection": lambda c, r: c("events").delete_connection(Name=r.physical_id),
+    "AWS::SSM::Parameter": lambda c, r: c("ssm").delete_parameter(Name=r.physical_id),
     # Policies go with their bucket and topic (the bucket is retained, and keeps its policy).
     "AWS::S3::BucketPolicy": lambda _c, _r: None,
     "AWS::SNS::TopicPolicy": lambda _c, _r: None,
 }
+
+
+def _account(clients: Callable[[str], Any]) -> str:
+    return str(clients("sts").get_caller_identity()["Account"])
 
 
 class CleanupError(ProvisionError):

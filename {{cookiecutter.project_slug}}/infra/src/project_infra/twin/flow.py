@@ -40,6 +40,13 @@ from project_model import SCHEMA
 from project_names import Names
 
 FIRST_RUN_HEADING = "## First run on AWS"
+# GitHub Actions / GitLab CI projects: what the twin does not run (its table's row; twin.ci_jobs).
+CI_NOT_RUN = (
+    "the CI's jobs themselves: GitHub-hosted runners and GitLab runners are not emulated; the "
+    "twin checks their roles, environments and triggers, then deletes the project. The jobs run "
+    "the CodeBuild steps' scripts (a CodePipeline project's twin runs those) and "
+    "model-deploy/ci/deploy-stage.sh (its own tests)"
+)
 REPOSITORY_OWNER = "twin-owner"
 # A connection ARN of the documented shape; CodeConnections itself is not emulated.
 CODECONNECTION_ARN = (
@@ -105,6 +112,9 @@ class Twin:
     seen_executions: set[str] = field(default_factory=set)
     passed: PassedTests | None = None  # test runs the builds may reuse (twin.reuse); None: none
     ran: list[Execution] = field(default_factory=list)
+    # GitHub Actions / GitLab CI projects: (endpoint, body) of each request the rules sent an API
+    # destination (twin.ci_jobs reads them; nothing leaves the machine).
+    dispatched: list[tuple[str, str]] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
     # -- plumbing ---------------------------------------------------------------------------------------
@@ -119,6 +129,11 @@ class Twin:
             TWIN_DOCKER_STORE=str(self.work / "docker.json"),
             TWIN_SHIM_LOG=str(self.work / "shims.jsonl"),
         )
+        if self.settings.ci.external:
+            # The README's first run stores the approval trigger's token and passes the project id.
+            env.update(
+                GITHUB_TOKEN="twin-token", GITLAB_TOKEN="twin-token", GITLAB_PROJECT_ID="4242"
+            )
         if self.settings.network is not None or self.settings.endpoint_networks:
             env["NETWORK_CHECK"] = f"{sys.executable} -m project_infra.twin.network_check"
         if self.settings.account_layout == "multi":
@@ -151,7 +166,10 @@ class Twin:
     def coverage(self) -> list[tuple[str, str, str]]:
         """What emulates what, over the CI/CD stack and every stage stack deployed."""
         stacks = [self.stack, *self.deployed.values()] if self.stack else []
-        return sorted({row for stack in stacks for row in stack.coverage()})
+        rows = {row for stack in stacks for row in stack.coverage()}
+        if self.settings.ci.external:
+            rows.add((f"{self.settings.ci.system} jobs", "NONE", CI_NOT_RUN))
+        return sorted(rows)
 
     def schedule_input(self, parameter: str) -> str:
         """The Input of the Scheduler schedule that passes ``parameter`` (as deployed)."""
@@ -461,6 +479,18 @@ class Twin:
             self.clients("sagemaker").start_pipeline_execution(PipelineName=name)
             self.log(f"  rule {delivery.rule} -> StartPipelineExecution {name}")
             return [name]
+        if service == "events" and ":api-destination/" in arn:
+            name = arn.split(":api-destination/", 1)[1].split("/", 1)[0]
+            assert self.stack is not None
+            (destination,) = [
+                r
+                for r in self.stack.of_type("AWS::Events::ApiDestination").values()
+                if r.physical_id == name
+            ]
+            endpoint = str(destination.properties["InvocationEndpoint"])
+            self.dispatched.append((endpoint, delivery.payload))
+            self.log(f"  rule {delivery.rule} -> API destination POST {endpoint}")
+            return []
         if service == "sns":
             self.clients("sns").publish(TopicArn=arn, Message=delivery.text)
             self.log(f"  rule {delivery.rule} -> SNS {arn.rsplit(':', 1)[-1]}")

@@ -5,13 +5,14 @@ rejects what the API rejects), and the few that nothing emulates, with the reaso
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from project_infra.cleanup_handler import RESOURCE_TYPE as CLEANUP
 from project_infra.project_name_handler import RESOURCE_TYPE as PROJECT_NAME
 from project_infra.twin import cleanup, project_name
-from project_infra.twin.provision import Resource, Stack
+from project_infra.twin.provision import ProvisionError, Resource, Stack
 
 Clients = Callable[[str], Any]
 
@@ -316,6 +317,97 @@ def scaling_policy(clients: Clients, res: Resource, _stack: Stack) -> str:
     return "PutScalingPolicy (no scaling activity)"
 
 
+def oidc_provider(clients: Clients, res: Resource, _stack: Stack) -> str:
+    p = res.properties
+    call(
+        clients,
+        "iam",
+        "create_open_id_connect_provider",
+        Url=p["Url"],
+        ClientIDList=p.get("ClientIdList", []),
+        **({"ThumbprintList": p["ThumbprintList"]} if p.get("ThumbprintList") else {}),
+    )
+    return "CreateOpenIDConnectProvider (no token is ever issued: the CI jobs are not run)"
+
+
+DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:([^:}]+):SecretString:::\}\}")
+
+
+def _resolve_secret(clients: Clients, value: str, where: str) -> str:
+    """CloudFormation resolves a secretsmanager dynamic reference at deploy time and fails the
+    stack when the secret does not exist."""
+    match = DYNAMIC_SECRET.fullmatch(value)
+    if match is None:
+        return value
+    try:
+        secret = clients("secretsmanager").get_secret_value(SecretId=match.group(1))
+    except Exception as error:  # the API's ResourceNotFoundException, as CloudFormation reports it
+        raise ProvisionError(
+            f"{where}: the dynamic reference to secret {match.group(1)!r} cannot be resolved "
+            f"({error}); create the secret before deploying the stack"
+        ) from None
+    return str(secret["SecretString"])
+
+
+def events_connection(clients: Clients, res: Resource, _stack: Stack) -> str:
+    p = res.properties
+    auth = json.loads(json.dumps(p["AuthParameters"]))
+    key = auth.get("ApiKeyAuthParameters")
+    if key:
+        key["ApiKeyValue"] = _resolve_secret(
+            clients, key["ApiKeyValue"], f"{res.logical_id} ({res.type})"
+        )
+    call(
+        clients,
+        "events",
+        "create_connection",
+        Name=res.physical_id,
+        AuthorizationType=p["AuthorizationType"],
+        AuthParameters=auth,
+        **_optional(p, "Description"),
+    )
+    return "CreateConnection (the token read from Secrets Manager as CloudFormation would)"
+
+
+def api_destination(clients: Clients, res: Resource, stack: Stack) -> str:
+    p = res.properties
+    connections = {r.physical_id for r in stack.of_type("AWS::Events::Connection").values()}
+    connection = p["ConnectionArn"].rsplit("/", 1)[-1]
+    if connection not in connections:
+        raise ProvisionError(
+            f"{res.logical_id}: connection {p['ConnectionArn']} is not this stack's"
+        )
+    arn = clients("events").describe_connection(Name=connection)["ConnectionArn"]
+    call(
+        clients,
+        "events",
+        "create_api_destination",
+        Name=res.physical_id,
+        ConnectionArn=arn,
+        InvocationEndpoint=p["InvocationEndpoint"],
+        HttpMethod=p["HttpMethod"],
+        **_optional(p, "Description", "InvocationRateLimitPerSecond"),
+    )
+    return (
+        "CreateApiDestination; the twin records what the rules send it (nothing leaves the machine)"
+    )
+
+
+def ssm_parameter(clients: Clients, res: Resource, _stack: Stack) -> str:
+    p = res.properties
+    call(
+        clients,
+        "ssm",
+        "put_parameter",
+        Name=res.physical_id,
+        Value=p["Value"],
+        Type=p["Type"],
+        **_optional(p, "Description", "Tier"),
+        Tags=[{"Key": k, "Value": v} for k, v in p.get("Tags", {}).items()],
+    )
+    return "PutParameter"
+
+
 def _optional(properties: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: properties[k] for k in keys if k in properties}
 
@@ -403,6 +495,10 @@ INTERPRETERS: dict[str, Callable[[Clients, Resource, Stack], str]] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": scalable_target,
     "AWS::ApplicationAutoScaling::ScalingPolicy": scaling_policy,
     "AWS::EC2::SecurityGroupEgress": security_group_egress,
+    "AWS::IAM::OIDCProvider": oidc_provider,
+    "AWS::SSM::Parameter": ssm_parameter,
+    "AWS::Events::Connection": events_connection,
+    "AWS::Events::ApiDestination": api_destination,
     CLEANUP: cleanup.create,
     PROJECT_NAME: project_name.create,
 }

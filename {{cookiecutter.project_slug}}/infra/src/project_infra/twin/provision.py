@@ -53,6 +53,8 @@ MOTO_DEFECTS: dict[str, str] = {
     # moto 5.2.5 looks an S3 destination's bucket up by the ARN with its key prefix
     # (arn:...:bucket/vpc-flow-logs/), finds none and fails the stack.
     "AWS::EC2::FlowLog": "moto fails a flow log into an S3 key prefix",
+    # moto 5.2.5 reads the parameter's Tags as a list; CloudFormation's is a map (key: value).
+    "AWS::SSM::Parameter": "moto fails on CloudFormation's map of tags",
 }
 
 
@@ -110,6 +112,10 @@ NAME_PROPERTY = {
     "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SageMaker::Endpoint": "EndpointName",
     "AWS::SageMaker::MlflowApp": "Name",
+    "AWS::IAM::OIDCProvider": "Url",  # the provider's ARN holds its URL
+    "AWS::Events::Connection": "Name",
+    "AWS::Events::ApiDestination": "Name",
+    "AWS::SSM::Parameter": "Name",
 }
 
 
@@ -161,6 +167,13 @@ ATTRIBUTES: dict[str, Callable[[Stack, str], dict[str, str]]] = {
     "AWS::SageMaker::MlflowApp": lambda s, n: {
         "Arn": _arn(s, "sagemaker", f"mlflow-app/app-{hashlib.sha256(n.encode()).hexdigest()[:12]}")
     },
+    "AWS::IAM::OIDCProvider": lambda s, url: {
+        "Ref": f"arn:aws:iam::{s.account}:oidc-provider/{url.removeprefix('https://')}",
+        "Arn": f"arn:aws:iam::{s.account}:oidc-provider/{url.removeprefix('https://')}",
+    },
+    # EventBridge appends an id to these ARNs; the twin's bus finds them by name.
+    "AWS::Events::Connection": lambda s, n: {"Arn": _arn(s, "events", f"connection/{n}")},
+    "AWS::Events::ApiDestination": lambda s, n: {"Arn": _arn(s, "events", f"api-destination/{n}")},
     # The custom resource's Data, from its handler's own function (twin.project_name runs the
     # whole handler on Create and checks the answer is this).
     project_name_handler.RESOURCE_TYPE: lambda s, _n: project_name_handler.data(
