@@ -5,14 +5,17 @@ tokens, and the approval and release-image events reach the CI's API in the shap
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
+from awscli.customizations.cloudformation import deployer
 from conftest import Synthesized
 
 from project_infra import external_ci
@@ -312,6 +315,24 @@ def test_the_stage_jobs_deploy_as_codepipelines_actions_do(external: Synthesized
                     ),
                 )
             ]
+
+
+def test_the_stage_jobs_may_make_every_call_of_aws_cloudformation_deploy() -> None:
+    """The calls the AWS CLI's `cloudformation deploy` makes (its own code; a waiter polls the
+    operation botocore's waiter model names) are what a stage job may do on its stack."""
+    source = inspect.getsource(deployer)
+    calls = set(re.findall(r"self\._client\.([a-z_]+)\(", source)) - {"get_waiter"}
+    waiters = set(re.findall(r'get_waiter\("([a-z_]+)"\)', source))
+    model = botocore.session.get_session().get_waiter_model("cloudformation")
+    operations = {_camel(call) for call in calls} | {
+        model.get_waiter(_camel(waiter)).operation for waiter in waiters
+    }
+    assert "GetTemplateSummary" in operations  # the update path
+    assert {f"cloudformation:{op}" for op in operations} <= set(external_ci.STACK_ACTIONS)
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def test_the_bootstrap_action_role_may_make_every_call_of_a_stage_deploy() -> None:

@@ -54,8 +54,9 @@ RENAMED = {"STAGING_TEST_ROLE_ARN": "TEST_ROLE_ARN"}
 MODEL_PACKAGE_DECISION = "model-package-decision"
 RELEASE_IMAGE_PUSH = "release-image-push"
 TRIGGER_VARIABLES = {MODEL_PACKAGE_DECISION: "DEPLOY_TRIGGER", RELEASE_IMAGE_PUSH: "BUILD_TRIGGER"}
-# What `aws cloudformation deploy` calls on a stage's stack (the bootstrap's pipeline-action role
-# has the same list for stages in other accounts).
+# What `aws cloudformation deploy` calls on a stage's stack (GetTemplateSummary before an update;
+# a test reads the calls from the AWS CLI's own code), and what CodePipeline's actions call; the
+# bootstrap's pipeline-action role has the same list for stages in other accounts.
 STACK_ACTIONS = [
     "cloudformation:CreateStack",
     "cloudformation:UpdateStack",
@@ -67,6 +68,7 @@ STACK_ACTIONS = [
     "cloudformation:ExecuteChangeSet",
     "cloudformation:DeleteChangeSet",
     "cloudformation:GetTemplate",
+    "cloudformation:GetTemplateSummary",
 ]
 
 
