@@ -214,10 +214,12 @@ def _codepipelines(
     steps: tuple[iam.IGrantable, ...],
     stages: dict[str, StageDeployment],
 ) -> Wiring:
-    image_build, pipeline_run, deploy_build, endpoint_tests = (
-        step if isinstance(step, codebuild.PipelineProject) else _not_a_project(step)
-        for step in steps
-    )
+    projects = [step for step in steps if isinstance(step, codebuild.PipelineProject)]
+    if len(projects) != len(steps):
+        raise TypeError(
+            f"{steps!r}: CodePipeline runs CodeBuild projects; allowed: PipelineProject"
+        )
+    image_build, pipeline_run, deploy_build, endpoint_tests = projects
     build = pipelines.model_build(
         scope,
         names=names,
@@ -261,10 +263,6 @@ def _stage_targets(settings: Settings, names: StackNames) -> dict[str, StageTarg
         )
         for stage in STAGES
     }
-
-
-def _not_a_project(step: iam.IGrantable) -> codebuild.PipelineProject:
-    raise TypeError(f"{step!r}: CodePipeline runs CodeBuild projects; allowed: PipelineProject")
 
 
 def _external_ci(

@@ -152,11 +152,11 @@ class ExternalCi(Construct):
 
     def stage_deployment(
         self, stage: str, target: StageTarget, statements: list[iam.PolicyStatement]
-    ) -> iam.IRole | None:
+    ) -> None:
         """Lets ``stage``'s job deploy its stack as ``deploy-stage.sh`` does. ``statements``
-        (single layout): what CloudFormation needs, for the role this creates and returns."""
+        (single layout): what CloudFormation needs, for the CloudFormation role this creates
+        (the cleanup finds it by its trust: cleanup.deployment_roles)."""
         role = self.roles[stage]
-        created: iam.Role | None = None
         cfn_role_arn = target.cfn_role_arn
         if not cfn_role_arn:
             created = iam.Role(
@@ -191,7 +191,6 @@ class ExternalCi(Construct):
                     },
                 )
             )
-        return created
 
     def publish_environments(self) -> None:
         """One SSM parameter per job; only the job's role may read it."""
