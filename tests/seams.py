@@ -67,6 +67,15 @@ MUTATIONS = {
         "4",
         "Build/StackParameters",  # the deploy build's own template tests catch it first
     ),
+    "endpoint-tests-input-dropped": Mutation(
+        # The endpoint tests send the examples of the deployed package, which reach them as the
+        # deploy build's output (CODEBUILD_SRC_DIR_BuildArtifact); without that second input the
+        # step stops before sending anything (infra's test_repo_contract.py checks the input too).
+        "infra/src/project_infra/pipelines.py",
+        (("                extra_inputs=[build],  # examples.csv of the package deployed\n", ""),),
+        "4",
+        "ENDPOINT_EXAMPLES=/examples.csv is not a file",
+    ),
     # Not here: a renamed stage-config key. The deploy build's same test run stops it (the shipped configs
     # against stage-config.schema.json, model-deploy/tests/test_stage_config.py, which also rejects
     # unknown keys); the mutation above already shows that step runs before any deploy. Each

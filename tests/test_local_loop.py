@@ -69,7 +69,15 @@ def test_pipeline_approve_serve_endpoint_suite_and_monitor(
         suite = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/endpoint"],
             cwd=project / "model-deploy",
-            env={**env, "ENDPOINT_URL": base, "ENDPOINT_MODEL_DIR": str(model_dir)},
+            env={
+                **env,
+                "ENDPOINT_URL": base,
+                "ENDPOINT_MODEL_DIR": str(model_dir),
+                # What `make test-endpoint` sends: the model folder's examples.
+                "ENDPOINT_EXAMPLES": str(
+                    project / "model-build" / "model" / "src" / "project_model" / "examples.csv"
+                ),
+            },
             capture_output=True,
             text=True,
             timeout=600,

@@ -1,7 +1,8 @@
 """Bring your own model, as the project README says: a fresh bake gets the orange-juice example
 (examples/orange-juice: 16 features, two of them categorical, one a string) by replacing only its
 model folder's files and its data, then runs the whole local loop and `make twin` with no change to
-any machinery file.
+any machinery file. That twin run is also the slow tier's one small single-account flow (the sample
+model's twin runs in the large flow of test_twin.py).
 
 The slow tier's reason: only a second, different model shows that nothing outside model-build/model
 and model-build/data knows the sample's columns (server, monitor, baselines, endpoint suite, twin).
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.baking import REPO, WHEELS, bake, free_port, make, twin_work, wait_for_ping
+from tests.baking import REPO, WHEELS, bake, free_port, make, wait_for_ping
+from tests.twin_runs import check_small_flow, run_twin
 
 pytestmark = pytest.mark.slow
 EXAMPLE = REPO / "examples" / "orange-juice"
@@ -148,5 +150,5 @@ def test_orange_juice_replaces_the_sample_model(
     violations = json.loads((report / "constraint_violations.json").read_text())["violations"]
     assert {v["feature_name"] for v in violations} == SHIFTED
 
-    twin = make(project, "twin", twin_work(project), timeout=1500)
-    assert twin.returncode == 0, twin.stdout[-6000:] + twin.stderr[-3000:]
+    # The small project's whole flow in the twin, with this model (tests/twin_runs.py).
+    check_small_flow(*run_twin(project))

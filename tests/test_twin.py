@@ -1,35 +1,25 @@
-"""`make twin` for real, in fresh bakes with their own virtualenvs: the whole CI/CD flow of a small
-single-account project and of a large three-account one against the emulator, and deliberate
-seam breaks that must each fail the flow at the right stage with a message naming the seam.
+"""`make twin` for real, in fresh bakes with their own virtualenvs: the whole CI/CD flow of a large
+three-account project against the emulator, and deliberate seam breaks in a small project that must
+each fail the flow at the right stage with a message naming the seam. The small project's whole
+flow runs once, in test_swap_model.py, with the second model (tests/twin_runs.py).
 
 The slow tier's reason: nothing else runs the flow ACROSS the contracts (buildspecs, synthesized
 pipelines and rules, stage configs, endpoint.yml) the way a first run on AWS does."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from tests.baking import WHEELS, bake, make, twin_work
+from tests.baking import WHEELS, bake, make
 from tests.matrix import PROD, STAGING
 from tests.seams import MUTATIONS
+from tests.twin_runs import STAGES
+from tests.twin_runs import run_twin as _twin
 
 pytestmark = pytest.mark.slow
-STAGES = [
-    "1 first run: the README's steps",
-    "2 push: pipelines start",
-    "3 SageMaker pipeline: train, evaluate, register",
-    "4 approval -> deploy: staging, tests, approval, prod",
-    "5 prod traffic -> data capture",
-    "5a stage config change: instance type + alarm, one push -> deploy pipeline",
-    "6 release image push -> retraining on that image",
-    "7 new training data -> retraining",
-    "8 batch inference: a clean batch scored, a drifted one -> retraining + one notification",
-    "9 delete the project: the stack and what its pipelines created; nothing bills on",
-]
 
 
 def _project(template: Path, output: Path, extra: dict[str, object]) -> Path:
@@ -40,37 +30,9 @@ def _project(template: Path, output: Path, extra: dict[str, object]) -> Path:
     return project
 
 
-def _twin(project: Path) -> tuple[int, str, dict[str, object]]:
-    done = make(project, "twin", twin_work(project), timeout=1500)
-    output = done.stdout + done.stderr
-    match = re.search(r"twin: report (\S+)", output)
-    assert match, output[-4000:]
-    return done.returncode, output, json.loads(Path(match.group(1)).read_text())
-
-
 @pytest.fixture(scope="module")
 def small(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _project(template, tmp_path_factory.mktemp("twin-small"), {"git_provider": "github"})
-
-
-def test_small_single_account_flow(small: Path) -> None:
-    code, output, report = _twin(small)
-    assert code == 0, output[-6000:]
-    assert [(s["name"], s["outcome"]) for s in report["stages"]] == [(s, "ok") for s in STAGES]
-    # The table of what emulates what is printed and covers every type of the CI/CD stack.
-    kinds = {row["type"] for row in report["emulation"]}
-    assert {"AWS::CodePipeline::Pipeline", "AWS::Events::Rule", "AWS::IAM::Role"} <= kinds
-    assert "what emulates what (the CI/CD stack and the stage stacks):" in output
-    runs = [
-        (e["pipeline"].endswith("-batch-inference"), e["status"])
-        for e in report["sagemaker_executions"]
-    ]
-    # first run, release image, new data; the clean batch, the drifted batch, its retraining
-    ok, batch = "Succeeded", True
-    assert runs == [(not batch, ok)] * 3 + [(batch, ok), (batch, "Failed"), (not batch, ok)]
-    # The release image's retraining builds the pushed commit again: its unit tests are not rerun.
-    reused = [r["command"] for r in report["reused_tests"]]
-    assert "bash model-build/ci/unit-tests.sh" in reused, report["reused_tests"]
 
 
 def test_large_three_account_flow(template: Path, tmp_path: Path) -> None:

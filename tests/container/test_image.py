@@ -26,6 +26,7 @@ from tests.baking import PROJECT_TEMPLATE, REPO
 pytestmark = [pytest.mark.slow, pytest.mark.container]
 
 PROJECT = REPO / PROJECT_TEMPLATE
+EXAMPLES = PROJECT / "model-build" / "model" / "src" / "project_model" / "examples.csv"
 CONTEXT = PROJECT / "model-build"  # the image holds the container package and the model folder
 IMAGE = "localhost/mlops-model:container-tier"
 # The sandboxes CI runs in refuse runc's default rlimits (nofile/nproc above the host's); these fit.
@@ -131,7 +132,12 @@ def test_endpoint_suite_passes_against_the_container(
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/endpoint"],
         cwd=PROJECT / "model-deploy",
-        env={**os.environ, "ENDPOINT_URL": url, "ENDPOINT_MODEL_DIR": str(model_dir)},
+        env={
+            **os.environ,
+            "ENDPOINT_URL": url,
+            "ENDPOINT_MODEL_DIR": str(model_dir),
+            "ENDPOINT_EXAMPLES": str(EXAMPLES),
+        },
         capture_output=True,
         text=True,
         timeout=600,

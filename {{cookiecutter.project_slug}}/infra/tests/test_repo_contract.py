@@ -4,8 +4,10 @@ names and files the pipelines pass between actions are the ones the buildspecs p
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -75,3 +77,61 @@ def test_deploy_build_writes_what_the_cloudformation_actions_read(
         f"{stage}-config-export.json",
         f"{stage}-release-export.json",
     } <= set(deploy["artifacts"]["files"])
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _readable_keys(synthesized: Synthesized, role: str) -> list[str]:
+    """The artifact bucket key patterns role ``role`` (a logical id part) may s3:GetObject."""
+    (role_id,) = [k for k in synthesized.resources("AWS::IAM::Role") if role in k]
+    (bucket_id,) = [k for k in synthesized.resources("AWS::S3::Bucket") if "ArtifactBucket" in k]
+    bucket = str(synthesized.resolver.resolve({"Fn::GetAtt": [bucket_id, "Arn"]})) + "/"
+    return [
+        resource[len(bucket) :]
+        for policy in synthesized.resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:GetObject*" in _as_list(statement["Action"])
+        for resource in _as_list(synthesized.resolver.resolve(statement["Resource"]))
+        if isinstance(resource, str) and resource.startswith(bucket)
+    ]
+
+
+def test_the_endpoint_tests_get_the_examples_of_the_deployed_package(
+    codepipeline_synthesized: Synthesized, external_synthesized: Synthesized
+) -> None:
+    """The seam model-build -> model-deploy: the Register step links Evaluate's examples.csv
+    (s3://<bucket>/<project>-<id>/<execution id>/evaluate/evaluation/examples.csv, pinned by
+    model-build's definition tests); the deploy build (CodeBuild, or the external CI's deploy-config
+    job, which has no CodePipeline artifact grant) may read those objects and writes them into its
+    output, and the endpoint tests get that output as their second input."""
+    (deploy,) = [
+        p
+        for p in codepipeline_synthesized.resources("AWS::CodePipeline::Pipeline").values()
+        if any(
+            a["Name"] == "EndpointTests" for s in p["Properties"]["Stages"] for a in s["Actions"]
+        )
+    ]
+    actions = {a["Name"]: a for s in deploy["Properties"]["Stages"] for a in s["Actions"]}
+    assert [o["Name"] for o in actions["StackParameters"]["OutputArtifacts"]] == ["BuildArtifact"]
+    inputs = [i["Name"] for i in actions["EndpointTests"]["InputArtifacts"]]
+    assert inputs == ["SourceArtifact", "BuildArtifact"]  # CODEBUILD_SRC_DIR_BuildArtifact
+
+    for synthesized, role in (
+        (codepipeline_synthesized, "DeployBuildRole"),
+        (external_synthesized, "CiDeployConfigRole"),
+    ):
+        base = "{}-{}".format(
+            *synthesized.resolver.resolve(
+                [{"Ref": "SageMakerProjectName"}, {"Ref": "SageMakerProjectId"}]
+            )
+        )
+        examples = f"{base}/0123abcd4567/evaluate/evaluation/examples.csv"
+        keys = _readable_keys(synthesized, role)
+        assert any(fnmatch.fnmatchcase(examples, key) for key in keys), (role, keys)
+    # Exactly the examples, where the bucket is not readable anyway (the external CI roles).
+    keys = _readable_keys(external_synthesized, "CiDeployConfigRole")
+    model = f"{base}/0123abcd4567/train/model.tar.gz"
+    assert not any(fnmatch.fnmatchcase(model, key) for key in keys), keys

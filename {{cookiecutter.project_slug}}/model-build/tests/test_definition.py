@@ -229,6 +229,7 @@ def test_champion_reaches_evaluate_and_its_gate(definition: dict[str, Any]) -> N
         "image_uri",
         "evaluation_report",
         "bias_report",
+        "endpoint_examples",
         "champion_comparison",
         "champion_absolute_tolerance",
         "champion_relative_tolerance",
@@ -249,6 +250,7 @@ def test_champion_reaches_evaluate_and_its_gate(definition: dict[str, Any]) -> N
     links = Context(parameters={}, execution={}, property_files={}, steps=outputs)
     assert resolve(metadata["evaluation_report"], links) == "s3://b/e/report.html"
     assert resolve(metadata["bias_report"], links) == "s3://b/bias/report.html"
+    assert resolve(metadata["endpoint_examples"], links) == "s3://b/e/examples.csv"
 
 
 def test_register_step_contents(definition: dict[str, Any]) -> None:

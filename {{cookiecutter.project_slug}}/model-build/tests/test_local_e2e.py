@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -307,6 +308,10 @@ def test_a_weaker_candidate_than_the_champion_is_blocked_or_reported(
     for report in ("evaluation_report", "bias_report"):  # the package links its HTML reports
         uri = record["CustomerMetadataProperties"][report]
         assert uri.endswith("/report.html") and (work / "s3" / uri[len("s3://") :]).is_file()
+    examples = record["CustomerMetadataProperties"]["endpoint_examples"]
+    assert examples.endswith("/evaluate/evaluation/examples.csv")
+    packaged = resources.files("project_model").joinpath("examples.csv").read_text()
+    assert (work / "s3" / examples[len("s3://") :]).read_text() == packaged
     metrics = record["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     champion = json.loads((work / "s3" / metrics[len("s3://") :]).read_text())["champion"]
     assert champion["gate"] == "pass" and champion["within_tolerance"] is False

@@ -3,9 +3,11 @@
 # runtime API (InvokeEndpoint); JUnit results in endpoint-tests.xml at the project root.
 # Usage: model-deploy/ci/endpoint-tests.sh [staging|prod]
 # Environment: SAGEMAKER_PROJECT_NAME (the slug), AWS_REGION, optional TEST_ROLE_ARN (a role in the
-# stage's account that may invoke its endpoint, assumed first), optional ENDPOINT_MAX_P50_MS and
-# ENDPOINT_MAX_P99_MS (latency bounds; the defaults below are the one home of the CI's bounds, which
-# every CI system reads). Runs after model-deploy/ci/install.sh.
+# stage's account that may invoke its endpoint, assumed first), optional ENDPOINT_EXAMPLES (the
+# requests to send; default model-deploy/build/examples.csv, which model-deploy/ci/build-config.sh
+# writes from the deployed model package), optional ENDPOINT_MAX_P50_MS and ENDPOINT_MAX_P99_MS
+# (latency bounds; the defaults below are the one home of the CI's bounds, which every CI system
+# reads). Runs after model-deploy/ci/install.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -17,6 +19,13 @@ case "${stage}" in
     exit 1
     ;;
 esac
+examples="${ENDPOINT_EXAMPLES:-model-deploy/build/examples.csv}"
+if [ ! -f "${examples}" ]; then
+  echo "error: ENDPOINT_EXAMPLES=${examples} is not a file; allowed: the examples.csv model-deploy/ci/build-config.sh writes (the deploy-config output)" >&2
+  exit 1
+fi
+ENDPOINT_EXAMPLES="$(cd "$(dirname "${examples}")" && pwd)/$(basename "${examples}")"
+export ENDPOINT_EXAMPLES
 if [ -n "${TEST_ROLE_ARN:-}" ]; then
   credentials="$(aws sts assume-role --role-arn "${TEST_ROLE_ARN}" --role-session-name endpoint-tests \
     --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)"

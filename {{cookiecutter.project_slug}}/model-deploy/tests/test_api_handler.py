@@ -337,14 +337,21 @@ def gateway(api: tuple[Any, Any, Any]) -> Iterator[str]:
 
 
 def test_the_endpoint_contract_suite_passes_through_the_api(
-    gateway: str, served: tuple[Any, Any, Path]
+    gateway: str, served: tuple[Any, list[bytes], Path], tmp_path: Path
 ) -> None:
     """tests/endpoint with ENDPOINT_API_URL: every test the API can serve passes (the routes it does
     not expose skip). The latency test is left out: here it would time the stand-ins, not the API."""
+    _, rows, model_dir = served
+    features = json.loads((model_dir / "model-metadata.json").read_text())["features"]
+    examples = (
+        tmp_path / "examples.csv"
+    )  # the served model's rows, as build/examples.csv holds them
+    examples.write_bytes(b"\n".join([",".join(features).encode(), *rows]) + b"\n")
     env = {
         **os.environ,
         "ENDPOINT_API_URL": gateway,
-        "ENDPOINT_MODEL_DIR": str(served[2]),  # exact scores too
+        "ENDPOINT_EXAMPLES": str(examples),
+        "ENDPOINT_MODEL_DIR": str(model_dir),  # exact scores too
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from model_deploy.build import BuildError, Project, StageTarget, build, main, stage_parameters
+from model_deploy.build import (
+    BuildError,
+    Project,
+    StageTarget,
+    build,
+    main,
+    package_examples,
+    stage_parameters,
+)
 from model_deploy.stage_config import load as load_stage_config
 
 HERE = Path(__file__).resolve().parents[1]
@@ -30,7 +40,17 @@ def no_stack(_stage: str) -> None:
     """No stage deployed yet (the release tests below read real stacks)."""
 
 
-def add_packages(sagemaker: Any, *statuses: str, group: str = GROUP) -> list[str]:
+EXAMPLES = b"Age,Shape,Margin,Density\n67,3,5,3\n43,1,1,\n"
+
+
+def some_examples(_package_arn: str) -> bytes:
+    """The package's example requests (package_examples reads them from S3: tested below)."""
+    return EXAMPLES
+
+
+def add_packages(
+    sagemaker: Any, *statuses: str, group: str = GROUP, metadata: dict[str, str] | None = None
+) -> list[str]:
     spec = {
         "Containers": [{"Image": IMAGE}],
         "SupportedContentTypes": ["text/csv", "application/json"],
@@ -38,7 +58,10 @@ def add_packages(sagemaker: Any, *statuses: str, group: str = GROUP) -> list[str
     }
     return [
         sagemaker.create_model_package(
-            ModelPackageGroupName=group, ModelApprovalStatus=status, InferenceSpecification=spec
+            ModelPackageGroupName=group,
+            ModelApprovalStatus=status,
+            InferenceSpecification=spec,
+            CustomerMetadataProperties=metadata or {},
         )["ModelPackageArn"]
         for status in statuses
     ]
@@ -55,7 +78,12 @@ def _shadow(config_dir: Path, mode: str = "off", version: int | None = None) -> 
     return config_dir
 
 
-def run(sagemaker: Any, tmp_path: Path, group: str = GROUP) -> dict[str, dict[str, Any]]:
+def run(
+    sagemaker: Any,
+    tmp_path: Path,
+    group: str = GROUP,
+    examples: Callable[[str], bytes] = some_examples,
+) -> dict[str, dict[str, Any]]:
     written = build(
         sagemaker,
         group=group,
@@ -64,6 +92,7 @@ def run(sagemaker: Any, tmp_path: Path, group: str = GROUP) -> dict[str, dict[st
         out_dir=tmp_path / "out",
         env=ENV,
         live_stacks=no_stack,
+        examples=examples,
     )
     return {stage: json.loads(path.read_text()) for stage, path in written.items()}
 
@@ -106,6 +135,51 @@ def test_picks_the_newest_approved_package(sagemaker: Any, tmp_path: Path) -> No
     assert documents["staging"]["Parameters"]["VolumeKmsKeyArn"] == ""
 
 
+def test_the_approved_packages_examples_are_written_beside_the_configs(
+    sagemaker: Any, tmp_path: Path
+) -> None:
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    arns = add_packages(sagemaker, "Approved", "Approved", "PendingManualApproval")
+    asked = []
+
+    def examples(arn: str) -> bytes:
+        asked.append(arn)
+        return EXAMPLES
+
+    run(sagemaker, tmp_path, examples=examples)
+    assert asked == [arns[1]]
+    assert (tmp_path / "out" / "examples.csv").read_bytes() == EXAMPLES
+
+
+def test_package_examples_reads_the_uri_the_package_names(sagemaker: Any, tmp_path: Path) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="artifacts")
+    key = "demo-p-abc123/exec1/evaluate/evaluation/examples.csv"
+    s3.put_object(Bucket="artifacts", Key=key, Body=EXAMPLES)
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    (linked,) = add_packages(
+        sagemaker, "Approved", metadata={"endpoint_examples": f"s3://artifacts/{key}"}
+    )
+    (unlinked,) = add_packages(sagemaker, "Approved")
+    (gone,) = add_packages(
+        sagemaker, "Approved", metadata={"endpoint_examples": "s3://artifacts/deleted.csv"}
+    )
+    read = package_examples(sagemaker, s3)
+    assert read(linked) == EXAMPLES
+    with pytest.raises(
+        BuildError,
+        match=rf"^model package {unlinked} has no CustomerMetadataProperties.endpoint_examples "
+        r"\(an s3:// URI; found ''\): the endpoint tests send",
+    ):
+        read(unlinked)
+    with pytest.raises(BuildError, match=r"^cannot read s3://artifacts/deleted.csv \(endpoint_"):
+        read(gone)
+    # A package without examples stops the build before any file is written.
+    with pytest.raises(BuildError, match=r"has no CustomerMetadataProperties\.endpoint_examples"):
+        run(sagemaker, tmp_path, examples=lambda _arn: read(unlinked))
+    assert not (tmp_path / "out").exists()
+
+
 def test_group_arn_of_a_central_registry_account(sagemaker: Any, tmp_path: Path) -> None:
     """medium/large read the registry by group ARN (possibly another account's)."""
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
@@ -142,6 +216,7 @@ def test_cross_account_package_arn_is_passed_through(tmp_path: Path) -> None:
         out_dir=tmp_path,
         env=ENV,
         live_stacks=no_stack,
+        examples=some_examples,
     )
     prod = json.loads(written["prod"].read_text())["Parameters"]
     assert prod["ModelPackageArn"].endswith(":333333333333:model-package/demo-models/7")
@@ -197,6 +272,7 @@ def test_missing_target_environment_is_named(sagemaker: Any, tmp_path: Path) -> 
             out_dir=tmp_path,
             env=env,
             live_stacks=no_stack,
+            examples=some_examples,
         )
 
 
@@ -221,6 +297,7 @@ def test_an_api_without_its_role_stops_the_build_naming_the_variable(
             out_dir=out,
             env=ENV,
             live_stacks=no_stack,
+            examples=some_examples,
         )
     assert not out.exists()  # checked before the registry is asked (it holds no package yet)
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
@@ -234,6 +311,7 @@ def test_an_api_without_its_role_stops_the_build_naming_the_variable(
         out_dir=out,
         env={**ENV, "PROD_API_HANDLER_ROLE_ARN": role},
         live_stacks=no_stack,
+        examples=some_examples,
     )
     parameters = json.loads(written["prod"].read_text())["Parameters"]
     assert (parameters["ApiEnabled"], parameters["ApiHandlerRoleArn"]) == ("true", role)
@@ -305,6 +383,7 @@ def _build(sagemaker: Any, tmp_path: Path, mode: str, version: int | None) -> di
         out_dir=tmp_path / "out",
         env=ENV,
         live_stacks=no_stack,
+        examples=some_examples,
     )
     return {stage: json.loads(path.read_text())["Parameters"] for stage, path in written.items()}
 

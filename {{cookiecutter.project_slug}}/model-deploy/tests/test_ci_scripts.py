@@ -16,6 +16,7 @@ ROOT = Path(__file__).parents[1]
 FAKE_PYTHON = f"""#!/bin/sh
 # the real interpreter, but `-m pytest` only reports what it would test
 if [ "$1" = "-m" ] && [ "$2" = "pytest" ]; then
+  echo "examples=$ENDPOINT_EXAMPLES"
   echo "pytest in $(basename "$PWD") endpoint=$ENDPOINT_NAME key=${{AWS_ACCESS_KEY_ID:-}} token=${{AWS_SESSION_TOKEN:-}} p50=$ENDPOINT_MAX_P50_MS p99=$ENDPOINT_MAX_P99_MS"
   exit 0
 fi
@@ -68,6 +69,10 @@ def _endpoint_tests(tmp_path: Path, *args: str, **env: str) -> subprocess.Comple
         "CALLS": str(tmp_path / "calls"),
         **env,
     }
+    if "ENDPOINT_EXAMPLES" not in env:  # the deploy build's output, as CodePipeline hands it over
+        (tmp_path / "BuildArtifact").mkdir(exist_ok=True)
+        (tmp_path / "BuildArtifact" / "examples.csv").write_text("Age\n67\n")
+        environ["ENDPOINT_EXAMPLES"] = str(tmp_path / "BuildArtifact" / "examples.csv")
     return subprocess.run(
         ["bash", str(ROOT / "ci" / "endpoint-tests.sh"), *args],
         env=environ,
@@ -100,6 +105,22 @@ def test_endpoint_tests_refuse_an_unknown_stage_in_one_line(tmp_path: Path) -> N
     done = _endpoint_tests(tmp_path, "qa")
     assert done.returncode == 1
     assert done.stdout == "error: stage 'qa' is not one of: staging, prod\n"
+
+
+def test_endpoint_tests_send_the_deployed_packages_examples(tmp_path: Path) -> None:
+    """Default: model-deploy/build/examples.csv (the deploy-config output the GitHub and GitLab
+    jobs download); a given file is handed to the suite by absolute path; none is one line."""
+    done = _endpoint_tests(tmp_path, "staging")
+    assert f"examples={tmp_path / 'BuildArtifact' / 'examples.csv'}\n" in done.stdout
+    if (ROOT / "build" / "examples.csv").exists():
+        pytest.skip("a deploy build ran in this folder: its build/examples.csv is the default")
+    done = _endpoint_tests(tmp_path, "staging", ENDPOINT_EXAMPLES="")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: ENDPOINT_EXAMPLES=model-deploy/build/examples.csv is not a file; allowed: the "
+        "examples.csv model-deploy/ci/build-config.sh writes (the deploy-config output)\n"
+    )
+    assert not (tmp_path / "calls").exists()  # stopped before assuming any role
 
 
 def test_endpoint_tests_hold_the_ci_latency_bounds(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_build import ENV, PROJECT, add_packages, no_stack
+from test_build import ENV, PROJECT, add_packages, no_stack, some_examples
 
 from model_deploy.build import build
 
@@ -120,6 +120,7 @@ def _built(sagemaker: Any, tmp_path: Path) -> dict[str, dict[str, Any]]:
         out_dir=out,
         env=ENV,
         live_stacks=no_stack,
+        examples=some_examples,
     )
     return {path.name: json.loads(path.read_text()) for path in sorted(out.glob("*.json"))}
 

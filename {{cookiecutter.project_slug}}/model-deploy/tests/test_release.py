@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from test_build import ENV, GROUP, PROJECT, _shadow, add_packages
+from test_build import ENV, GROUP, PROJECT, _shadow, add_packages, some_examples
 from test_stack_updates import (
     REDEPLOY,
     aws_rejects,
@@ -146,6 +146,7 @@ def test_the_build_reads_prod_in_its_account_and_writes_the_release(
         out_dir=tmp_path / "out",
         env=env,
         live_stacks=stack_reader(PROJECT, env),
+        examples=some_examples,
     )
     release = json.loads((tmp_path / "out" / f"prod{RELEASE_SUFFIX}").read_text())
     deploy = json.loads((tmp_path / "out" / "prod-config-export.json").read_text())

@@ -252,6 +252,9 @@ def deploy_build(
     )
     # `aws cloudformation package` uploads under the project's prefix.
     artifacts.bucket.grant_read_write(project, f"{names.deploy_prefix}*")
+    # The approved package's example requests (model_deploy.build.package_examples): what the
+    # model-build pipeline's Evaluate step writes, s3://<bucket>/<base>/<execution>/evaluate/...
+    artifacts.bucket.grant_read(project, f"{names.base}/*/evaluate/evaluation/examples.csv")
     _allow(
         project,
         iam.PolicyStatement(

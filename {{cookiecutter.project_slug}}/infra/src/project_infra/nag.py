@@ -30,7 +30,7 @@ WILDCARDS: tuple[tuple[str, str], ...] = (
         r"Action::cloudformation:(DescribeStack|GetTemplate)\*",
         "CodePipeline's CloudFormation action, on the stage's own stack only",
     ),
-    (r"Resource::<\w+ArtifactBucket\w+\.Arn>/.*\*", OBJECTS),
+    (r"Resource::<\w+ArtifactBucket\w+\.Arn>/.*\*.*", OBJECTS),
     (
         r"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:"
         r"stack/sagemaker-<ProjectName\.Lowercase>-deploy-(staging|prod)/\*",

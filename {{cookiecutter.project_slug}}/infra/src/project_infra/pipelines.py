@@ -17,6 +17,7 @@ from project_infra.source import Source
 from project_names import Names
 
 IMAGE_ARTIFACT = "ImageArtifact"  # model-build/buildspec.yml reads CODEBUILD_SRC_DIR_ImageArtifact
+# The deploy build's output; model-deploy/buildspec-endpoint-test.yml reads CODEBUILD_SRC_DIR_BuildArtifact.
 BUILD_ARTIFACT = "BuildArtifact"
 BUILD_PATHS = ["model-build/**"]
 DEPLOY_PATHS = ["model-deploy/**"]
@@ -135,7 +136,12 @@ def model_deploy(
     pipeline.add_stage(
         stage_name="TestStaging",
         actions=[
-            actions.CodeBuildAction(action_name="EndpointTests", project=endpoint_tests, input=code)
+            actions.CodeBuildAction(
+                action_name="EndpointTests",
+                project=endpoint_tests,
+                input=code,
+                extra_inputs=[build],  # examples.csv of the package deployed
+            )
         ],
     )
     pipeline.add_stage(

@@ -36,3 +36,38 @@ def test_the_names_set_on_makes_command_line() -> None:
         "ARGS",
         "CDK",
     }
+
+
+def test_an_approval_keeps_the_packages_metadata_as_on_aws() -> None:
+    """UpdateModelPackage adds and overwrites the given CustomerMetadataProperties and removes only
+    CustomerMetadataPropertiesToRemove (moto 5.2.5 alone replaces them: twin.emulator._fix_moto)."""
+    emulator = Emulator("us-east-1").start()
+    try:
+        sagemaker = emulator.client("sagemaker")
+        sagemaker.create_model_package_group(ModelPackageGroupName="g")
+        arn = sagemaker.create_model_package(
+            ModelPackageGroupName="g",
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/i:1"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            CustomerMetadataProperties={"endpoint_examples": "s3://b/e.csv", "old": "1"},
+        )["ModelPackageArn"]
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+        assert described["ModelApprovalStatus"] == "Approved"
+        assert described["CustomerMetadataProperties"] == {
+            "endpoint_examples": "s3://b/e.csv",
+            "old": "1",
+        }
+        sagemaker.update_model_package(
+            ModelPackageArn=arn,
+            CustomerMetadataProperties={"old": "2", "new": "3"},
+            CustomerMetadataPropertiesToRemove=["endpoint_examples"],
+        )
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+        assert described["CustomerMetadataProperties"] == {"old": "2", "new": "3"}
+    finally:
+        emulator.stop()

@@ -431,6 +431,11 @@ class StepBuilder:
                     on="/", values=[output_uri(evaluate, "evaluation"), "report.html"]
                 ),
                 "bias_report": Join(on="/", values=[output_uri(bias, "bias"), "report.html"]),
+                # The example requests Evaluate checked with this model (model_container.examples):
+                # the endpoint tests of a stage send the examples of the package it runs.
+                "endpoint_examples": Join(
+                    on="/", values=[output_uri(evaluate, "evaluation"), "examples.csv"]
+                ),
                 **(metadata or {}),
             },
         )

@@ -4,6 +4,8 @@ CodeBuild runs this before the CodePipeline CloudFormation actions; each output 
 (``<stage>-config-export.json``) merges the stage's checked knobs with the model package ARN, the
 target account's execution role, the data capture location, the KMS key and the project tags. It
 never deploys "whatever is latest": without an approved package it stops and says what to do.
+Beside them, ``examples.csv``: the example requests registered with that package, which the
+endpoint tests send (model-deploy/ci/endpoint-tests.sh).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ from model_deploy.stage_config import load as load_stage_config
 from project_names import Names
 
 STAGES = ("staging", "prod")
+# The package's example requests (CustomerMetadataProperties, written by the model-build pipeline's
+# Register step) and the file the endpoint tests read beside the stage configurations.
+EXAMPLES_KEY = "endpoint_examples"
+EXAMPLES_FILE = "examples.csv"
 HERE = Path(__file__).resolve().parents[2]
 # A stage endpoint's VPC (project.toml [network.<stage>], which the infra sets on the deploy project as
 # <STAGE>_SUBNET_IDS and <STAGE>_SECURITY_GROUP_IDS, comma-separated): a hosted model needs at least
@@ -152,6 +158,33 @@ def latest_approved_package(sagemaker: Any, group: str) -> dict[str, Any]:
             "--model-package-arn <arn> --model-approval-status Approved`, then rerun the deploy pipeline"
         )
     return packages[0]
+
+
+def package_examples(sagemaker: Any, s3: Any) -> Callable[[str], bytes]:
+    """Reads a package's example requests: the S3 object its ``endpoint_examples`` metadata names."""
+
+    def read(package_arn: str) -> bytes:
+        try:
+            described = sagemaker.describe_model_package(ModelPackageName=package_arn)
+        except (ClientError, BotoCoreError) as error:
+            raise BuildError(f"cannot describe model package {package_arn}: {error}") from error
+        uri = described.get("CustomerMetadataProperties", {}).get(EXAMPLES_KEY, "")
+        match = re.fullmatch(r"s3://([^/]+)/(.+)", uri)
+        if not match:
+            raise BuildError(
+                f"model package {package_arn} has no CustomerMetadataProperties.{EXAMPLES_KEY} "
+                f"(an s3:// URI; found {uri!r}): the endpoint tests send the example requests the "
+                "model-build pipeline registers with each package; run that pipeline again and "
+                "approve its package"
+            )
+        try:
+            return bytes(s3.get_object(Bucket=match[1], Key=match[2])["Body"].read())
+        except (ClientError, BotoCoreError) as error:
+            raise BuildError(
+                f"cannot read {uri} ({EXAMPLES_KEY} of {package_arn}): {error}"
+            ) from error
+
+    return read
 
 
 def package_version(sagemaker: Any, group: str, version: int) -> dict[str, Any]:
@@ -333,13 +366,15 @@ def build(
     out_dir: Path,
     env: Mapping[str, str],
     live_stacks: Callable[[str], Mapping[str, Any] | None],
+    examples: Callable[[str], bytes],
     stages: Sequence[str] = STAGES,
 ) -> dict[str, Path]:
     """Check every stage first, then write every file: a bad stage leaves no half-written output.
 
     Per stage: ``<stage>-config-export.json`` (the deploy) and ``<stage>-release-export.json`` (the
     release action before it, model_deploy.release); ``live_stacks(stage)`` is the stage's live
-    stack (model_deploy.release.live_stack) or None.
+    stack (model_deploy.release.live_stack) or None. Once: ``examples.csv``, ``examples(arn)`` of
+    the approved package (package_examples).
     """
     configs = {stage: load_stage_config(config_dir / f"{stage}-config.json") for stage in stages}
     targets = {stage: StageTarget.from_env(stage, env) for stage in stages}
@@ -356,7 +391,9 @@ def build(
         print(f"{stage}: {why}")
         documents[f"{stage}-config-export.json"] = document
         documents[f"{stage}{RELEASE_SUFFIX}"] = release
+    requests = examples(approved["ModelPackageArn"])
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / EXAMPLES_FILE).write_bytes(requests)
     written = {}
     for file_name, document in documents.items():
         path = out_dir / file_name
@@ -420,14 +457,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "no model package group: pass --model-package-group or set MODEL_PACKAGE_GROUP_NAME"
             )
         project = Project.from_file(args.project_file, os.environ.get("SAGEMAKER_PROJECT_ID", ""))
+        sagemaker = boto3.client("sagemaker")
         build(
-            boto3.client("sagemaker"),
+            sagemaker,
             group=args.model_package_group,
             project=project,
             config_dir=args.config_dir,
             out_dir=args.out_dir,
             env=os.environ,
             live_stacks=stack_reader(project, os.environ),
+            examples=package_examples(sagemaker, boto3.client("s3")),
             stages=tuple(args.stage or STAGES),
         )
     except (BuildError, StageConfigError) as error:

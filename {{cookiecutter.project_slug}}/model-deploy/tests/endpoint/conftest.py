@@ -8,7 +8,9 @@ ENDPOINT_API_URL=<the stack's ApiUrl> pytest tests/endpoint   through the stage'
 ENDPOINT_MODEL_DIR=<folder with model-metadata.json>  also check exact scores against the model
 ENDPOINT_EXAMPLES=<CSV file>                           requests to send: a header naming the features,
                                                        then rows as clients send them (default:
-                                                       model-build/model/examples.csv)
+                                                       build/examples.csv, the deployed package's,
+                                                       written by build-deploy-config; `make
+                                                       test-endpoint` sends the model folder's)
 ENDPOINT_MAX_P50_MS / ENDPOINT_MAX_P99_MS              latency bounds at small load (20 / 250)
 """
 
@@ -22,7 +24,9 @@ from pathlib import Path
 import pytest
 from transport import ApiTransport, HttpTransport, SageMakerTransport
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "model-build" / "model" / "examples.csv"
+# The deployed package's examples (model_deploy.build writes them): this folder reads nothing of the
+# model-build side's source.
+EXAMPLES = Path(__file__).resolve().parents[2] / "build" / "examples.csv"
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +65,13 @@ def model_dir() -> Path | None:
 @pytest.fixture(scope="session")
 def examples() -> tuple[tuple[str, ...], list[list[str]]]:
     """(feature names, rows of field texts; "" = missing) of the example requests."""
-    path = Path(os.environ.get("ENDPOINT_EXAMPLES", "").strip() or EXAMPLES)
+    given = os.environ.get("ENDPOINT_EXAMPLES", "").strip()
+    path = Path(given or EXAMPLES)
+    if not given and not path.is_file():
+        raise pytest.UsageError(
+            f"no example requests at {path}: set ENDPOINT_EXAMPLES to a CSV file (a header naming "
+            "the features, then rows) or run build-deploy-config, which writes that file"
+        )
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             header, *rows = [row for row in csv.reader(handle) if row]

@@ -138,12 +138,42 @@ def _fix_moto() -> None:
 
     - ListTags on a versioned model package ARN (``model-package/<group>/<version>``): moto 5.2.5
       looks the resource up as ``<type>/<name>`` and answers 500; AWS lists the package's tags
-      (the batch pipeline's LatestApprovedModel step copies them to the Model it creates)."""
+      (the batch pipeline's LatestApprovedModel step copies them to the Model it creates).
+    - UpdateModelPackage: moto 5.2.5 replaces the package's CustomerMetadataProperties with the
+      call's (none, for an approval: every property is lost); AWS adds and overwrites the given
+      keys and removes only CustomerMetadataPropertiesToRemove (which exists for that reason), so
+      the approved package keeps what the pipeline registered (``endpoint_examples``, which the
+      deploy build reads)."""
     from moto.sagemaker.models import SageMakerModelBackend  # noqa: PLC0415
 
     resolve = SageMakerModelBackend._get_resource_from_arn
     if getattr(resolve, "twin_fix", False):
         return
+    update = SageMakerModelBackend.update_model_package
+
+    def update_model_package(
+        self: SageMakerModelBackend,
+        model_package_arn: str,
+        model_approval_status: str | None,
+        approval_description: str | None,
+        customer_metadata_properties: dict[str, str] | None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> str:
+        mapped = self.model_package_name_mapping.get(model_package_arn, model_package_arn)
+        package = self.model_packages.get(mapped)
+        kept = dict(getattr(package, "customer_metadata_properties", None) or {})
+        return update(
+            self,
+            model_package_arn,
+            model_approval_status,
+            approval_description,
+            {**kept, **(customer_metadata_properties or {})},
+            *args,
+            **kwargs,
+        )
+
+    SageMakerModelBackend.update_model_package = update_model_package  # type: ignore[method-assign]
 
     def resource_from_arn(self: SageMakerModelBackend, arn: str) -> Any:
         if ":model-package/" in arn:

@@ -5,9 +5,10 @@
 ``processing/evaluation/evaluation.json`` (the ``binary_classification_metrics`` shape SageMaker Model
 Monitor and the model registry use), ``constraints.json`` (Model Monitor's model-quality constraints
 for the model-quality monitor: ``model_container.quality_constraints``), ``report.html`` and its PNG
-plots. When ``processing/champion/`` holds the approved model (the Champion step's output), it is
-scored on the same test rows and the comparison (``model_container.comparison``) is the report's
-``champion`` section, which the pipeline's ChampionGate reads. Its MLflow record (with the
+plots, and ``examples.csv`` (the model folder's example requests, checked with this model:
+``model_container.examples``). When ``processing/champion/`` holds the approved model (the Champion
+step's output), it is scored on the same test rows and the comparison (``model_container.comparison``)
+is the report's ``champion`` section, which the pipeline's ChampionGate reads. Its MLflow record (with the
 evaluation folder) goes to ``processing/tracking/`` (model_container.tracking).
 """
 
@@ -17,7 +18,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from model_container import artifact, comparison, quality_constraints, tracking
+from model_container import artifact, comparison, examples, quality_constraints, tracking
 from model_container.champion import CHAMPION_FILE, MODEL_FILE
 from model_container.data import read_channel
 from model_container.entrypoint import StepArgumentParser, StepError, run_step
@@ -88,6 +89,7 @@ def evaluate(argv: Sequence[str] | None = None) -> None:
 
     out = processing("evaluation")
     out.mkdir(parents=True, exist_ok=True)
+    examples.write_checked(model, out)
     (out / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     # The model-quality monitor's baseline: these metrics less a slack (quality_constraints.SLACK).
     limits = quality_constraints.suggest(

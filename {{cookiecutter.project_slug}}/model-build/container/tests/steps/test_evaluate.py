@@ -13,7 +13,7 @@ from sklearn import metrics as sk
 from step_helpers import assert_one_line_error, labels_and_scores, place
 
 import project_model
-from model_container import evaluate, quality_constraints
+from model_container import evaluate, examples, quality_constraints
 from model_container.data import Dataset, write_channel
 from project_model import Fitted
 
@@ -135,3 +135,45 @@ def test_errors_are_one_line(
     assert_one_line_error(
         capsys, opt_ml, f"test data has features {['extra', *names]}", f"the model expects {names}"
     )
+
+
+def test_the_example_requests_are_checked_and_written(
+    opt_ml: Path, model_archive: Path, splits: dict[str, Dataset]
+) -> None:
+    place(model_archive, opt_ml)
+    write_channel(opt_ml / "processing" / "test" / "test.csv", splits["test"])
+    assert evaluate.main([]) == 0
+    written = (opt_ml / "processing" / "evaluation" / "examples.csv").read_text()
+    assert written == examples.packaged()
+    header, *rows = [line for line in written.splitlines() if line]
+    assert header.split(",") == splits["test"].feature_names and rows
+
+
+def _bad_examples(names: list[str]) -> list[tuple[str, str]]:
+    """(examples.csv text, the error it must give) for the model's feature names."""
+    header = ",".join(names)
+    swapped = ",".join([names[1], names[0], *names[2:]])
+    ones = ",".join("1" for _ in names)
+    return [
+        ("", "is empty; expected a header naming the features"),
+        (f"{swapped}\n{ones}\n", f"header {swapped!r} must name the model's features in order"),
+        (f"{header}\n", "has a header but no rows"),
+        (f"{header}\n{ones},1\n", f"row 1 has {len(names) + 1} columns; expected {len(names)}"),
+        (f"{header}\n{ones}\n{ones[:-1]}x\n", f"row 2, column {len(names)}"),
+    ]
+
+
+def test_bad_example_requests_stop_the_step_in_one_line(
+    opt_ml: Path,
+    model_archive: Path,
+    splits: dict[str, Dataset],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    place(model_archive, opt_ml)
+    write_channel(opt_ml / "processing" / "test" / "test.csv", splits["test"])
+    for text, error in _bad_examples(splits["test"].feature_names):
+        monkeypatch.setattr(examples, "packaged", lambda text=text: text)
+        assert evaluate.main([]) == 1, text
+        assert_one_line_error(capsys, opt_ml, examples.WHERE, error)
+        assert not (opt_ml / "processing" / "evaluation" / "evaluation.json").exists()

@@ -1,0 +1,69 @@
+"""The example requests of the model folder (``project_model/examples.csv``), checked against a model.
+
+The endpoint suite (model-deploy/tests/endpoint) sends these rows to a deployed endpoint. The
+Evaluate step checks them with the model it just scored and writes them beside its report; the
+Register step links that copy from the package (CustomerMetadataProperties ``endpoint_examples``), so
+a stage's endpoint tests send the examples of the model the stage runs, and a row the model cannot
+read stops the pipeline before anything is registered.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from importlib import resources
+from pathlib import Path
+
+from model_container.artifact import Model
+from model_container.entrypoint import StepError
+from model_container.serve import codec
+
+FILE_NAME = "examples.csv"
+WHERE = "model-build/model/src/project_model/examples.csv"
+
+
+def packaged() -> str:
+    """The text of the model package's examples.csv (installed with ``project_model``)."""
+    try:
+        return resources.files("project_model").joinpath(FILE_NAME).read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError) as error:
+        raise StepError(f"{WHERE}: cannot read the example requests ({error})") from None
+
+
+def check(text: str, model: Model) -> int:
+    """Raise StepError unless ``text`` is a header naming the model's features in order, then at
+    least one row the model scores; returns the number of rows."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise StepError(f"{WHERE} is empty; expected a header naming the features, then rows")
+    header = next(csv.reader(io.StringIO(lines[0])))
+    if header != model.features:
+        raise StepError(
+            f"{WHERE}: header {','.join(header)!r} must name the model's features in order: "
+            f"{','.join(model.features)!r}"
+        )
+    if len(lines) < 2:
+        raise StepError(
+            f"{WHERE} has a header but no rows; add a few requests as clients send them"
+        )
+    try:
+        rows = codec.parse(
+            codec.CSV,
+            "\n".join(lines[1:]).encode("utf-8"),
+            model.features,
+            codec.codes_of(model.spec.categories),
+        )
+    except codec.RequestError as error:
+        raise StepError(f"{WHERE}: {error.message}") from None
+    model.predict(rows)
+    return len(rows)
+
+
+def write_checked(model: Model, folder: Path) -> Path:
+    """Check the packaged examples against ``model`` and write them to ``folder/examples.csv``."""
+    text = packaged()
+    count = check(text, model)
+    path = folder / FILE_NAME
+    path.write_text(text, encoding="utf-8")
+    print(f"{count} example requests checked against the model: {path.name}")
+    return path
