@@ -150,16 +150,18 @@ def test_the_example_requests_are_checked_and_written(
 
 
 def _bad_examples(names: list[str]) -> list[tuple[str, str]]:
-    """(examples.csv text, the error it must give) for the model's feature names."""
+    """(examples.csv text, the error it must give) for the model's feature names; the valid row is
+    the packaged file's first (any model's: categories, strings)."""
     header = ",".join(names)
     swapped = ",".join([names[1], names[0], *names[2:]])
-    ones = ",".join("1" for _ in names)
+    valid = [line for line in examples.packaged().splitlines() if line.strip()][1]
+    last_bad = ",".join([*valid.split(",")[:-1], "?x"])
     return [
         ("", "is empty; expected a header naming the features"),
-        (f"{swapped}\n{ones}\n", f"header {swapped!r} must name the model's features in order"),
+        (f"{swapped}\n{valid}\n", f"header {swapped!r} must name the model's features in order"),
         (f"{header}\n", "has a header but no rows"),
-        (f"{header}\n{ones},1\n", f"row 1 has {len(names) + 1} columns; expected {len(names)}"),
-        (f"{header}\n{ones}\n{ones[:-1]}x\n", f"row 2, column {len(names)}"),
+        (f"{header}\n{valid},1\n", f"row 1 has {len(names) + 1} columns; expected {len(names)}"),
+        (f"{header}\n{valid}\n{last_bad}\n", f"row 2, column {len(names)}"),
     ]
 
 
