@@ -108,8 +108,9 @@ def test_endpoint_tests_refuse_an_unknown_stage_in_one_line(tmp_path: Path) -> N
 
 
 def test_endpoint_tests_send_the_deployed_packages_examples(tmp_path: Path) -> None:
-    """Default: model-deploy/build/examples.csv (the deploy-config output the GitHub and GitLab
-    jobs download); a given file is handed to the suite by absolute path; none is one line."""
+    """The given file (CodePipeline's BuildArtifact) reaches the suite; without one, the default
+    model-deploy/build/examples.csv (the deploy-config output the GitHub and GitLab jobs download)
+    must exist, or the script stops in one line."""
     done = _endpoint_tests(tmp_path, "staging")
     assert f"examples={tmp_path / 'BuildArtifact' / 'examples.csv'}\n" in done.stdout
     if (ROOT / "build" / "examples.csv").exists():
