@@ -31,6 +31,7 @@ ANSWER_FREE_TESTS = frozenset(
         "infra/tests/test_cleanup_handler.py",
         "infra/tests/test_nag_rules.py",
         "infra/tests/twin/test_cleanup_twin.py",
+        "infra/tests/twin/test_api_front_door.py",
         "infra/tests/twin/test_codebuild.py",
         "infra/tests/twin/test_runtime.py",
         "infra/tests/twin/test_reuse.py",
@@ -64,7 +65,8 @@ def test_default_bake_suites_pass(template: Path, tmp_path: Path) -> None:
         "model_deploy",
         "project_infra",
     }
-    _assert_suites_pass(project)
+    # model-deploy's suite runs from a copy of its own (tests/test_repo_independence.py).
+    _assert_suites_pass(project, skip=frozenset({"model-deploy"}))
 
 
 def test_answer_free_suites_render_nothing(template: Path) -> None:

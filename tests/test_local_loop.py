@@ -65,18 +65,15 @@ def test_pipeline_approve_serve_endpoint_suite_and_monitor(
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_ping(base, server)
-        model_dir = next((project / ".local" / "serving").glob("*/opt_ml/model"))
         suite = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/endpoint"],
             cwd=project / "model-deploy",
             env={
                 **env,
                 "ENDPOINT_URL": base,
-                "ENDPOINT_MODEL_DIR": str(model_dir),
-                # What `make test-endpoint` sends: the model folder's examples.
-                "ENDPOINT_EXAMPLES": str(
-                    project / "model-build" / "model" / "src" / "project_model" / "examples.csv"
-                ),
+                # What `make test-endpoint` sends: the served package's examples, with the scores
+                # its Evaluate step computed (serve-local copied them).
+                "ENDPOINT_EXAMPLES": str(project / ".local" / "serving" / "examples.csv"),
             },
             capture_output=True,
             text=True,

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from model_container import artifact, examples
 
 from tests.baking import PROJECT_TEMPLATE, REPO
 
@@ -126,17 +127,21 @@ def test_entry_points_exist_in_the_image(image: str) -> None:
 
 
 def test_endpoint_suite_passes_against_the_container(
-    served: tuple[str, str], model_dir: Path
+    served: tuple[str, str], model_dir: Path, tmp_path: Path
 ) -> None:
     _, url = served
+    # What the Evaluate step registers: the model folder's requests with this model's scores, which
+    # the container must answer.
+    checked = tmp_path / "examples.csv"
+    text = EXAMPLES.read_text(encoding="utf-8")
+    checked.write_text(examples.with_expected_scores(text, artifact.load(model_dir)))
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/endpoint"],
         cwd=PROJECT / "model-deploy",
         env={
             **os.environ,
             "ENDPOINT_URL": url,
-            "ENDPOINT_MODEL_DIR": str(model_dir),
-            "ENDPOINT_EXAMPLES": str(EXAMPLES),
+            "ENDPOINT_EXAMPLES": str(checked),
         },
         capture_output=True,
         text=True,

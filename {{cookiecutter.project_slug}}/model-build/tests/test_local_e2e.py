@@ -310,8 +310,12 @@ def test_a_weaker_candidate_than_the_champion_is_blocked_or_reported(
         assert uri.endswith("/report.html") and (work / "s3" / uri[len("s3://") :]).is_file()
     examples = record["CustomerMetadataProperties"]["endpoint_examples"]
     assert examples.endswith("/evaluate/evaluation/examples.csv")
-    packaged = resources.files("project_model").joinpath("examples.csv").read_text()
-    assert (work / "s3" / examples[len("s3://") :]).read_text() == packaged
+    packaged = resources.files("project_model").joinpath("examples.csv").read_text().splitlines()
+    linked = (work / "s3" / examples[len("s3://") :]).read_text().splitlines()
+    # the model folder's requests, each with the registered model's score (the endpoint must match)
+    assert [line.rsplit(",", 1)[0] for line in linked] == [line for line in packaged if line]
+    assert linked[0].endswith(",expected_score")
+    assert all(0.0 <= float(line.rsplit(",", 1)[1]) <= 1.0 for line in linked[1:])
     metrics = record["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     champion = json.loads((work / "s3" / metrics[len("s3://") :]).read_text())["champion"]
     assert champion["gate"] == "pass" and champion["within_tolerance"] is False

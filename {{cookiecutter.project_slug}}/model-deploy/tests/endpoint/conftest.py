@@ -5,12 +5,13 @@ ENDPOINT_URL=http://127.0.0.1:8080 pytest tests/endpoint
 ENDPOINT_NAME=<project>-staging pytest tests/endpoint   (what the endpoint-test build runs)
 ENDPOINT_API_URL=<the stack's ApiUrl> pytest tests/endpoint   through the stage's API front door
                                                        (SigV4-signed with the caller's credentials)
-ENDPOINT_MODEL_DIR=<folder with model-metadata.json>  also check exact scores against the model
 ENDPOINT_EXAMPLES=<CSV file>                           requests to send: a header naming the features,
                                                        then rows as clients send them (default:
                                                        build/examples.csv, the deployed package's,
-                                                       written by build-deploy-config; `make
-                                                       test-endpoint` sends the model folder's)
+                                                       written by build-deploy-config). A last
+                                                       column `expected_score` (the package's copy
+                                                       has it: the Evaluate step's scores) is not
+                                                       sent: the endpoint must answer those scores
 ENDPOINT_MAX_P50_MS / ENDPOINT_MAX_P99_MS              latency bounds at small load (20 / 250)
 """
 
@@ -20,6 +21,7 @@ import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from transport import ApiTransport, HttpTransport, SageMakerTransport
@@ -27,6 +29,8 @@ from transport import ApiTransport, HttpTransport, SageMakerTransport
 # The deployed package's examples (model_deploy.build writes them): this folder reads nothing of the
 # model-build side's source.
 EXAMPLES = Path(__file__).resolve().parents[2] / "build" / "examples.csv"
+# Its last column: the score the Evaluate step computed for each row with the registered model.
+SCORE_COLUMN = "expected_score"
 
 
 @pytest.fixture(scope="session")
@@ -56,15 +60,15 @@ def endpoint() -> Iterator[HttpTransport | SageMakerTransport | ApiTransport]:
     transport.close()
 
 
-@pytest.fixture(scope="session")
-def model_dir() -> Path | None:
-    raw = os.environ.get("ENDPOINT_MODEL_DIR", "").strip()
-    return Path(raw) if raw else None
+class Examples(NamedTuple):
+    features: tuple[str, ...]
+    rows: list[list[str]]  # field texts as clients send them; "" = missing
+    expected: list[float] | None  # the model's score of each row, when the file gives them
 
 
 @pytest.fixture(scope="session")
-def examples() -> tuple[tuple[str, ...], list[list[str]]]:
-    """(feature names, rows of field texts; "" = missing) of the example requests."""
+def examples() -> Examples:
+    """The example requests (and their expected scores, from a last column SCORE_COLUMN)."""
     given = os.environ.get("ENDPOINT_EXAMPLES", "").strip()
     path = Path(given or EXAMPLES)
     if not given and not path.is_file():
@@ -81,7 +85,13 @@ def examples() -> tuple[tuple[str, ...], list[list[str]]]:
         ) from None
     if not rows or any(len(row) != len(header) for row in rows):
         raise pytest.UsageError(f"{path}: expected a header and rows of {len(header)} fields")
-    return tuple(header), rows
+    if header[-1] != SCORE_COLUMN:
+        return Examples(tuple(header), rows, None)
+    try:
+        expected = [float(row[-1]) for row in rows]
+    except ValueError as error:
+        raise pytest.UsageError(f"{path}: column {SCORE_COLUMN}: {error}") from None
+    return Examples(tuple(header[:-1]), [row[:-1] for row in rows], expected)
 
 
 def latency_bound(name: str, default: float) -> float:

@@ -4,7 +4,9 @@ The endpoint suite (model-deploy/tests/endpoint) sends these rows to a deployed 
 Evaluate step checks them with the model it just scored and writes them beside its report; the
 Register step links that copy from the package (CustomerMetadataProperties ``endpoint_examples``), so
 a stage's endpoint tests send the examples of the model the stage runs, and a row the model cannot
-read stops the pipeline before anything is registered.
+read stops the pipeline before anything is registered. The copy adds one last column,
+``expected_score``: this model's score of each row, which the endpoint suite expects the endpoint to
+answer (the deployed endpoint serves exactly the model Evaluate scored).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from model_container.serve import codec
 
 FILE_NAME = "examples.csv"
 WHERE = "model-build/model/src/project_model/examples.csv"
+# The checked copy's last column (the endpoint suite reads it by this name, so no feature may have it).
+SCORE_COLUMN = "expected_score"
 
 
 def packaged() -> str:
@@ -30,9 +34,9 @@ def packaged() -> str:
         raise StepError(f"{WHERE}: cannot read the example requests ({error})") from None
 
 
-def check(text: str, model: Model) -> int:
+def check(text: str, model: Model) -> list[float]:
     """Raise StepError unless ``text`` is a header naming the model's features in order, then at
-    least one row the model scores; returns the number of rows."""
+    least one row the model scores; returns the model's score of each row."""
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise StepError(f"{WHERE} is empty; expected a header naming the features, then rows")
@@ -41,6 +45,11 @@ def check(text: str, model: Model) -> int:
         raise StepError(
             f"{WHERE}: header {','.join(header)!r} must name the model's features in order: "
             f"{','.join(model.features)!r}"
+        )
+    if SCORE_COLUMN in model.features:
+        raise StepError(
+            f"feature {SCORE_COLUMN!r}: the name is reserved for the example requests' expected "
+            "scores; rename the feature in your model folder"
         )
     if len(lines) < 2:
         raise StepError(
@@ -55,15 +64,23 @@ def check(text: str, model: Model) -> int:
         )
     except codec.RequestError as error:
         raise StepError(f"{WHERE}: {error.message}") from None
-    model.predict(rows)
-    return len(rows)
+    return [float(score) for score in model.predict(rows)]
+
+
+def with_expected_scores(text: str, model: Model) -> str:
+    """``text`` (checked) with the model's score of each row appended as SCORE_COLUMN."""
+    scores = check(text, model)
+    header, *rows = [line.rstrip("\r") for line in text.splitlines() if line.strip()]
+    lines = [f"{header},{SCORE_COLUMN}"]
+    lines += [f"{row},{score!r}" for row, score in zip(rows, scores, strict=True)]
+    return "\n".join(lines) + "\n"
 
 
 def write_checked(model: Model, folder: Path) -> Path:
-    """Check the packaged examples against ``model`` and write them to ``folder/examples.csv``."""
-    text = packaged()
-    count = check(text, model)
+    """Check the packaged examples against ``model`` and write them, with their expected scores, to
+    ``folder/examples.csv``."""
+    text = with_expected_scores(packaged(), model)
     path = folder / FILE_NAME
     path.write_text(text, encoding="utf-8")
-    print(f"{count} example requests checked against the model: {path.name}")
+    print(f"{len(text.splitlines()) - 1} example requests checked against the model: {path.name}")
     return path

@@ -6,6 +6,7 @@ import base64
 import json
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,8 +14,10 @@ from sklearn import metrics as sk
 from step_helpers import assert_one_line_error, labels_and_scores, place
 
 import project_model
-from model_container import evaluate, examples, quality_constraints
+from model_container import artifact, evaluate, examples, quality_constraints
 from model_container.data import Dataset, write_channel
+from model_container.entrypoint import StepError
+from model_container.serve import codec
 from project_model import Fitted
 
 SCALARS = (
@@ -144,9 +147,18 @@ def test_the_example_requests_are_checked_and_written(
     write_channel(opt_ml / "processing" / "test" / "test.csv", splits["test"])
     assert evaluate.main([]) == 0
     written = (opt_ml / "processing" / "evaluation" / "examples.csv").read_text()
-    assert written == examples.packaged()
     header, *rows = [line for line in written.splitlines() if line]
-    assert header.split(",") == splits["test"].feature_names and rows
+    packaged_header, *packaged_rows = [x for x in examples.packaged().splitlines() if x.strip()]
+    # The model folder's requests as they are, each with this model's score as a last column.
+    assert header == f"{packaged_header},expected_score"
+    assert [row.rsplit(",", 1)[0] for row in rows] == packaged_rows
+    with tarfile.open(model_archive) as tar:
+        tar.extractall(opt_ml / "unpacked", filter="data")
+    model = artifact.load(opt_ml / "unpacked")
+    codes = codec.codes_of(model.spec.categories)
+    parsed = codec.parse(codec.CSV, "\n".join(packaged_rows).encode(), model.features, codes)
+    scores = [float(row.rsplit(",", 1)[1]) for row in rows]
+    assert scores == pytest.approx(model.predict(parsed).tolist(), abs=1e-7)
 
 
 def _bad_examples(names: list[str]) -> list[tuple[str, str]]:
@@ -179,3 +191,9 @@ def test_bad_example_requests_stop_the_step_in_one_line(
         assert evaluate.main([]) == 1, text
         assert_one_line_error(capsys, opt_ml, examples.WHERE, error)
         assert not (opt_ml / "processing" / "evaluation" / "evaluation.json").exists()
+
+
+def test_a_feature_named_like_the_expected_score_column_is_refused() -> None:
+    model = SimpleNamespace(features=["age", examples.SCORE_COLUMN])
+    with pytest.raises(StepError, match=r"^feature 'expected_score': the name is reserved for"):
+        examples.check(f"age,{examples.SCORE_COLUMN}\n1,2\n", model)  # type: ignore[arg-type]

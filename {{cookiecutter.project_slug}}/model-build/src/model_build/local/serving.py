@@ -53,6 +53,22 @@ def unpack_model(work: Path, record: dict[str, Any]) -> Path:
     return opt_ml
 
 
+def copy_examples(work: Path, record: dict[str, Any]) -> Path:
+    """The served package's example requests (its ``endpoint_examples``, with the scores Evaluate
+    computed) to ``<work>/serving/examples.csv``, where `make test-endpoint` finds them, as the
+    deploy build writes the deployed package's to build/examples.csv."""
+    uri = record.get("CustomerMetadataProperties", {}).get("endpoint_examples")
+    source = s3_path(work, uri) if uri else None
+    if source is None or not source.is_file():
+        raise UsageError(
+            f"model package {record['ModelPackageArn']} links no example requests "
+            "(endpoint_examples): run `make local` again, then `make approve`"
+        )
+    target = work / "serving" / "examples.csv"
+    target.write_bytes(source.read_bytes())
+    return target
+
+
 def serve_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="serve-local", description=__doc__.split("\n")[0])
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK)
@@ -69,6 +85,7 @@ def serve_main(argv: list[str] | None = None) -> int:
     work = args.work_dir.resolve()
     record = latest_approved(work, args.model_package_group)
     opt_ml = unpack_model(work, record)
+    copy_examples(work, record)
     server = Path(sys.executable).parent / "serve"
     print(
         f"serving {record['ModelPackageArn']} (v{record['ModelPackageVersion']}) "
