@@ -33,6 +33,7 @@ ANSWER_FREE_TESTS = frozenset(
         "infra/tests/twin/test_cleanup_twin.py",
         "infra/tests/twin/test_api_front_door.py",
         "infra/tests/twin/test_codebuild.py",
+        "infra/tests/twin/test_endpoint_report.py",
         "infra/tests/twin/test_runtime.py",
         "infra/tests/twin/test_reuse.py",
         "infra/tests/twin/test_s3_mirror.py",

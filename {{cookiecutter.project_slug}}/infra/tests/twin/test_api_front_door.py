@@ -27,8 +27,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from model_container import artifact
 from model_container import examples as checked_examples
+from model_container.artifact import load as load_model
 from model_container.serve import codec
 from project_infra.twin import runtime as twin
 
@@ -252,7 +252,7 @@ def test_the_endpoint_contract_suite_passes_through_the_api(
     requests = b"\n".join([",".join(features).encode(), *rows]).decode()
     # the served model's rows with its scores, as the Evaluate step registers them
     examples = tmp_path / "examples.csv"
-    examples.write_text(checked_examples.with_expected_scores(requests, artifact.load(model_dir)))
+    examples.write_text(checked_examples.with_expected_scores(requests, load_model(model_dir)))
     env = {
         **os.environ,
         "ENDPOINT_API_URL": gateway,

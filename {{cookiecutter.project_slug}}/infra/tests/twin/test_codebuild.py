@@ -389,6 +389,10 @@ def test_runtime_versions_and_reports_are_logged(tmp_path: Path) -> None:
     assert "runtime-versions: python 3.11 -> the twin's interpreter" in text
     assert "report unit-tests (JUNITXML): tests.xml" in text
     assert "report missing: no report files found" in text
+    # the files, for the flow to read (a group without files has none)
+    (written,) = result.reports["unit-tests"]
+    assert written.name == "tests.xml" and written.read_text().strip() == "<testsuite/>"
+    assert set(result.reports) == {"unit-tests"}
 
 
 # --- artifacts -------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ class BuildResult:
     seconds: float
     phases: dict[str, str] = field(default_factory=dict)  # phase run -> SUCCEEDED | FAILED
     shim_log: Path | None = None  # JSON lines: one per emulated command (docker, pip, venv)
+    reports: dict[str, list[Path]] = field(default_factory=dict)  # report group -> its files
 
 
 class BuildspecError(Exception):
@@ -722,19 +723,24 @@ def _upload(
     return uploaded
 
 
-def _reports(spec: Buildspec, src: Path, out: _Output) -> None:
-    """Report files are listed, not uploaded; a report group without files does not fail a build."""
+def _reports(spec: Buildspec, src: Path, out: _Output) -> dict[str, list[Path]]:
+    """Report files are listed (and returned, for the flow to read), not uploaded; a report group
+    without files does not fail a build."""
+    found: dict[str, list[Path]] = {}
     for group, fileset in spec.reports.items():
         try:
-            files = sorted(collect(fileset, src))
+            files = collect(fileset, src)
         except BuildspecError:
             out(
                 "FINALIZING",
                 f"report {group}: no report files found ({', '.join(fileset.files)}); not a build failure",
             )
             continue
-        shown = ", ".join(files[:5]) + (f", ... ({len(files)} in all)" if len(files) > 5 else "")
+        names = sorted(files)
+        found[group] = [files[name] for name in names]
+        shown = ", ".join(names[:5]) + (f", ... ({len(names)} in all)" if len(names) > 5 else "")
         out("FINALIZING", f"report {group} ({fileset.file_format or 'JUNITXML'}): {shown}")
+    return found
 
 
 def _next_allowed(phase: Phase, succeeded: bool) -> tuple[bool, bool]:
@@ -776,8 +782,9 @@ def run_build(
     out = _Output(build / "build.log", log)
     exported: dict[str, str] = {}
     artifacts: dict[str, Path] = {}
+    reports: dict[str, list[Path]] = {}
     try:
-        artifacts, exported = _build(
+        artifacts, exported, reports = _build(
             buildspec,
             inputs,
             environment=environment,
@@ -804,6 +811,7 @@ def run_build(
         seconds=round(time.monotonic() - state.started, 3),
         phases=state.phases,
         shim_log=state.shim_log if shims else None,
+        reports=reports,
     )
 
 
@@ -820,7 +828,7 @@ def _build(
     out: _Output,
     passed: PassedTests | None = None,
     label: str = "",
-) -> tuple[dict[str, Path], dict[str, str]]:
+) -> tuple[dict[str, Path], dict[str, str], dict[str, list[Path]]]:
     try:
         sources = _copy_inputs(inputs, build / "src")
         src = sources[inputs[0].name]
@@ -833,7 +841,7 @@ def _build(
     except BuildspecError as exc:
         state.fail("DOWNLOAD_SOURCE", f"DOWNLOAD_SOURCE: {exc}")
         out("DOWNLOAD_SOURCE", str(exc))
-        return {}, {}
+        return {}, {}, {}
     state.phases["DOWNLOAD_SOURCE"] = "SUCCEEDED"
     out(
         "DOWNLOAD_SOURCE",
@@ -867,9 +875,9 @@ def _build(
             state=state,
             out=out,
         )
-    _reports(spec, src, out)
+    reports = _reports(spec, src, out)
     values = shell.values(spec.exported)
     for name, value in values.items():
         if value is None:
             out("FINALIZING", f"exported variable {name} is not set; exported as an empty string")
-    return artifacts, {name: value or "" for name, value in values.items()}
+    return artifacts, {name: value or "" for name, value in values.items()}, reports

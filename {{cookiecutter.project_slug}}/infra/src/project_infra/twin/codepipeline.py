@@ -43,6 +43,8 @@ class PipelineRun:
     status: str = "InProgress"
     actions: list[ActionResult] = field(default_factory=list)
     failure: str = ""
+    # "<action>/<report group>" -> the report files its CodeBuild build wrote (JUnit XML, ...)
+    reports: dict[str, list[Path]] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,6 +106,7 @@ class Runner:
         self.log = log
         self.passed = passed  # test runs the builds may reuse (twin.reuse)
         self.runs = 0
+        self.reports: dict[str, list[Path]] = {}  # the running pipeline's (PipelineRun.reports)
 
     def pipeline(self, name: str) -> Resource:
         for res in self.stack.of_type("AWS::CodePipeline::Pipeline").values():
@@ -121,6 +124,7 @@ class Runner:
         pipeline = self.pipeline(name)
         self.runs += 1
         run = PipelineRun(name, trigger)
+        self.reports = run.reports
         folder = self.work / f"{self.runs:02d}-{name}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -261,6 +265,8 @@ class Runner:
             artifacts[name] = result.artifacts[name]
         if action.get("Namespace"):
             variables[action["Namespace"]] = dict(result.exported)
+        for group, files in result.reports.items():
+            self.reports[f"{action['Name']}/{group}"] = files
         return f"{result.seconds:.1f}s in CodeBuild"
 
     @staticmethod

@@ -27,7 +27,7 @@ from project_infra.parameters import PROJECT_ID
 from project_infra.settings import Settings
 from project_infra.settings import load as load_settings
 from project_infra.source import SEED_EXCLUDES
-from project_infra.twin import protection, samples
+from project_infra.twin import endpoint_report, protection, samples
 from project_infra.twin.bus import Bus, Delivery
 from project_infra.twin.codepipeline import Handlers, PipelineRun, Runner
 from project_infra.twin.emulator import TOOLING_ACCOUNT, Emulator
@@ -48,6 +48,8 @@ CI_NOT_RUN = (
     "model-deploy/ci/deploy-stage.sh (its own tests)"
 )
 REPOSITORY_OWNER = "twin-owner"
+# The deploy pipeline's EndpointTests build: its buildspec's report group (JUnit XML).
+ENDPOINT_TESTS_REPORT = "EndpointTests/endpoint-tests"
 # A connection ARN of the documented shape; CodeConnections itself is not emulated.
 CODECONNECTION_ARN = (
     "arn:aws:codeconnections:{region}:123456789012:connection/00000000-0000-4000-8000-000000000000"
@@ -442,6 +444,15 @@ class Twin:
         report.detail.append(f"{deploy}: {run.status}")
         if run.status != "Succeeded":
             raise StageError(run.failure)
+        tests = run.reports.get(ENDPOINT_TESTS_REPORT)
+        if not tests:
+            raise StageError(
+                f"{deploy}: no {ENDPOINT_TESTS_REPORT} report (the buildspec's reports)"
+            )
+        try:
+            report.detail.append(endpoint_report.scores_checked(tests[0]))
+        except endpoint_report.ReportError as error:
+            raise StageError(str(error)) from None
 
     # -- events and their targets -----------------------------------------------------------------------
 
