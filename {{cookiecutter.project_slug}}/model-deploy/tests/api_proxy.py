@@ -7,6 +7,7 @@ import base64
 import importlib.util
 import json
 import os
+import socket
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,6 +16,13 @@ import pytest
 
 HANDLER = Path(__file__).resolve().parents[1] / "api" / "handler.py"
 ENDPOINT = "demo-staging"
+
+
+def free_port() -> int:
+    """A port nothing listens on (yet), on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def load_handler(monkeypatch: pytest.MonkeyPatch) -> ModuleType:

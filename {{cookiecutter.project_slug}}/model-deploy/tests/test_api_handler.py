@@ -5,12 +5,11 @@ endpoint suite through it, run in the twin's tests (infra/tests/twin/test_api_fr
 
 from __future__ import annotations
 
-import socket
 from types import ModuleType
 from typing import Any
 
 import pytest
-from api_proxy import ENDPOINT, error_of, event, load_handler
+from api_proxy import ENDPOINT, error_of, event, free_port, load_handler
 from botocore.stub import Stubber
 
 
@@ -19,16 +18,10 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return load_handler(monkeypatch)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_unreachable_runtime_is_a_503(
     handler: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", f"http://127.0.0.1:{free_port()}")
     message = error_of(handler.handler(event(b"1,2,3")), 503)
     assert message == f"endpoint {ENDPOINT} did not answer: EndpointConnectionError"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -54,12 +53,6 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return proxy.load_handler(monkeypatch)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory,
@@ -67,7 +60,7 @@ def served(
     """(the twin's runtime serving ENDPOINT with the image's server, a few valid rows, the model)."""
     fixtures = _load("serve_fixtures_for_api", SERVE_FIXTURES)
     model_dir = fixtures.write_model(tmp_path_factory.mktemp("opt_ml") / "model", rounds=5)
-    port = _free_port()
+    port = proxy.free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {
         **os.environ,
